@@ -1,0 +1,28 @@
+/** What Kiln reads from an ONNX model's graph: enough to build, validate and serve it. */
+
+/** A dim is a number, a symbolic name (`batch`, `N`), or null when the model leaves it unnamed. */
+export type Dim = number | string | null;
+
+export interface TensorInfo {
+  name: string;
+  /** ONNX element type name in lower case: float, float16, bfloat16, double, int8, uint8, int32, int64, bool, ... */
+  elementType: string;
+  dims: Dim[];
+}
+
+export interface ModelInfo {
+  /** sha256 of the file. */
+  sha256: string;
+  size: number;
+  irVersion: number;
+  producerName: string;
+  producerVersion: string;
+  /** Domain ('' = ai.onnx) -> opset version. */
+  opsets: Record<string, number>;
+  graphName: string;
+  /** Graph inputs that are not initializers. */
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  nodeCount: number;
+  initializerCount: number;
+}

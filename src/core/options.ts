@@ -1,0 +1,89 @@
+/**
+ * Build options: what a request may say about how its builds run. One schema validates requests,
+ * fills in defaults (so `{}` and the spelled-out defaults give the same build key) and generates
+ * the OpenAPI document. Toolchain-specific options live in their own sub-object, and a build spec
+ * keeps only the parts its toolchain reads, so a TensorRT-only option never changes a CPU build key.
+ */
+import { z } from 'zod';
+import type { ToolchainName } from './target';
+
+const positiveInt = z.number().int().positive();
+
+/** Concrete values for every dynamic dim, per input: `{ input: [1, 3, 224, 224] }`. */
+export const ShapesSchema = z
+  .record(z.string().min(1), z.array(positiveInt).min(1).max(16))
+  .describe('Concrete input shapes, per input name; required for inputs with symbolic dims (except a batch dim).');
+
+export const TensorValuesSchema = z
+  .object({
+    dims: z.array(z.number().int().nonnegative()).max(16),
+    data: z.array(z.number()).max(4_000_000),
+  })
+  .strict()
+  .describe('A tensor given by value: dims and row-major data.');
+
+export const ValidationOptionsSchema = z
+  .object({
+    rtol: z.number().nonnegative().optional().describe('Relative tolerance of isclose (Default: by precision; 1e-3 for fp32).'),
+    atol: z.number().nonnegative().optional().describe('Absolute tolerance of isclose (Default: by precision; 1e-5 for fp32).'),
+    seed: z.number().int().nonnegative().default(0).describe('Seed of the generated inputs (Default: 0).'),
+    inputRanges: z
+      .record(z.string().min(1), z.tuple([z.number(), z.number()]))
+      .optional()
+      .describe('Per integer input, the [min, max) range its seeded values come from (Default: [0, 10)).'),
+    inputs: z
+      .record(z.string().min(1), TensorValuesSchema)
+      .optional()
+      .describe('User-supplied input tensors; they replace the seeded ones.'),
+    failRatio: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.01)
+      .describe('An output fails when more than this share of elements is outside tolerance (Default: 0.01).'),
+  })
+  .strict();
+
+export const BenchmarkOptionsSchema = z
+  .object({
+    maxBatch: positiveInt.max(4096).default(8).describe('Largest batch size measured when the batch dim is dynamic (Default: 8).'),
+    warmup: z.number().int().nonnegative().max(10_000).default(5).describe('Warm-up runs per batch size (Default: 5).'),
+    iterations: positiveInt.max(100_000).default(50).describe('Timed runs per batch size (Default: 50).'),
+  })
+  .strict();
+
+export const OnnxRuntimeOptionsSchema = z
+  .object({
+    graphOptimizationLevel: z
+      .enum(['basic', 'extended', 'all'])
+      .default('all')
+      .describe("ONNX Runtime graph optimisation level of the built model (Default: 'all')."),
+  })
+  .strict();
+
+export const BuildOptionsSchema = z
+  .object({
+    shapes: ShapesSchema.optional(),
+    validation: ValidationOptionsSchema.default(() => ValidationOptionsSchema.parse({})),
+    benchmark: BenchmarkOptionsSchema.default(() => BenchmarkOptionsSchema.parse({})),
+    timeoutSeconds: positiveInt.max(7 * 24 * 3600).default(3600).describe('Build timeout in seconds (Default: 3600).'),
+    onnxruntime: OnnxRuntimeOptionsSchema.default(() => OnnxRuntimeOptionsSchema.parse({})),
+  })
+  .strict();
+
+export type BuildOptionsInput = z.input<typeof BuildOptionsSchema>;
+export type BuildOptions = z.output<typeof BuildOptionsSchema>;
+export type ValidationOptions = z.output<typeof ValidationOptionsSchema>;
+export type BenchmarkOptions = z.output<typeof BenchmarkOptionsSchema>;
+export type TensorValues = z.output<typeof TensorValuesSchema>;
+
+/** The toolchain-specific sub-objects; a spec for one toolchain drops the others'. */
+const TOOLCHAIN_SECTIONS: Record<ToolchainName, string> = { onnxruntime: 'onnxruntime', tensorrt: 'tensorrt' };
+
+export function optionsForToolchain(options: BuildOptions, toolchain: ToolchainName): BuildOptions {
+  const out: Record<string, unknown> = { ...options };
+  for (const [name, section] of Object.entries(TOOLCHAIN_SECTIONS)) {
+    if (name !== toolchain) delete out[section];
+  }
+  return out as BuildOptions;
+}

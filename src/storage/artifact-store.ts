@@ -1,0 +1,59 @@
+/**
+ * ArtifactStore: where models, artifact sets and timing caches live. S3 (or the filesystem default)
+ * is the source of truth; Redis only indexes it. Every put is streamed and hashed on the way, and
+ * verified against the sha256 and size the caller expects, so nothing corrupt becomes visible.
+ */
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** Opaque version tag for put-if-match; changes whenever the content changes. */
+  etag: string;
+  /** Hex sha256 of the content, when known (always known for objects Kiln wrote). */
+  sha256?: string;
+  lastModified: Date;
+  contentType?: string;
+}
+
+export interface PutOptions {
+  /** Expected hex sha256; the put fails with IntegrityError and stores nothing if it differs. */
+  sha256?: string;
+  /** Expected size in bytes; likewise. */
+  size?: number;
+  contentType?: string;
+  /** '*' = put only if absent; fails with PreconditionFailedError if the key exists. */
+  ifNoneMatch?: '*';
+  /** Put only if the current object's etag is this one (compare-and-swap). */
+  ifMatch?: string;
+}
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive; omitted = to the end. */
+  end?: number;
+}
+
+export interface GetResult {
+  body: Readable;
+  info: ObjectInfo;
+  /** The range actually served, when a range was asked for. */
+  range?: { start: number; end: number };
+}
+
+export interface ArtifactStore {
+  /** `filesystem` or `s3`; shown in logs and health output. */
+  readonly kind: string;
+  put(key: string, body: Readable | Buffer | string, options?: PutOptions): Promise<ObjectInfo>;
+  /** Throws NotFoundError when absent, RangeNotSatisfiableError for a range past the end. */
+  get(key: string, range?: ByteRange): Promise<GetResult>;
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Every object whose key starts with prefix, in key order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Deleting an absent key is not an error. */
+  delete(key: string): Promise<void>;
+  /** A time-limited URL a client can GET directly; null where the backend has none. */
+  presignedUrl(key: string, expiresInSeconds: number): Promise<string | null>;
+  close?(): Promise<void>;
+}

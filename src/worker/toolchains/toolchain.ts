@@ -1,0 +1,72 @@
+/**
+ * A toolchain turns an ONNX model into an artifact for one kind of target. Every toolchain is one
+ * folder of the same shape (detect, build, validate, benchmark, options) exporting a Toolchain.
+ * The worker's pipeline calls the steps in order and owns everything around them: the queue,
+ * progress, storage and the report.
+ */
+import type { BuildSpec } from '../../core/build-spec';
+import type { Target } from '../../core/target';
+import type { BenchmarkReport, ValidationReport } from '../../core/report';
+import type { ModelInfo } from '../../core/onnx/model-info';
+
+export type Phase = 'preparing' | 'building' | 'validating' | 'benchmarking' | 'publishing';
+export const PHASES: readonly Phase[] = ['preparing', 'building', 'validating', 'benchmarking', 'publishing'];
+
+/** What a toolchain found on this machine. */
+export interface Capabilities {
+  toolchain: string;
+  /** Toolchain version, e.g. ONNX Runtime 1.30.0 or TensorRT 10.9.0; absent when unavailable. */
+  version?: string;
+  /** Targets this machine can build; empty when the toolchain is unavailable. */
+  targets: Target[];
+  /** Hardware facts for the worker's registration. */
+  hardware: Record<string, unknown>;
+  /** Why no target is served, when none is. */
+  unavailableReason?: string;
+}
+
+export interface StepContext {
+  spec: BuildSpec;
+  model: ModelInfo;
+  /** The original ONNX on local disk. */
+  modelPath: string;
+  /** A private, empty directory for this build; removed afterwards. */
+  workDir: string;
+  /** Aborted on cancel, timeout or shutdown; long steps must stop promptly. */
+  signal: AbortSignal;
+  /** 0..100 within the current phase. */
+  progress(percent: number): void;
+  log(line: string): void;
+}
+
+export interface BuiltFile {
+  /** File name inside the artifact set. */
+  name: string;
+  /** Local path of the file. */
+  path: string;
+  role: 'engine' | 'model' | 'timing-cache' | 'layer-info' | 'log' | 'other';
+}
+
+export interface BuildOutput {
+  /** The file clients fetch. */
+  primary: BuiltFile;
+  extra: BuiltFile[];
+  details: Record<string, unknown>;
+  warnings: string[];
+}
+
+export interface Toolchain {
+  readonly name: Target['toolchain'];
+  detect(): Promise<Capabilities>;
+  build(ctx: StepContext): Promise<BuildOutput>;
+  validate(ctx: StepContext, built: BuildOutput): Promise<ValidationReport>;
+  benchmark(ctx: StepContext, built: BuildOutput): Promise<BenchmarkReport>;
+}
+
+/**
+ * Bad input: retrying will not help (a broken model, a missing shape, an option this toolchain
+ * does not accept). The worker turns it into BullMQ's UnrecoverableError.
+ */
+export class BuildInputError extends Error {
+  override name = 'BuildInputError';
+}
