@@ -8,6 +8,8 @@ export interface TensorInfo {
   /** ONNX element type name in lower case: float, float16, bfloat16, double, int8, uint8, int32, int64, bool, ... */
   elementType: string;
   dims: Dim[];
+  /** True when the model gives no shape at all (rank unknown); `dims` is then [] but this is not a scalar. */
+  unknownRank?: boolean;
 }
 
 export interface ModelInfo {
@@ -23,6 +25,8 @@ export interface ModelInfo {
   /** Graph inputs that are not initializers. */
   inputs: TensorInfo[];
   outputs: TensorInfo[];
+  /** Nodes of the main graph (not counting subgraphs). */
   nodeCount: number;
+  /** Initializers of the main graph, dense and sparse. */
   initializerCount: number;
 }
