@@ -1,0 +1,2 @@
+export { latencyStats, percentile } from './stats';
+export { measure, type MeasureOptions, type Measurement } from './measure';
