@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { FileHandle, open } from 'node:fs/promises';
+import type { Type } from 'protobufjs';
 import { describeBytes } from './describe-bytes';
 import { elementTypeName } from './element-types';
 import { ACCEPTED, OnnxModelError } from './errors';
@@ -22,15 +22,13 @@ export interface ReadModelOptions {
 
 export async function readModelInfo(path: string, options: ReadModelOptions = {}): Promise<ModelInfo> {
   const handle = await open(path, 'r');
-  let graphInfo: GraphInfo;
-  let size: number;
   try {
-    size = (await handle.stat()).size;
-    graphInfo = await parseModel(fileSource(handle, size));
+    const { size } = await handle.stat();
+    const graphInfo = await parseModel(fileSource(handle, size));
+    return { sha256: options.sha256 ?? (await sha256Of(handle, size)), size, ...graphInfo };
   } finally {
     await handle.close();
   }
-  return { sha256: options.sha256 ?? (await sha256OfFile(path)), size, ...graphInfo };
 }
 
 export async function readModelInfoFromBuffer(buf: Uint8Array, options: ReadModelOptions = {}): Promise<ModelInfo> {
@@ -41,12 +39,12 @@ export async function readModelInfoFromBuffer(buf: Uint8Array, options: ReadMode
 
 type GraphInfo = Omit<ModelInfo, 'sha256' | 'size'>;
 
-/** IR versions run 1..14 today; anything far above is not a version but random bytes. */
-const MAX_IR_VERSION = 100;
+/** IR versions run 1..14 today (one a year or so); anything far above is not a version but random bytes. */
+const MAX_IR_VERSION = 32;
 /** Names, opsets and graph inputs/outputs are small; anything bigger is corrupt. */
 const MAX_SMALL_MESSAGE = 1024 * 1024;
-/** Subgraphs (If/Loop/Scan bodies) nest; real models stay far below this. */
-const MAX_DEPTH = 64;
+/** Subgraphs (If/Loop/Scan bodies) nest; protobuf's C++ parser, which ONNX Runtime and TensorRT use, stops at 100 nested messages (~33 subgraphs). */
+const MAX_DEPTH = 32;
 
 /** ModelProto fields and their wire types: a file whose top level has other fields is not a model. */
 const MODEL_FIELDS: Record<number, number> = {
@@ -84,24 +82,29 @@ async function parseModel(source: ByteSource): Promise<GraphInfo> {
     }
   } catch (e) {
     if (!(e instanceof WireError)) throw e;
-    const cutModelField = e.kind === 'eof' && e.field !== undefined && MODEL_FIELDS[e.field.number] === e.field.wire;
+    // A cut file is a run of well-formed ModelProto fields and then one (or its tag) that runs past the end.
+    const cutModelField = e.kind === 'eof' && (e.field === undefined || MODEL_FIELDS[e.field.number] === e.field.wire);
     if (cutModelField && irVersion !== undefined && onlyModelFields) {
       throw new OnnxModelError('truncated', `The ONNX model is truncated: ${e.message} (the file has ${source.size} bytes). Upload the whole file.`);
     }
     throw await notOnnx(source, irVersion !== undefined && onlyModelFields ? `it is corrupt: ${e.message}` : undefined);
   }
   if (irVersion === undefined) throw await notOnnx(source);
-  if (!graph) throw new OnnxModelError('no-graph', `The ONNX model has no graph (ModelProto.graph is missing). ${ACCEPTED}, with a graph.`);
+  if (Object.keys(opsets).length === 0) {
+    throw await notOnnx(source, 'it has no opset_import, which every ONNX model needs to name its operator sets (was the file cut short?)');
+  }
+  if (!graph) throw new OnnxModelError('no-graph', `The ONNX model has no graph (ModelProto.graph is missing; was the file cut short?). ${ACCEPTED}, with a graph.`);
   if (graph.outputs.length === 0) {
     throw new OnnxModelError('no-outputs', `The ONNX graph "${graph.name}" has no outputs. Kiln builds and validates models by their outputs: export the model with at least one graph output.`);
   }
+  const { initializerNames } = graph;
   return {
     irVersion,
     producerName,
     producerVersion,
     opsets,
     graphName: graph.name,
-    inputs: graph.inputs.filter((input) => !graph!.initializerNames.has(input.name)),
+    inputs: graph.inputs.filter((input) => !initializerNames.has(input.name)),
     outputs: graph.outputs,
     nodeCount: graph.nodeCount,
     initializerCount: graph.initializerCount,
@@ -187,7 +190,7 @@ async function scanTensor(r: WireReader, tensor: Field, what: string): Promise<s
     const subject = name ? `${what} ("${name}")` : what;
     throw new OnnxModelError(
       'external-data',
-      `${subject} keeps its data outside the model file (data_location=EXTERNAL${location === undefined ? '' : `, location "${location}"`}). ` +
+      `${subject} keeps its data outside the model file (${location === undefined ? 'data_location=EXTERNAL' : `location "${location}"`}). ` +
         'Kiln refuses external data: its location would be a path on the Kiln server, not a file you uploaded. ' +
         'Save the model with every tensor inside the file, e.g. onnx.save_model(model, path, save_as_external_data=False) ' +
         '(possible for models under 2 GiB, the protobuf size limit).',
@@ -234,9 +237,10 @@ async function readString(r: WireReader, f: Field): Promise<string> {
   return (await readSmall(r, f)).toString('utf8');
 }
 
-type Plain = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** A decoded protobufjs object: shapes vary by message, and every field may be absent. */
+type Plain = Record<string, any>;
 
-async function decodeSmall(r: WireReader, f: Field, type: typeof ValueInfoProto): Promise<Plain> {
+async function decodeSmall(r: WireReader, f: Field, type: Type): Promise<Plain> {
   const bytes = await readSmall(r, f);
   try {
     return type.toObject(type.decode(bytes), { longs: Number });
@@ -272,8 +276,15 @@ function typeString(type: Plain | undefined): string {
   return 'undefined';
 }
 
-async function sha256OfFile(path: string): Promise<string> {
+/** One reused buffer: hashing a 1 GiB file this way adds ~1 MiB of memory, a read stream's garbage adds tens. */
+async function sha256Of(handle: FileHandle, size: number): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  const chunk = Buffer.alloc(1024 * 1024);
+  for (let position = 0; position < size; ) {
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+    if (bytesRead === 0) break;
+    hash.update(chunk.subarray(0, bytesRead));
+    position += bytesRead;
+  }
   return hash.digest('hex');
 }
