@@ -1,0 +1,65 @@
+/**
+ * The ONNX Runtime build: ONNX Runtime optimises the graph at the requested level and writes the
+ * result (`model.optimized.onnx`), which clients load with optimisations disabled. At level 'all'
+ * the result holds NCHWc layouts sized for this CPU's vector width, hence one target per ISA.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { readModelInfo } from '../../../core/onnx/read-model';
+import { BuildInputError, type BuildOutput, type StepContext } from '../toolchain';
+import { localTargetKey } from './detect';
+import { onnxRuntimeOptions, OPTIMIZED_MODEL_FILE } from './options';
+import { optimizeInChildProcess, OptimizeFailedError } from './optimize-process';
+import { onnxRuntimeVersion } from './version';
+
+export async function buildOnnxRuntime(ctx: StepContext): Promise<BuildOutput> {
+  // A job routed to the wrong machine would publish an artifact laid out for another ISA.
+  const local = localTargetKey();
+  if (ctx.spec.targetKey !== local) {
+    throw new Error(`This worker builds ${local}, not ${ctx.spec.targetKey}; the job reached the wrong queue`);
+  }
+  const { graphOptimizationLevel } = onnxRuntimeOptions(ctx.spec);
+  const outputPath = path.join(ctx.workDir, OPTIMIZED_MODEL_FILE);
+  ctx.progress(0);
+  ctx.log(`onnxruntime ${onnxRuntimeVersion()}: optimising at graphOptimizationLevel '${graphOptimizationLevel}'`);
+  const started = process.hrtime.bigint();
+  let result;
+  try {
+    result = await optimizeInChildProcess(
+      { modelPath: ctx.modelPath, outputPath, level: graphOptimizationLevel },
+      ctx.signal,
+      (line) => ctx.log(line),
+    );
+  } catch (err) {
+    // ONNX Runtime rejecting the model is deterministic: the model (or its options) must change.
+    if (err instanceof OptimizeFailedError) throw new BuildInputError(`ONNX Runtime could not load the model: ${err.message}`);
+    throw err;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+
+  const written = await stat(outputPath).catch(() => null);
+  if (!written?.isFile() || written.size === 0) {
+    throw new Error(`ONNX Runtime reported success but wrote no ${OPTIMIZED_MODEL_FILE} at ${outputPath}`);
+  }
+  let optimized;
+  try {
+    optimized = await readModelInfo(outputPath);
+  } catch (err) {
+    throw new Error(`ONNX Runtime wrote a ${OPTIMIZED_MODEL_FILE} that is not a readable model: ${(err as Error).message}`);
+  }
+  ctx.log(`wrote ${OPTIMIZED_MODEL_FILE}: ${written.size} bytes, ${ctx.model.nodeCount} -> ${optimized.nodeCount} nodes in ${seconds.toFixed(2)} s`);
+  ctx.progress(100);
+  return {
+    primary: { name: OPTIMIZED_MODEL_FILE, path: outputPath, role: 'model' },
+    extra: [],
+    details: {
+      graphOptimizationLevel,
+      optimizeSeconds: seconds,
+      nodes: { original: ctx.model.nodeCount, optimized: optimized.nodeCount },
+      // Domains such as com.microsoft.nchwc show which runtime-specific operators the result uses.
+      opsets: optimized.opsets,
+      sizeBytes: written.size,
+    },
+    warnings: result.warnings,
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * What this machine builds with ONNX Runtime: exactly one target, `ort<version>-<arch>-<isa>`. An
+ * avx512 machine serves only the avx512 target (not avx2 too): level 'all' writes NCHWc layouts
+ * sized for the machine's vector width (16 floats with AVX512F, 8 otherwise), so its output is
+ * only right for machines of its own ISA.
+ */
+import { targetKey, type OnnxRuntimeTarget } from '../../../core/target';
+import { detectCpu, type CpuInfo } from '../../hardware/cpu';
+import type { Capabilities } from '../toolchain';
+import { onnxRuntimeVersion } from './version';
+
+/** Flags worth registering: the vector and matrix extensions, not all ~100 of /proc/cpuinfo's. */
+const ISA_FLAG = /^(sse|ssse3|avx|fma|f16c|amx|asimd|sve|sme|fp16|bf16|i8mm|dotprod|asimddp)/;
+
+export function targetFor(ort: string, cpu: Pick<CpuInfo, 'arch' | 'isa'>): OnnxRuntimeTarget {
+  return { toolchain: 'onnxruntime', ort, arch: cpu.arch, isa: cpu.isa };
+}
+
+export async function detectOnnxRuntime(cpuinfoPath?: string): Promise<Capabilities> {
+  let version: string;
+  try {
+    version = onnxRuntimeVersion();
+  } catch (err) {
+    return { toolchain: 'onnxruntime', targets: [], hardware: {}, unavailableReason: `onnxruntime-node is not installed: ${(err as Error).message}` };
+  }
+  let cpu: CpuInfo;
+  try {
+    cpu = detectCpu(cpuinfoPath);
+  } catch (err) {
+    return { toolchain: 'onnxruntime', version, targets: [], hardware: {}, unavailableReason: (err as Error).message };
+  }
+  return {
+    toolchain: 'onnxruntime',
+    version,
+    targets: [targetFor(version, cpu)],
+    hardware: {
+      cpuModel: cpu.model,
+      cores: cpu.cores,
+      arch: cpu.arch,
+      isa: cpu.isa,
+      isaFlags: cpu.flags.filter((flag) => ISA_FLAG.test(flag)),
+    },
+  };
+}
+
+let cachedLocalKey: string | undefined;
+
+/** The target key this machine builds (detected once per process). */
+export function localTargetKey(): string {
+  cachedLocalKey ??= targetKey(targetFor(onnxRuntimeVersion(), detectCpu()));
+  return cachedLocalKey;
+}

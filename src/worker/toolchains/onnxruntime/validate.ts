@@ -1,0 +1,71 @@
+/**
+ * Validation of an ONNX Runtime build: the original model, run by ONNX Runtime with every
+ * optimisation disabled, is the reference; the built model, also loaded with optimisations
+ * disabled so that exactly the written artifact runs, is the candidate. Both see the same seeded
+ * (or user) inputs, and every output is compared.
+ */
+import type { ValidationReport } from '../../../core/report';
+import { compareOutputs } from '../../validation/compare';
+import { validationShapes } from '../../validation/input-shapes';
+import { makeInputs, type HostTensor } from '../../validation/seeded-inputs';
+import { tolerancesFor } from '../../validation/tolerances';
+import { BuildInputError, type BuildOutput, type StepContext } from '../toolchain';
+import { REFERENCE_NAME } from './options';
+import { describeInputs, runSession, withSession } from './session';
+
+export async function validateOnnxRuntime(ctx: StepContext, built: BuildOutput): Promise<ValidationReport> {
+  const { validation } = ctx.spec.options;
+  // ONNX Runtime computes in the model's own types, so fp32 tolerances apply.
+  const { rtol, atol } = tolerancesFor('fp32', { rtol: validation.rtol, atol: validation.atol });
+  const inputs = makeInputs(ctx.model, validationShapes(ctx.model, ctx.spec.options), validation);
+  ctx.progress(0);
+
+  ctx.signal.throwIfAborted();
+  const reference = await withSession(ctx.modelPath, 'disabled', 'the original model', async (session) => {
+    try {
+      return await runSession(session, inputs);
+    } catch (err) {
+      throw new BuildInputError(
+        `ONNX Runtime could not run the original model on inputs ${describeInputs(inputs)}: ${(err as Error).message}; ` +
+          'check options.shapes and options.validation',
+      );
+    }
+  });
+  ctx.progress(50);
+
+  ctx.signal.throwIfAborted();
+  const candidate = await withSession(
+    built.primary.path,
+    'disabled',
+    `the built ${built.primary.name}`,
+    async (session) => {
+      try {
+        return await runSession(session, inputs);
+      } catch (err) {
+        throw new Error(`ONNX Runtime could not run the built ${built.primary.name} on inputs the original model accepts: ${(err as Error).message}`);
+      }
+    },
+    false,
+  );
+  const { verdict, outputs } = compareOutputs(reference, candidate, { rtol, atol, failRatio: validation.failRatio });
+  for (const o of outputs) {
+    ctx.log(`validate ${o.name}: ${o.verdict}, ${o.mismatched}/${o.elements} outside tolerance, max abs ${o.maxAbsError}, max rel ${o.maxRelError}`);
+  }
+  ctx.progress(100);
+  return {
+    verdict,
+    reference: REFERENCE_NAME,
+    rtol,
+    atol,
+    seed: validation.seed,
+    failRatio: validation.failRatio,
+    inputs: describeForReport(inputs),
+    outputs,
+  };
+}
+
+function describeForReport(inputs: Record<string, HostTensor>): ValidationReport['inputs'] {
+  return Object.fromEntries(
+    Object.values(inputs).map((t) => [t.name, { dims: t.dims, type: t.type, source: t.source }]),
+  );
+}

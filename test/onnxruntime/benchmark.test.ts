@@ -1,0 +1,97 @@
+/** @jest-environment ./test/onnx/ort-environment.js */
+import { batchSizes } from '../../src/worker/toolchains/onnxruntime/benchmark';
+import { onnxRuntimeToolchain } from '../../src/worker/toolchains/onnxruntime';
+import { GraphBuilder, intInputModel, tinyConv, tinyMlp } from '../models';
+import { useContexts } from './context';
+
+const context = useContexts();
+
+/** Declares a dynamic batch, but reshapes to a fixed batch of 1 (as some exports do). */
+function falselyDynamicModel(): Buffer {
+  const g = new GraphBuilder();
+  const x = g.input('x', 'float', ['batch', 4]);
+  g.node('Reshape', [x, g.initializer('shape', [2], BigInt64Array.from([1n, 4n]))], {}, 'y');
+  g.output('y', 'float', ['batch', 4]);
+  return g.toModel({ graphName: 'falsely_dynamic' });
+}
+
+describe('batchSizes', () => {
+  test('powers of two below maxBatch, then maxBatch', () => {
+    expect(batchSizes(1)).toEqual([1]);
+    expect(batchSizes(4)).toEqual([1, 2, 4]);
+    expect(batchSizes(6)).toEqual([1, 2, 4, 6]);
+  });
+});
+
+describe('onnxRuntimeToolchain.benchmark', () => {
+  test('a dynamic batch is measured at 1, 2 and 4 with sane numbers', async () => {
+    const ctx = await context(tinyConv(), { benchmark: { maxBatch: 4, warmup: 1, iterations: 5 } });
+    const built = await onnxRuntimeToolchain.build(ctx);
+    ctx.percents.length = 0;
+    const report = await onnxRuntimeToolchain.benchmark(ctx, built);
+    expect(report.dynamicBatch).toBe(true);
+    expect(report.rows.map((row) => row.batch)).toEqual([1, 2, 4]);
+    for (const row of report.rows) {
+      const { min, median, p90, p99, max, mean } = row.latencyMs;
+      expect(row.iterations).toBe(5);
+      expect(min).toBeGreaterThan(0);
+      expect(min).toBeLessThanOrEqual(median);
+      expect(median).toBeLessThanOrEqual(p90);
+      expect(p90).toBeLessThanOrEqual(p99);
+      expect(p99).toBeLessThanOrEqual(max);
+      expect(mean).toBeGreaterThanOrEqual(min);
+      expect(mean).toBeLessThanOrEqual(max);
+      // Runs per second cannot beat the fastest run, nor trail the slowest.
+      expect(row.throughputQps).toBeLessThanOrEqual(1000 / min + 1e-9);
+      expect(row.throughputQps).toBeGreaterThanOrEqual(1000 / max - 1e-9);
+      expect(row.throughputSps).toBeCloseTo(row.throughputQps * row.batch, 6);
+      expect(row.memoryBytes).toBeGreaterThan(10 * 2 ** 20);
+    }
+    expect(ctx.percents[0]).toBe(0);
+    expect(ctx.percents[ctx.percents.length - 1]).toBe(100);
+    expect([...ctx.percents].sort((a, b) => a - b)).toEqual(ctx.percents);
+    expect(new Set(ctx.percents).size).toBe(ctx.percents.length);
+    expect(ctx.logs.filter((line) => line.startsWith('benchmark batch '))).toHaveLength(3);
+  });
+
+  test("a fixed batch is measured at the model's own batch only", async () => {
+    const ctx = await context(tinyMlp({ dynamicBatch: false }), { benchmark: { maxBatch: 8, warmup: 0, iterations: 2 } });
+    const report = await onnxRuntimeToolchain.benchmark(ctx, await onnxRuntimeToolchain.build(ctx));
+    expect(report.dynamicBatch).toBe(false);
+    expect(report.rows.map((row) => row.batch)).toEqual([1]);
+  });
+
+  test('integer inputs keep their validation ranges at every batch size', async () => {
+    // Ids from [0, 10) by default would be valid too; [0, 16) is the whole table, [16, 17) is out of it.
+    const ok = await context(intInputModel(), { benchmark: { maxBatch: 2, warmup: 0, iterations: 1 }, validation: { inputRanges: { ids: [15, 16] } } });
+    expect((await onnxRuntimeToolchain.benchmark(ok, await onnxRuntimeToolchain.build(ok))).rows).toHaveLength(2);
+    const bad = await context(intInputModel(), { benchmark: { maxBatch: 2, warmup: 0, iterations: 1 }, validation: { inputRanges: { ids: [16, 17] } } });
+    await expect(onnxRuntimeToolchain.benchmark(bad, await onnxRuntimeToolchain.build(bad))).rejects.toThrow(
+      /^ONNX Runtime could not run the built model.optimized.onnx at batch 1 on inputs ids: int64\[1, 6\]: .*out of data bounds/,
+    );
+  });
+
+  test('a batch size the model cannot run at is bad input that points at maxBatch', async () => {
+    const ctx = await context(falselyDynamicModel(), { benchmark: { maxBatch: 4, warmup: 0, iterations: 1 } });
+    await expect(onnxRuntimeToolchain.benchmark(ctx, await onnxRuntimeToolchain.build(ctx))).rejects.toThrow(
+      /^ONNX Runtime could not run the built model.optimized.onnx at batch 2 on inputs x: float\[2, 4\]: .*; set options.benchmark.maxBatch to the largest batch the model runs at$/s,
+    );
+  });
+
+  test('an abort stops the benchmark before its next run', async () => {
+    const controller = new AbortController();
+    const ctx = await context(tinyMlp(), { benchmark: { maxBatch: 8, warmup: 0, iterations: 100_000 } }, { signal: controller.signal });
+    const built = await onnxRuntimeToolchain.build(ctx);
+    const reason = new Error('build cancelled');
+    const started = Date.now();
+    const benchmarking = onnxRuntimeToolchain.benchmark({
+      ...ctx,
+      progress: (percent) => {
+        if (percent >= 1) controller.abort(reason);
+      },
+    }, built);
+    await expect(benchmarking).rejects.toBe(reason);
+    // 400k runs would take far longer; stopping at 1% of them is quick.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
