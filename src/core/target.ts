@@ -70,7 +70,8 @@ export function targetKey(target: Target): string {
 }
 
 const ORT_KEY = /^ort(\d+\.\d+\.\d+)-(x86_64|aarch64)-([a-z0-9]+)$/;
-const TRT_KEY = /^trt(\d+\.\d+\.\d+)-sm(\d{2,3})(?:-(.+?))?(?:-(ampere\+|same-cc))?$/;
+// The SKU group must not swallow a bare hardware-compatibility suffix (trt10.9.0-sm86-ampere+).
+const TRT_KEY = /^trt(\d+\.\d+\.\d+)-sm(\d{2,3})(?:-(?!(?:ampere\+|same-cc)$)(.+?))?(?:-(ampere\+|same-cc))?$/;
 
 export const TARGET_KEY_FORMS =
   'ort<version>-<x86_64|aarch64>-<avx512|avx2|baseline|neon> (e.g. ort1.30.0-x86_64-avx2) or ' +
