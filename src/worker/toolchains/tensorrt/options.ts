@@ -1,0 +1,232 @@
+/**
+ * The `tensorrt` section of build options: what a request may say about a TensorRT build, in
+ * trtexec's vocabulary. This schema checks shape and internal consistency only; whether this
+ * worker's TensorRT version and GPU accept an option is decided in args.ts, right before trtexec
+ * runs. Nothing here names a path or loads code: files (the model, the calibration cache) are
+ * referred to by the sha256 of an upload.
+ */
+import { z } from 'zod';
+
+/** Precision modes, each one trtexec flag. */
+export const PRECISIONS = ['fp16', 'bf16', 'int8', 'fp8', 'best', 'stronglyTyped', 'noTF32'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
+/** trtexec's data type names (stringToValue<nvinfer1::DataType> in sampleOptions.cpp, 10.x superset). */
+export const TRT_DATA_TYPES = ['fp32', 'fp16', 'bf16', 'int8', 'fp8', 'int32', 'int64', 'bool', 'uint8', 'int4'] as const;
+export type TrtDataType = (typeof TRT_DATA_TYPES)[number];
+
+/** trtexec's tensor format names (stringToValue<nvinfer1::TensorFormats>, 10.x superset). */
+export const TENSOR_FORMATS = [
+  'chw', 'chw2', 'chw4', 'hwc8', 'chw16', 'chw32', 'dhwc8', 'cdhw32', 'hwc', 'dhwc', 'hwc16', 'dla_linear', 'dla_hwc4',
+] as const;
+
+/** Tactic sources trtexec can switch on or off, and the name each has on its command line. */
+export const TACTIC_SOURCES = {
+  cublas: 'CUBLAS',
+  cublasLt: 'CUBLAS_LT',
+  cudnn: 'CUDNN',
+  edgeMaskConvolutions: 'EDGE_MASK_CONVOLUTIONS',
+  jitConvolutions: 'JIT_CONVOLUTIONS',
+} as const;
+export type TacticSource = keyof typeof TACTIC_SOURCES;
+
+export const HARDWARE_COMPATIBILITY_LEVELS = ['none', 'ampere+', 'sameComputeCapability'] as const;
+export type HardwareCompatibilityLevel = (typeof HARDWARE_COMPATIBILITY_LEVELS)[number];
+
+/**
+ * Tensor and layer names as they may appear inside a trtexec argument. trtexec splits lists on `,`
+ * and the option from its value on the first `=`, and strips `'`; a leading `-` would read as a
+ * flag. Names with `:` (`input:0`, `onnx::Conv_0`) are allowed: args.ts quotes them the way
+ * trtexec's splitNameAndValue expects.
+ */
+export const NAME_PATTERN = /^[A-Za-z0-9_.:/()[\]][A-Za-z0-9_.:/()[\]-]{0,255}$/;
+export const NAME_RULE = "1-256 characters from A-Z a-z 0-9 _ . : / ( ) [ ] -, not starting with '-'";
+
+const name = z.string().regex(NAME_PATTERN, `a tensor or layer name of ${NAME_RULE}`);
+const dims = z.array(z.number().int().positive().max(2 ** 31 - 1)).min(1).max(8);
+
+const ShapeRangeSchema = z
+  .object({
+    min: dims.describe('Smallest shape the engine accepts.'),
+    opt: dims.describe('Shape the engine is tuned for.'),
+    max: dims.describe('Largest shape the engine accepts.'),
+  })
+  .strict()
+  .superRefine((range, ctx) => {
+    if (range.min.length !== range.opt.length || range.opt.length !== range.max.length) {
+      ctx.addIssue({ code: 'custom', message: `Expected min, opt and max of one rank but received ranks ${range.min.length}, ${range.opt.length}, ${range.max.length}` });
+      return;
+    }
+    for (let i = 0; i < range.min.length; i++) {
+      if (!(range.min[i] <= range.opt[i] && range.opt[i] <= range.max[i])) {
+        ctx.addIssue({ code: 'custom', message: `Expected min <= opt <= max in every dim but dim ${i} is ${range.min[i]}, ${range.opt[i]}, ${range.max[i]}` });
+      }
+    }
+  });
+
+/** One optimization profile: a shape range per dynamic input. */
+export const ShapeProfileSchema = z.record(name, ShapeRangeSchema);
+export type ShapeProfile = z.output<typeof ShapeProfileSchema>;
+
+const IO_FORMAT = new RegExp(`^(${TRT_DATA_TYPES.join('|')}):(${TENSOR_FORMATS.join('|')})(\\+(${TENSOR_FORMATS.join('|')}))*$`);
+const ioFormat = z.string().regex(IO_FORMAT, `an I/O format type:format[+format], type one of ${TRT_DATA_TYPES.join(', ')}, format one of ${TENSOR_FORMATS.join(', ')}`);
+
+const canonicalPrecisions = (list: Precision[]): Precision[] => {
+  const set = new Set(list);
+  // --best already turns on fp16 and int8 (sampleOptions.cpp, BuildOptions::parse): one spelling, one build key.
+  if (set.has('best')) {
+    set.delete('fp16');
+    set.delete('int8');
+  }
+  return PRECISIONS.filter((p) => set.has(p));
+};
+
+export const TensorRtOptionsSchema = z
+  .object({
+    precision: z
+      .array(z.enum(PRECISIONS))
+      .max(PRECISIONS.length)
+      .transform(canonicalPrecisions)
+      .default([])
+      .describe(
+        'Precision modes, each a trtexec flag: fp16, bf16, int8, fp8 widen the kernels TensorRT may pick (in addition to fp32/tf32); ' +
+          'best enables all of them; stronglyTyped takes types from the model instead; noTF32 forbids TF32 for fp32 math. ' +
+          'Not allowed together: best with stronglyTyped, stronglyTyped with fp16/bf16/int8/fp8, int8 with fp8. (Default: [], fp32 with TF32)',
+      ),
+    profiles: z
+      .array(ShapeProfileSchema)
+      .min(1)
+      .max(32)
+      .optional()
+      .describe(
+        'Optimization profiles: per dynamic input, the {min, opt, max} shapes the engine accepts. Several profiles need TensorRT >= 9.0. ' +
+          '(Default: derived from the model by the build step)',
+      ),
+    memPoolSize: z
+      .object({
+        workspace: z.number().int().positive().max(1024 * 1024).describe('Builder workspace limit in MiB.'),
+      })
+      .strict()
+      .optional()
+      .describe('Memory pool limits, as --memPoolSize. (Default: TensorRT decides, up to the device memory)'),
+    builderOptimizationLevel: z
+      .number()
+      .int()
+      .min(0)
+      .max(5)
+      .default(3)
+      .describe('How hard the builder searches for fast kernels, 0-5; higher builds slower and may run faster. (Default: 3)'),
+    hardwareCompatibilityLevel: z
+      .enum(HARDWARE_COMPATIBILITY_LEVELS)
+      .default('none')
+      .describe(
+        'Engines that load on other GPUs: ampere+ (any CC >= 8.0, built on CC >= 8.0) or sameComputeCapability (TensorRT >= 10.9). ' +
+          'Usually set through the target (hwCompat) rather than here. (Default: none)',
+      ),
+    versionCompatible: z
+      .boolean()
+      .default(false)
+      .describe('Engines that later TensorRT versions of the same major version can load (TensorRT >= 8.6). (Default: false)'),
+    excludeLeanRuntime: z
+      .boolean()
+      .default(false)
+      .describe('Leave the lean runtime out of a version-compatible plan; needs versionCompatible. (Default: false)'),
+    layerPrecisions: z
+      .record(name, z.enum(TRT_DATA_TYPES))
+      .default({})
+      .describe('Per layer (by name) the precision it should run in; needs precisionConstraints prefer or obey. (Default: {})'),
+    precisionConstraints: z
+      .enum(['none', 'prefer', 'obey'])
+      .default('none')
+      .describe('Whether layerPrecisions are honoured when possible (prefer) or always (obey). (Default: none)'),
+    inputIOFormats: z
+      .array(ioFormat)
+      .max(256)
+      .default([])
+      .describe('Type and memory layout of each network input, in input order, e.g. fp16:chw; one entry applies to all. (Default: [], fp32:chw)'),
+    outputIOFormats: z
+      .array(ioFormat)
+      .max(256)
+      .default([])
+      .describe('Type and memory layout of each network output, in output order. (Default: [], fp32:chw)'),
+    tacticSources: z
+      .object({
+        cublas: z.boolean().optional(),
+        cublasLt: z.boolean().optional(),
+        cudnn: z.boolean().optional(),
+        edgeMaskConvolutions: z.boolean().optional(),
+        jitConvolutions: z.boolean().optional(),
+      })
+      .strict()
+      .default({})
+      .describe('Switch tactic sources on (true) or off (false), e.g. { cudnn: false }; absent keys keep TensorRT\'s choice. (Default: {})'),
+    maxAuxStreams: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .optional()
+      .describe('Most auxiliary streams an engine may use to run layers in parallel (TensorRT >= 8.6). (Default: TensorRT decides)'),
+    stripWeights: z
+      .boolean()
+      .default(false)
+      .describe('Build a weightless plan to be refitted from the ONNX at deployment (TensorRT >= 10.0). (Default: false)'),
+    refit: z.boolean().default(false).describe('Build a refittable engine. (Default: false)'),
+    calibration: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'the sha256 (64 lower-case hex digits) of an uploaded INT8 calibration cache')
+      .optional()
+      .describe('INT8 calibration cache, as the sha256 of a file uploaded like a model; needs int8 or best. (Default: none)'),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    const has = (p: Precision) => o.precision.includes(p);
+    const refuse = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (has('best') && has('stronglyTyped')) {
+      refuse('precision', 'best and stronglyTyped cannot be combined: best enables implicit precisions, stronglyTyped takes them from the model');
+    }
+    const implicit = (['fp16', 'bf16', 'int8', 'fp8'] as const).filter(has);
+    if (has('stronglyTyped') && implicit.length > 0) {
+      refuse('precision', `stronglyTyped takes precisions from the model; remove ${implicit.join(', ')}`);
+    }
+    if (has('int8') && has('fp8')) refuse('precision', 'int8 and fp8 cannot be enabled together');
+    if (o.calibration && !has('int8') && !has('best')) refuse('calibration', 'a calibration cache needs int8 (or best) in precision');
+    if (o.excludeLeanRuntime && !o.versionCompatible) refuse('excludeLeanRuntime', 'excludeLeanRuntime only applies with versionCompatible: true');
+    const layered = Object.keys(o.layerPrecisions).length > 0;
+    if (layered && o.precisionConstraints === 'none') {
+      refuse('precisionConstraints', 'layerPrecisions have no effect unless precisionConstraints is prefer or obey');
+    }
+    if (!layered && o.precisionConstraints !== 'none') {
+      refuse('precisionConstraints', `precisionConstraints ${o.precisionConstraints} needs layerPrecisions to constrain`);
+    }
+    if (o.profiles && o.profiles.length > 1) {
+      const first = Object.keys(o.profiles[0]).sort().join(',');
+      o.profiles.forEach((profile, i) => {
+        const names = Object.keys(profile).sort().join(',');
+        if (names !== first) refuse('profiles', `Expected every profile to name the inputs ${first} but profile ${i} names ${names}`);
+      });
+    }
+  });
+
+export type TensorRtOptionsInput = z.input<typeof TensorRtOptionsSchema>;
+export type TensorRtOptions = z.output<typeof TensorRtOptionsSchema>;
+
+/** The options with every default filled in. */
+export function defaultTensorRtOptions(): TensorRtOptions {
+  return TensorRtOptionsSchema.parse({});
+}
+
+/**
+ * The narrowest float format an engine may compute in, for default validation tolerances:
+ * fp8 < int8 < fp16/bf16 < tf32 < fp32. `best` counts as int8; stronglyTyped as whatever the
+ * model says, so fp32 tolerances apply unless other modes are set.
+ */
+export function loosestPrecision(options: Pick<TensorRtOptions, 'precision'>): 'fp32' | 'tf32' | 'fp16' | 'bf16' | 'int8' | 'fp8' {
+  const p = new Set(options.precision);
+  if (p.has('fp8')) return 'fp8';
+  if (p.has('int8') || p.has('best')) return 'int8';
+  if (p.has('bf16')) return 'bf16';
+  if (p.has('fp16')) return 'fp16';
+  if (p.has('noTF32') || p.has('stronglyTyped')) return 'fp32';
+  return 'tf32';
+}
