@@ -1,0 +1,71 @@
+/**
+ * A GPU's SKU slug and the TensorRT targets it can build.
+ *
+ * Slug rule: NVML's name in lower case, every run of other characters turned into one `-`, with
+ * `nvidia-` in front unless the name already starts with NVIDIA. NVML names newer GPUs
+ * `NVIDIA ...` and older ones `Tesla ...`/`Quadro ...`, so the prefix keeps every slug in one family:
+ *   NVIDIA GeForce RTX 4080 -> nvidia-geforce-rtx-4080
+ *   Tesla T4                -> nvidia-tesla-t4
+ *   NVIDIA H100 80GB HBM3   -> nvidia-h100-80gb-hbm3
+ */
+import { targetKey, toTarget, type TensorRtTarget } from '../../core/target';
+
+export class GpuSlugError extends Error {
+  override name = 'GpuSlugError';
+}
+
+export function gpuSkuSlug(name: string): string {
+  const words = name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  if (words.length === 0) {
+    throw new GpuSlugError(`Expected a GPU name with letters or digits for name but received ${JSON.stringify(name)}`);
+  }
+  return words === 'nvidia' || words.startsWith('nvidia-') ? words : `nvidia-${words}`;
+}
+
+export interface GpuTargetFacts {
+  /** TensorRT version of the worker's trtexec, major.minor.patch, e.g. `10.9.0`. */
+  trt: string;
+  /** Compute capability, e.g. `9.0`. */
+  cc: string;
+  /** SKU slug, e.g. `nvidia-h100-80gb-hbm3`. */
+  sku: string;
+}
+
+export interface GpuTargets {
+  /** Engines for this CC, any SKU: `trt10.9.0-sm90`. */
+  cc: TensorRtTarget;
+  /** Engines for this exact SKU: `trt10.9.0-sm90-nvidia-h100-80gb-hbm3`. */
+  sku: TensorRtTarget;
+  /**
+   * Hardware-compatible engines this GPU can build: `ampere+` when CC >= 8.0 (TensorRT >= 8.6),
+   * `same-cc` when CC >= 7.5 and TensorRT >= 10.9.
+   */
+  hwCompat: TensorRtTarget[];
+  /** targetKey() of all of the above, in that order: the queues a worker on this GPU consumes. */
+  keys: string[];
+}
+
+/** The targets a GPU can build; throws TargetParseError when a fact is malformed. */
+export function gpuTargets(facts: GpuTargetFacts): GpuTargets {
+  const base = { toolchain: 'tensorrt', trt: facts.trt, cc: facts.cc };
+  const cc = toTarget(base) as TensorRtTarget;
+  const sku = toTarget({ ...base, sku: facts.sku }) as TensorRtTarget;
+  const hwCompat: TensorRtTarget[] = [];
+  const ccNumber = Number(facts.cc);
+  if (ccNumber >= 8.0 && versionAtLeast(facts.trt, 8, 6)) {
+    hwCompat.push(toTarget({ ...base, hwCompat: 'ampere+' }) as TensorRtTarget);
+  }
+  if (ccNumber >= 7.5 && versionAtLeast(facts.trt, 10, 9)) {
+    hwCompat.push(toTarget({ ...base, hwCompat: 'same-cc' }) as TensorRtTarget);
+  }
+  return { cc, sku, hwCompat, keys: [cc, sku, ...hwCompat].map(targetKey) };
+}
+
+function versionAtLeast(version: string, major: number, minor: number): boolean {
+  const [ma, mi] = version.split('.').map(Number);
+  return ma > major || (ma === major && mi >= minor);
+}
