@@ -22,7 +22,10 @@ import type { CpuArch, CpuIsa } from '../../core/target';
 export interface CpuInfo {
   /** Marketing name, e.g. `Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz`. */
   model: string;
-  /** Logical processors (hardware threads). */
+  /**
+   * Logical processors (hardware threads): from parseCpuInfo, those listed; from detectCpu, those
+   * this process may run on (os.availableParallelism honours affinity and cpusets).
+   */
   cores: number;
   /** Feature flags of the first processor, sorted. */
   flags: string[];
@@ -107,11 +110,10 @@ export function detectCpu(cpuinfoPath = '/proc/cpuinfo'): CpuInfo {
   }
   const info = parseCpuInfo(text, os.arch());
   const osCpus = os.cpus();
-  // os.availableParallelism() honours CPU affinity (taskset, cgroups cpusets); /proc/cpuinfo does not.
   return {
     ...info,
     model: info.model === 'unknown' && osCpus[0] ? osCpus[0].model : info.model,
-    cores: os.availableParallelism?.() ?? (osCpus.length || info.cores),
+    cores: os.availableParallelism(),
   };
 }
 

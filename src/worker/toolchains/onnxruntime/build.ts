@@ -5,11 +5,12 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { ModelInfo } from '../../../core/onnx/model-info';
 import { readModelInfo } from '../../../core/onnx/read-model';
 import { BuildInputError, type BuildOutput, type StepContext } from '../toolchain';
 import { localTargetKey } from './detect';
 import { onnxRuntimeOptions, OPTIMIZED_MODEL_FILE } from './options';
-import { optimizeInChildProcess, OptimizeFailedError } from './optimize-process';
+import { optimizeInChildProcess, OptimizeFailedError, type OptimizeResult } from './optimize-process';
 import { onnxRuntimeVersion } from './version';
 
 export async function buildOnnxRuntime(ctx: StepContext): Promise<BuildOutput> {
@@ -23,7 +24,7 @@ export async function buildOnnxRuntime(ctx: StepContext): Promise<BuildOutput> {
   ctx.progress(0);
   ctx.log(`onnxruntime ${onnxRuntimeVersion()}: optimising at graphOptimizationLevel '${graphOptimizationLevel}'`);
   const started = process.hrtime.bigint();
-  let result;
+  let result: OptimizeResult;
   try {
     result = await optimizeInChildProcess(
       { modelPath: ctx.modelPath, outputPath, level: graphOptimizationLevel },
@@ -41,7 +42,7 @@ export async function buildOnnxRuntime(ctx: StepContext): Promise<BuildOutput> {
   if (!written?.isFile() || written.size === 0) {
     throw new Error(`ONNX Runtime reported success but wrote no ${OPTIMIZED_MODEL_FILE} at ${outputPath}`);
   }
-  let optimized;
+  let optimized: ModelInfo;
   try {
     optimized = await readModelInfo(outputPath);
   } catch (err) {
