@@ -1,0 +1,72 @@
+/**
+ * The shapes of the API's answers, as the CLI reads them. Type-only imports of the server's own
+ * types, so the CLI and the API cannot disagree, and the CLI loads none of the server's code.
+ */
+import type { SubmitResult } from '../api/submit';
+import type { ManifestFile } from '../core/manifest';
+import type { Rung } from '../core/resolve';
+import type { BuildEvent } from '../state/build-events';
+import type { BuildRecord, BuildState } from '../state/build-records';
+import type { ModelRecord } from '../state/model-registry';
+import type { WorkerInfo } from '../state/worker-registry';
+import type { PublishedArtifact } from '../core/published-artifact';
+
+export type { BuildEvent, BuildRecord, BuildState, ModelRecord, SubmitResult, WorkerInfo };
+
+export const TERMINAL_STATES: readonly BuildState[] = ['succeeded', 'failed', 'cancelled'];
+
+export const isTerminal = (state: string | undefined): boolean => TERMINAL_STATES.includes(state as BuildState);
+
+export interface UploadAnswer extends ModelRecord {
+  created: boolean;
+}
+
+export interface ModelAnswer extends ModelRecord {
+  artifacts: PublishedArtifact[];
+}
+
+export interface BuildAnswer extends BuildRecord {
+  published: boolean;
+  artifacts: (ManifestFile & { url: string })[];
+}
+
+export interface BuildPageAnswer {
+  builds: BuildRecord[];
+  nextCursor: string | null;
+}
+
+export interface RequestAnswer {
+  id: string;
+  modelId: string;
+  targets: string[];
+  createdAt: string;
+  state: string;
+  counts: Record<string, number>;
+  builds: { id: string; target: string; state: BuildState; phase?: string; percent: number; error?: string; verdict?: string }[];
+}
+
+export interface ResolveFile {
+  name: string;
+  sha256: string;
+  size: number;
+  /** Present for files of an artifact set (from its manifest); absent for the ONNX model. */
+  role?: string;
+  url: string;
+}
+
+export interface ResolveAnswer {
+  model: string;
+  rung: Rung;
+  note: string;
+  buildKey?: string;
+  target?: string;
+  validation?: string;
+  primary?: string;
+  files: ResolveFile[];
+  timingCache?: { url: string };
+}
+
+export interface WorkersAnswer {
+  workers: WorkerInfo[];
+  queues: Record<string, Record<string, number>>;
+}

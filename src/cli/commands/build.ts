@@ -1,0 +1,73 @@
+/** `kiln build MODEL --target T ... [--watch]`: submit a request, and optionally watch its builds. */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { SubmitResult } from '../api-types';
+import { buildOptions, collect } from '../build-options';
+import { contextOf, type Io } from '../context';
+import { CommandFailed, UsageError } from '../errors';
+import { shortId, table } from '../format';
+import { allSucceeded, summaryTable, watchBuilds } from '../watch';
+
+interface BuildFlags {
+  target?: string[];
+  live?: boolean;
+  shapes?: string[];
+  option?: string[];
+  optionsFile?: string;
+  watch?: boolean;
+  log?: boolean;
+}
+
+export function registerBuild(program: Command, io: Io): void {
+  program
+    .command('build')
+    .description('Build a model for one or more targets (one build per target)')
+    .argument('<model>', 'model reference: sha256, prefix of 12+, name or name@version')
+    .option('-t, --target <key>', 'target key, e.g. ort1.30.0-x86_64-avx2 or trt10.9.0-sm89 (repeatable)', collect)
+    .option('--live', 'every target served by a live worker')
+    .option('--shapes <name=dims>', 'concrete shape of an input, e.g. input=1x3x224x224 (repeatable)', collect)
+    .option('--option <path=value>', 'a build option by dotted path, e.g. validation.rtol=1e-3 (repeatable)', collect)
+    .option('--options-file <file>', 'build options as a JSON file (flags override it)')
+    .option('-w, --watch', 'follow the builds to the end with live progress')
+    .option('--log', 'with --watch, show the builds\' log lines too')
+    .action(async (model: string, flags: BuildFlags, cmd: Command) => {
+      const ctx = contextOf(cmd, io);
+      const targets = flags.target ?? [];
+      if (flags.live && targets.length) throw new UsageError('Give --target or --live, not both');
+      if (!flags.live && targets.length === 0) throw new UsageError('Give at least one --target (e.g. --target ort1.30.0-x86_64-avx2) or --live');
+      const file = flags.optionsFile ? await readOptionsFile(flags.optionsFile) : undefined;
+      const options = buildOptions({ file, shapes: flags.shapes, options: flags.option });
+      const body = { model, targets: flags.live ? 'live' : targets, ...(options ? { options } : {}) };
+      const result = await ctx.client.json<SubmitResult>('POST', '/v1/builds', { json: body });
+
+      if (!flags.watch) {
+        ctx.output(result, () => describeSubmit(result));
+        return;
+      }
+      if (!ctx.json) ctx.print(describeSubmit(result) + '\n');
+      const records = await watchBuilds(ctx, result.builds, { log: flags.log });
+      ctx.output({ request: result.request, model: result.model, builds: records }, () => `\n${summaryTable(records)}`);
+      if (!allSucceeded(records)) throw new CommandFailed(1);
+    });
+}
+
+async function readOptionsFile(file: string): Promise<unknown> {
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`Cannot read --options-file ${file}: ${err.code ?? err.message}`);
+  });
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`Expected JSON in --options-file ${file} but it does not parse: ${(err as Error).message}`);
+  }
+}
+
+export function describeSubmit(result: SubmitResult): string {
+  const rows = result.builds.map((b) => [
+    b.target,
+    b.state,
+    b.id,
+    [b.cached ? 'cached' : '', b.joined ? 'joined a build in progress' : '', b.warning ?? ''].filter(Boolean).join('; '),
+  ]);
+  return `request ${result.request} (model ${shortId(result.model)})\n${table(['TARGET', 'STATE', 'BUILD', 'NOTE'], rows)}`;
+}

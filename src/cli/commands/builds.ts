@@ -1,0 +1,171 @@
+/** `kiln status|builds|cancel|retry|log|request`: looking at builds and acting on them. */
+import type { Command } from 'commander';
+import type { BuildAnswer, BuildPageAnswer, BuildRecord, RequestAnswer } from '../api-types';
+import { isTerminal } from '../api-types';
+import { resolveBuildId } from '../build-ref';
+import { readText } from '../client';
+import { contextOf, type Io } from '../context';
+import { CommandFailed, UsageError } from '../errors';
+import { elapsed, fields, formatBytes, formatMs, formatSeconds, formatTime, shortId, table } from '../format';
+import { allSucceeded, watchBuilds } from '../watch';
+import { indent } from './models';
+
+const STATES = ['queued', 'active', 'succeeded', 'failed', 'cancelled'];
+
+export function registerBuilds(program: Command, io: Io): void {
+  program
+    .command('status')
+    .description('A build: state, progress, verdict, artifacts, report')
+    .argument('<build>', 'build id (or a prefix of 6+ of a recent one)')
+    .option('-w, --watch', 'follow the build to the end with live progress')
+    .option('--log', "stream the build's log lines as they come (implies --watch)")
+    .action(async (ref: string, opts: { watch?: boolean; log?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd, io);
+      const id = await resolveBuildId(ctx.client, ref);
+      let record = await ctx.client.json<BuildAnswer>('GET', `/v1/builds/${id}`);
+      if ((opts.watch || opts.log) && !isTerminal(record.state)) {
+        [record] = await watchBuilds(ctx, [{ id, target: record.targetKey }], { log: opts.log });
+        if (!ctx.json) ctx.print();
+      }
+      ctx.output(record, () => describeBuild(record));
+      if ((opts.watch || opts.log) && !allSucceeded([record])) throw new CommandFailed(1);
+    });
+
+  program
+    .command('builds')
+    .description('List builds, newest first')
+    .option('--state <state>', `only builds in this state (${STATES.join(', ')})`)
+    .option('--model <ref>', 'only builds of this model')
+    .option('--target <key>', 'only builds for this target')
+    .option('--limit <n>', 'builds per page (1-500)', '50')
+    .option('--all', 'follow every page to the end')
+    .action(async (opts: { state?: string; model?: string; target?: string; limit: string; all?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd, io);
+      if (opts.state && !STATES.includes(opts.state)) throw new UsageError(`Expected --state to be one of ${STATES.join(', ')} but received "${opts.state}"`);
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError(`Expected --limit between 1 and 500 but received "${opts.limit}"`);
+      const builds: BuildRecord[] = [];
+      let cursor: string | undefined;
+      let nextCursor: string | null = null;
+      do {
+        const page = await ctx.client.json<BuildPageAnswer>('GET', '/v1/builds', {
+          query: { state: opts.state, model: opts.model, target: opts.target, limit, cursor },
+        });
+        builds.push(...page.builds);
+        nextCursor = page.nextCursor;
+        cursor = nextCursor ?? undefined;
+      } while (opts.all && nextCursor);
+      ctx.output({ builds, nextCursor }, () => {
+        if (builds.length === 0) return 'No builds match';
+        const rows = builds.map((b) => [shortId(b.id), b.targetKey, b.state, progressOf(b), b.verdict, shortId(b.modelId), formatTime(b.createdAt)]);
+        const more = nextCursor ? `\n(more: --all, or --limit up to 500)` : '';
+        return table(['BUILD', 'TARGET', 'STATE', 'PROGRESS', 'VERDICT', 'MODEL', 'CREATED'], rows) + more;
+      });
+    });
+
+  program
+    .command('cancel')
+    .description('Cancel a queued or running build')
+    .argument('<build>', 'build id (or a prefix of 6+)')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      const ctx = contextOf(cmd, io);
+      const id = await resolveBuildId(ctx.client, ref);
+      const answer = await ctx.client.json<{ id: string; state: string; cancelRequested?: boolean }>('DELETE', `/v1/builds/${id}`);
+      ctx.output(answer, () =>
+        answer.cancelRequested ? `Cancel requested: build ${id} is ${answer.state} and stops at its next check` : `Cancelled build ${id}`,
+      );
+    });
+
+  program
+    .command('retry')
+    .description('Queue a failed or cancelled build again')
+    .argument('<build>', 'build id (or a prefix of 6+)')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      const ctx = contextOf(cmd, io);
+      const id = await resolveBuildId(ctx.client, ref);
+      const answer = await ctx.client.json<{ id: string; state: string }>('POST', `/v1/builds/${id}/retry`);
+      ctx.output(answer, () => `Build ${id} is ${answer.state} again; follow it with \`kiln status ${shortId(id)} --watch\``);
+    });
+
+  program
+    .command('log')
+    .description('The build log so far (the whole log once the build is published)')
+    .argument('<build>', 'build id (or a prefix of 6+)')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      const ctx = contextOf(cmd, io);
+      const id = await resolveBuildId(ctx.client, ref);
+      const res = await ctx.client.stream('GET', `/v1/builds/${id}/log`);
+      if (ctx.json) {
+        const text = await readText(res);
+        ctx.printJson({ build: id, lines: text === '' ? [] : text.replace(/\n$/, '').split('\n') });
+        return;
+      }
+      for await (const chunk of res) io.stdout.write(chunk as Buffer);
+    });
+
+  program
+    .command('request')
+    .description("A request and the state of its build matrix")
+    .argument('<id>', 'request id (printed by `kiln build`)')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const ctx = contextOf(cmd, io);
+      const answer = await ctx.client.json<RequestAnswer>('GET', `/v1/requests/${encodeURIComponent(id)}`);
+      ctx.output(answer, () => {
+        const counts = Object.entries(answer.counts)
+          .map(([s, n]) => `${n} ${s}`)
+          .join(', ');
+        const head = fields([
+          ['request', answer.id],
+          ['model', answer.modelId],
+          ['state', `${answer.state} (${counts})`],
+          ['created', formatTime(answer.createdAt)],
+        ]);
+        const rows = answer.builds.map((b) => [b.target, b.state, progressOf(b), b.verdict, b.id, b.error]);
+        return `${head}\n${table(['TARGET', 'STATE', 'PROGRESS', 'VERDICT', 'BUILD', 'ERROR'], rows)}`;
+      });
+    });
+}
+
+function progressOf(b: { state: string; phase?: string; percent: number }): string {
+  if (b.state === 'active') return `${b.phase ?? 'active'} ${Math.round(b.percent)}%`;
+  return b.state === 'succeeded' ? '100%' : '-';
+}
+
+export function describeBuild(b: BuildAnswer): string {
+  const state = b.state === 'active' ? `active (${progressOf(b)})` : b.state + (b.cancelRequested && !isTerminal(b.state) ? ' (cancel requested)' : '');
+  const parts = [
+    fields([
+      ['build', b.id],
+      ['model', b.modelId],
+      ['target', b.targetKey],
+      ['state', state],
+      ['verdict', b.verdict],
+      ['error', b.error],
+      ['worker', b.worker],
+      ['attempts', b.attempts || undefined],
+      ['created', formatTime(b.createdAt)],
+      ['started', b.startedAt ? formatTime(b.startedAt) : undefined],
+      ['finished', b.finishedAt ? formatTime(b.finishedAt) : undefined],
+      ['took', b.finishedAt && b.startedAt ? formatSeconds(elapsed(b.startedAt, b.finishedAt)) : undefined],
+    ]),
+  ];
+  if (b.artifacts?.length) {
+    parts.push('artifacts:', indent(table(['FILE', 'ROLE', 'SIZE', 'SHA256'], b.artifacts.map((f) => [f.name, f.role, formatBytes(f.size), shortId(f.sha256, 16)]))));
+  }
+  const report = b.report;
+  if (report?.validation) {
+    const v = report.validation;
+    parts.push(
+      `validation: ${v.verdict} against ${v.reference} (rtol ${v.rtol}, atol ${v.atol})`,
+      indent(table(['OUTPUT', 'VERDICT', 'MISMATCHED', 'MAX ABS', 'MAX REL'], v.outputs.map((o) => [o.name, o.verdict, `${(o.mismatchRatio * 100).toFixed(2)}%`, o.maxAbsError.toExponential(2), o.maxRelError.toExponential(2)]))),
+    );
+  }
+  if (report?.benchmark?.rows.length) {
+    parts.push(
+      'benchmark:',
+      indent(table(['BATCH', 'MEDIAN', 'P90', 'P99', 'QPS', 'SAMPLES/S'], report.benchmark.rows.map((r) => [r.batch, formatMs(r.latencyMs.median), formatMs(r.latencyMs.p90), formatMs(r.latencyMs.p99), r.throughputQps.toFixed(1), r.throughputSps.toFixed(1)]))),
+    );
+  }
+  if (report?.warnings.length) parts.push('warnings:', indent(report.warnings.join('\n')));
+  return parts.join('\n');
+}

@@ -1,0 +1,74 @@
+/** `kiln fetch MODEL (--target T | --cc 8.9 --trt 10.9.0 [--sku S]) -o DIR`: resolve, download, verify. */
+import type { Command } from 'commander';
+import { parseTargetKey, TargetParseError } from '../../core/target';
+import type { ResolveAnswer } from '../api-types';
+import { contextOf, type Io } from '../context';
+import { UsageError } from '../errors';
+import { fetchArtifacts } from '../fetch-artifacts';
+import { fields, formatBytes, shortId, table } from '../format';
+import { indent } from './models';
+
+interface FetchFlags {
+  target?: string;
+  cc?: string;
+  trt?: string;
+  sku?: string;
+  precision?: string;
+  output: string;
+}
+
+export function registerFetch(program: Command, io: Io): void {
+  program
+    .command('fetch')
+    .description("Download the artifact that suits a client (CPU target, or GPU by compute capability and TensorRT version), verified")
+    .argument('<model>', 'model reference')
+    .option('-t, --target <key>', 'the client\'s target key, e.g. ort1.30.0-x86_64-avx2 (a TensorRT key stands for its cc, trt and sku)')
+    .option('--cc <x.y>', "the GPU's compute capability, e.g. 8.9")
+    .option('--trt <version>', "the client's TensorRT version, e.g. 10.9.0")
+    .option('--sku <slug>', 'the GPU model, e.g. nvidia-geforce-rtx-4080')
+    .option('--precision <p>', 'engine precision wanted, e.g. fp16')
+    .requiredOption('-o, --output <dir>', 'directory to write the files into (created if missing)')
+    .action(async (model: string, flags: FetchFlags, cmd: Command) => {
+      const ctx = contextOf(cmd, io);
+      const query = resolveQuery(model, flags);
+      const answer = await ctx.client.json<ResolveAnswer>('GET', '/v1/resolve', { query });
+      const files = await fetchArtifacts(ctx.client, answer, flags.output, { trt: query.trt });
+      ctx.output({ resolve: answer, dir: flags.output, files }, () => {
+        const head = fields([
+          ['rung', `${answer.rung}: ${answer.note}`],
+          ['target', answer.target],
+          ['build', answer.buildKey],
+          ['validation', answer.validation],
+          ['model', answer.model],
+        ]);
+        const rows = files.map((f) => [f.path, f.role ?? 'model', formatBytes(f.size), shortId(f.sha256, 16), f.downloaded ? 'verified' : 'already there, verified']);
+        const primary = answer.primary ? `\nuse: ${files.find((f) => f.name === answer.primary)?.path ?? answer.primary}` : '';
+        return `${head}\nwrote:\n${indent(table(['FILE', 'ROLE', 'SIZE', 'SHA256', 'STATUS'], rows))}${primary}`;
+      });
+    });
+}
+
+type ResolveQuery = { model: string; target?: string; cc?: string; trt?: string; sku?: string; precision?: string };
+
+/** --target for a CPU client; --cc/--trt (or a TensorRT target key) for a GPU client. */
+export function resolveQuery(model: string, flags: Omit<FetchFlags, 'output'>): ResolveQuery {
+  const gpu = flags.cc !== undefined || flags.trt !== undefined;
+  if (flags.target && gpu) throw new UsageError('Give --target, or --cc and --trt, not both');
+  if (flags.target) {
+    let target;
+    try {
+      target = parseTargetKey(flags.target);
+    } catch (err) {
+      if (err instanceof TargetParseError) throw new UsageError(err.message);
+      throw err;
+    }
+    if (target.toolchain === 'onnxruntime') {
+      if (flags.sku || flags.precision) throw new UsageError('--sku and --precision are for GPU clients; a CPU --target takes neither');
+      return { model, target: flags.target };
+    }
+    return { model, cc: target.cc, trt: target.trt, sku: flags.sku ?? target.sku, precision: flags.precision };
+  }
+  if (!gpu) throw new UsageError('Give --target (e.g. ort1.30.0-x86_64-avx2) for a CPU client, or --cc and --trt (e.g. --cc 8.9 --trt 10.9.0) for a GPU client');
+  if (!flags.cc || !flags.trt) throw new UsageError(`A GPU client gives both --cc and --trt; missing ${flags.cc ? '--trt' : '--cc'}`);
+  return { model, cc: flags.cc, trt: flags.trt, sku: flags.sku, precision: flags.precision };
+}

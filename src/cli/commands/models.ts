@@ -1,0 +1,105 @@
+/** `kiln models push|list|show`. */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { VerifyingHasher } from '../../storage/verifying-hasher';
+import type { ModelAnswer, ModelRecord, UploadAnswer } from '../api-types';
+import { UsageError } from '../errors';
+import { contextOf, type Io } from '../context';
+import { fields, formatBytes, formatDims, formatTime, shortId, table } from '../format';
+
+export function registerModels(program: Command, io: Io): void {
+  const models = program.command('models').description('Upload and inspect ONNX models');
+
+  models
+    .command('push')
+    .description('Upload an ONNX model (streamed; stored once by its sha256)')
+    .argument('<file>', 'ONNX file')
+    .option('--name <name>', 'label the model, e.g. resnet50')
+    .option('--version <n>', 'label version (Default: the next free one)')
+    .action(async (file: string, opts: { name?: string; version?: string }, cmd: Command) => {
+      const ctx = contextOf(cmd, io);
+      if (opts.version !== undefined && !opts.name) throw new UsageError('--version labels a name; give --name too');
+      const info = await stat(file).catch(() => null);
+      if (!info?.isFile()) throw new UsageError(`Expected an ONNX file to push but "${file}" is ${info ? 'not a file' : 'missing'}`);
+      // Hash while uploading: the API answers with the sha256 it stored, which must be this one.
+      const source = createReadStream(file);
+      const hasher = new VerifyingHasher(path.basename(file));
+      source.on('error', (err) => hasher.destroy(err));
+      source.pipe(hasher);
+      const answer = await ctx.client.json<UploadAnswer>('POST', '/v1/models', {
+        query: { name: opts.name, version: opts.version },
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': info.size },
+        body: hasher,
+      });
+      if (hasher.sha256 && hasher.sha256 !== answer.sha256) {
+        throw new Error(`Expected the API to store sha256 ${hasher.sha256} for ${file} but it stored ${answer.sha256}; the upload was altered on its way`);
+      }
+      ctx.output(answer, () => `${answer.created ? 'Stored' : 'Already stored'} ${path.basename(file)}\n${describeModel(answer)}`);
+    });
+
+  models
+    .command('list')
+    .description('List models, newest first')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const ctx = contextOf(cmd, io);
+      const answer = await ctx.client.json<{ models: ModelRecord[] }>('GET', '/v1/models');
+      ctx.output(answer, () =>
+        answer.models.length === 0
+          ? 'No models yet; push one with `kiln models push FILE --name NAME`'
+          : table(
+              ['SHA256', 'LABELS', 'SIZE', 'INPUTS', 'UPLOADED'],
+              answer.models.map((m) => [shortId(m.sha256), m.labels.join(','), formatBytes(m.size), m.info.inputs.map((i) => `${i.name}:${formatDims(i.dims, i.unknownRank)}`).join(' '), formatTime(m.uploadedAt)]),
+            ),
+      );
+    });
+
+  models
+    .command('show')
+    .description('A model (by sha256, prefix of 12+, name or name@version) and its published artifacts')
+    .argument('<ref>', 'model reference')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      const ctx = contextOf(cmd, io);
+      const answer = await ctx.client.json<ModelAnswer>('GET', `/v1/models/${encodeURIComponent(ref)}`);
+      ctx.output(answer, () => {
+        const artifacts = answer.artifacts.length
+          ? table(
+              ['TARGET', 'VALIDATION', 'PRIMARY', 'PUBLISHED', 'BUILD'],
+              answer.artifacts.map((a) => [a.targetKey, a.validation, a.primary, formatTime(a.publishedAt), a.buildKey]),
+            )
+          : '(none yet)';
+        return `${describeModel(answer)}\nartifacts:\n${indent(artifacts)}`;
+      });
+    });
+}
+
+export function describeModel(m: ModelRecord): string {
+  const info = m.info;
+  const opsets = Object.entries(info.opsets)
+    .map(([domain, v]) => `${domain || 'ai.onnx'} ${v}`)
+    .join(', ');
+  const tensors = (list: typeof info.inputs) =>
+    indent(table(['NAME', 'TYPE', 'DIMS'], list.map((t) => [t.name, t.elementType, formatDims(t.dims, t.unknownRank)])));
+  return [
+    fields([
+      ['sha256', m.sha256],
+      ['size', formatBytes(m.size)],
+      ['labels', m.labels.join(', ') || '(none)'],
+      ['producer', [info.producerName, info.producerVersion].filter(Boolean).join(' ')],
+      ['opsets', opsets],
+      ['nodes', info.nodeCount],
+      ['uploaded', formatTime(m.uploadedAt)],
+    ]),
+    'inputs:',
+    tensors(info.inputs),
+    'outputs:',
+    tensors(info.outputs),
+  ].join('\n');
+}
+
+export const indent = (text: string, by = '  ') =>
+  text
+    .split('\n')
+    .map((l) => by + l)
+    .join('\n');
