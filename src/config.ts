@@ -1,0 +1,169 @@
+/**
+ * Kiln's configuration: the only module that reads process.env. Every setting has a default that
+ * runs the farm on one machine (filesystem storage, local Redis); `loadConfig()` validates it all
+ * at start and fails with one message listing every bad variable.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import type { StoreConfig } from './storage/create-store';
+
+const SECOND = 1000;
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no'])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const EnvSchema = z.object({
+  /** Port of the HTTP API (Default: 8080). */
+  KILN_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Address the API listens on (Default: 127.0.0.1; use 0.0.0.0 in containers). */
+  KILN_HOST: z.string().default('127.0.0.1'),
+  /** Public base URL of the API, used in links it returns (Default: http://<host>:<port>). */
+  KILN_PUBLIC_URL: z.string().url().optional(),
+  /** Redis for queues, build records and the artifact index (Default: redis://127.0.0.1:6379). */
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key and BullMQ queue, so several farms can share one Redis (Default: kiln). */
+  KILN_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -').default('kiln'),
+  /** Working directory for local state: data, temp files, a private Redis (Default: ./.kiln). */
+  KILN_HOME: z.string().default('.kiln'),
+  /** Storage backend: filesystem or s3 (Default: filesystem). */
+  KILN_STORE: z.enum(['filesystem', 's3']).default('filesystem'),
+  /** Directory of the filesystem store (Default: $KILN_HOME/data). */
+  KILN_DATA_DIR: z.string().optional(),
+  KILN_S3_BUCKET: z.string().optional(),
+  /** S3 endpoint for MinIO, R2, ... (Default: AWS). */
+  KILN_S3_ENDPOINT: z.string().url().optional(),
+  KILN_S3_REGION: z.string().default('us-east-1'),
+  /** Path-style URLs (bucket in the path), needed by MinIO (Default: false). */
+  KILN_S3_FORCE_PATH_STYLE: bool.default(false),
+  /** Key prefix inside the bucket (Default: none). */
+  KILN_S3_PREFIX: z.string().default(''),
+  /** Credentials; without them the AWS SDK's default chain is used (env, profile, IAM role). */
+  KILN_S3_ACCESS_KEY_ID: z.string().optional(),
+  KILN_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** Largest model upload in bytes (Default: 2 GiB). */
+  KILN_MAX_MODEL_BYTES: z.coerce.number().int().positive().default(2 * GiB),
+  /** API tokens as role:token pairs, comma separated; roles reader, builder, admin (Default: none; `npm start` makes an admin token). */
+  KILN_TOKENS: z.string().default(''),
+  /** Lifetime of presigned download URLs in seconds (Default: 900). */
+  KILN_PRESIGN_SECONDS: z.coerce.number().int().positive().default(900),
+  /** Worker heartbeat interval in ms (Default: 5000); a worker is live for 3 intervals after its last beat. */
+  KILN_HEARTBEAT_MS: z.coerce.number().int().positive().default(5 * SECOND),
+  /** How long a worker holds a job's lock before it must renew it, in ms (Default: 30000). */
+  KILN_LOCK_MS: z.coerce.number().int().positive().default(30 * SECOND),
+  /** How often workers look for stalled jobs (of crashed workers), in ms (Default: 30000). */
+  KILN_STALLED_MS: z.coerce.number().int().positive().default(30 * SECOND),
+  /** On SIGTERM, how long a worker lets its current build finish before handing it back, in ms (Default: 30000). */
+  KILN_SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(30 * SECOND),
+  /** Attempts per build for transient errors (Default: 3). */
+  KILN_ATTEMPTS: z.coerce.number().int().positive().default(3),
+  /** Identifier of this worker (Default: <hostname>-<pid>). */
+  KILN_WORKER_ID: z.string().optional(),
+  /** Log level: debug, info, warn, error (Default: info). */
+  KILN_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Path of trtexec (Default: found on the PATH or at /usr/src/tensorrt/bin/trtexec). */
+  KILN_TRTEXEC: z.string().optional(),
+  NODE_ENV: z.string().default('development'),
+});
+
+export type Role = 'reader' | 'builder' | 'admin';
+export const ROLES: readonly Role[] = ['reader', 'builder', 'admin'];
+
+export interface TokenConfig {
+  role: Role;
+  token: string;
+}
+
+export interface KilnConfig {
+  port: number;
+  host: string;
+  publicUrl?: string;
+  redisUrl: string;
+  prefix: string;
+  home: string;
+  tmpDir: string;
+  store: StoreConfig;
+  maxModelBytes: number;
+  tokens: TokenConfig[];
+  presignSeconds: number;
+  heartbeatMs: number;
+  lockMs: number;
+  stalledMs: number;
+  shutdownGraceMs: number;
+  attempts: number;
+  workerId?: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  trtexec?: string;
+  development: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const home = path.resolve(e.KILN_HOME);
+  return {
+    port: e.KILN_PORT,
+    host: e.KILN_HOST,
+    publicUrl: e.KILN_PUBLIC_URL,
+    redisUrl: e.REDIS_URL,
+    prefix: e.KILN_PREFIX,
+    home,
+    tmpDir: path.join(home, 'tmp'),
+    store: storeConfig(e, home),
+    maxModelBytes: e.KILN_MAX_MODEL_BYTES,
+    tokens: parseTokens(e.KILN_TOKENS),
+    presignSeconds: e.KILN_PRESIGN_SECONDS,
+    heartbeatMs: e.KILN_HEARTBEAT_MS,
+    lockMs: e.KILN_LOCK_MS,
+    stalledMs: e.KILN_STALLED_MS,
+    shutdownGraceMs: e.KILN_SHUTDOWN_GRACE_MS,
+    attempts: e.KILN_ATTEMPTS,
+    workerId: e.KILN_WORKER_ID,
+    logLevel: e.KILN_LOG_LEVEL,
+    trtexec: e.KILN_TRTEXEC,
+    development: e.NODE_ENV !== 'production',
+  };
+}
+
+function storeConfig(e: z.output<typeof EnvSchema>, home: string): StoreConfig {
+  if (e.KILN_STORE === 'filesystem') {
+    return { kind: 'filesystem', dir: path.resolve(e.KILN_DATA_DIR ?? path.join(home, 'data')) };
+  }
+  if (!e.KILN_S3_BUCKET) throw new ConfigError('Invalid configuration:\n  KILN_S3_BUCKET: required when KILN_STORE=s3');
+  return {
+    kind: 's3',
+    bucket: e.KILN_S3_BUCKET,
+    region: e.KILN_S3_REGION,
+    endpoint: e.KILN_S3_ENDPOINT,
+    forcePathStyle: e.KILN_S3_FORCE_PATH_STYLE,
+    prefix: e.KILN_S3_PREFIX,
+    accessKeyId: e.KILN_S3_ACCESS_KEY_ID,
+    secretAccessKey: e.KILN_S3_SECRET_ACCESS_KEY,
+  };
+}
+
+export function parseTokens(text: string): TokenConfig[] {
+  const tokens: TokenConfig[] = [];
+  for (const entry of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const at = entry.indexOf(':');
+    const role = entry.slice(0, at) as Role;
+    const token = entry.slice(at + 1);
+    if (at < 0 || !ROLES.includes(role) || token.length < 16) {
+      throw new ConfigError(
+        `Invalid configuration:\n  KILN_TOKENS: expected role:token pairs (roles ${ROLES.join(', ')}; tokens of 16+ characters) but received "${entry.slice(0, 12)}..."`,
+      );
+    }
+    tokens.push({ role, token });
+  }
+  return tokens;
+}

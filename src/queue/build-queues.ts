@@ -1,0 +1,90 @@
+/**
+ * One BullMQ queue per target key: a worker consumes exactly the queues of the targets it can
+ * build. The job id is the build key, so one build key is at most one job, whoever submits it.
+ */
+import { Queue, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { BuildSpec } from '../core/build-spec';
+
+export interface BuildJobData {
+  buildKey: string;
+  spec: BuildSpec;
+}
+
+export type BuildJob = Job<BuildJobData, BuildJobResult>;
+
+export interface BuildJobResult {
+  published: boolean;
+}
+
+const SECOND = 1000;
+const DAY = 24 * 3600 * SECOND;
+
+export class BuildQueues {
+  private readonly queues = new Map<string, Queue<BuildJobData, BuildJobResult>>();
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly prefix: string,
+    private readonly attempts: number,
+  ) {}
+
+  /** BullMQ queue names may not contain ':'; target keys never do (see core/target.ts). */
+  queue(targetKey: string): Queue<BuildJobData, BuildJobResult> {
+    let queue = this.queues.get(targetKey);
+    if (!queue) {
+      queue = new Queue<BuildJobData, BuildJobResult>(targetKey, { connection: this.connection, prefix: `${this.prefix}:bull` });
+      this.queues.set(targetKey, queue);
+    }
+    return queue;
+  }
+
+  jobOptions(buildKey: string): JobsOptions {
+    return {
+      jobId: buildKey,
+      attempts: this.attempts,
+      // Transient failures (a storage hiccup, a lost worker) retry after 10 s, 20 s, 40 s, ...
+      backoff: { type: 'exponential', delay: 10 * SECOND },
+      // Finished jobs are removed: the build record and the artifact set are the history.
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * DAY },
+    };
+  }
+
+  /**
+   * Enqueues a build unless its job is already waiting or running. A finished job of the same key
+   * (failed, or completed but its artifacts since deleted) is removed first, because BullMQ
+   * ignores an add whose job id exists.
+   */
+  async enqueue(spec: BuildSpec, buildKey: string): Promise<'enqueued' | 'joined'> {
+    const queue = this.queue(spec.targetKey);
+    const existing = await queue.getJob(buildKey);
+    if (existing) {
+      const state = await existing.getState();
+      if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
+        return 'joined';
+      }
+      await existing.remove();
+    }
+    await queue.add('build', { buildKey, spec }, this.jobOptions(buildKey));
+    return 'enqueued';
+  }
+
+  /** Removes a job that is not running; returns false when it is active (a worker holds its lock). */
+  async removeIfIdle(targetKey: string, buildKey: string): Promise<boolean> {
+    const job = await this.queue(targetKey).getJob(buildKey);
+    if (!job) return true;
+    if ((await job.getState()) === 'active') return false;
+    await job.remove();
+    return true;
+  }
+
+  async depth(targetKey: string): Promise<Record<string, number>> {
+    return this.queue(targetKey).getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

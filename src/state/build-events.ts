@@ -1,0 +1,32 @@
+/**
+ * Build events travel over Redis pub/sub: workers publish, the API fans them out as Server-Sent
+ * Events. Log lines are also kept in a capped Redis list so a late subscriber (or `GET .../log`
+ * while the build runs) sees what it missed; the whole log is published with the artifact set.
+ */
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from './redis';
+import type { BuildState } from './build-records';
+
+export type BuildEvent =
+  | { type: 'state'; buildId: string; state: BuildState; error?: string; at: string }
+  | { type: 'progress'; buildId: string; phase: string; percent: number; at: string }
+  | { type: 'log'; buildId: string; line: string; at: string };
+
+/** Lines kept in Redis per build while it runs (the full log goes to storage). */
+export const LOG_LINES_KEPT = 5000;
+
+export async function publishEvent(redis: Redis, keys: RedisKeys, event: BuildEvent): Promise<void> {
+  const json = JSON.stringify(event);
+  const multi = redis.multi();
+  if (event.type === 'log') {
+    multi.rpush(keys.buildLog(event.buildId), event.line).ltrim(keys.buildLog(event.buildId), -LOG_LINES_KEPT, -1);
+  }
+  multi.publish(keys.events(event.buildId), json);
+  // The farm-wide channel carries state and progress (not log lines) for dashboards.
+  if (event.type !== 'log') multi.publish(keys.allEvents, json);
+  await multi.exec();
+}
+
+export async function readLogLines(redis: Redis, keys: RedisKeys, buildId: string): Promise<string[]> {
+  return redis.lrange(keys.buildLog(buildId), 0, -1);
+}

@@ -1,0 +1,207 @@
+/**
+ * Build records: the state of every build key Kiln was asked for, kept in Redis hashes with sorted
+ * set indexes (all, by state, by model, by target; scored by creation time) so that listing with
+ * filters and cursor pagination stays fast with tens of thousands of builds.
+ */
+import type { Redis } from 'ioredis';
+import type { BuildSpec } from '../core/build-spec';
+import type { BuildReport } from '../core/report';
+import type { RedisKeys } from './redis';
+
+export const BUILD_STATES = ['queued', 'active', 'succeeded', 'failed', 'cancelled'] as const;
+export type BuildState = (typeof BUILD_STATES)[number];
+
+export interface BuildRecord {
+  /** The build key. */
+  id: string;
+  modelId: string;
+  targetKey: string;
+  toolchain: string;
+  state: BuildState;
+  phase?: string;
+  percent: number;
+  spec: BuildSpec;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Attempts started (BullMQ attemptsMade + 1 while active). */
+  attempts: number;
+  worker?: string;
+  error?: string;
+  /** Set when cancel was asked for an active build; the worker stops at its next check. */
+  cancelRequested?: boolean;
+  /** Validation verdict once known. */
+  verdict?: string;
+  /** The report, when the build got that far (also for failed validations, which publish nothing). */
+  report?: BuildReport;
+  /** Whether this worker's artifact set became the published one (false: another worker's did). */
+  publishedByThisBuild?: boolean;
+}
+
+const JSON_FIELDS = new Set(['spec', 'report']);
+const NUMBER_FIELDS = new Set(['percent', 'attempts']);
+const BOOL_FIELDS = new Set(['cancelRequested', 'publishedByThisBuild']);
+
+function toHash(fields: Partial<BuildRecord>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === undefined) continue;
+    out[k] = JSON_FIELDS.has(k) ? JSON.stringify(v) : String(v);
+  }
+  return out;
+}
+
+function fromHash(hash: Record<string, string>): BuildRecord | null {
+  if (!hash.id) return null;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(hash)) {
+    if (v === '') continue;
+    if (JSON_FIELDS.has(k)) out[k] = JSON.parse(v);
+    else if (NUMBER_FIELDS.has(k)) out[k] = Number(v);
+    else if (BOOL_FIELDS.has(k)) out[k] = v === 'true';
+    else out[k] = v;
+  }
+  return out as unknown as BuildRecord;
+}
+
+export interface BuildQuery {
+  state?: BuildState;
+  model?: string;
+  target?: string;
+  cursor?: string;
+  limit: number;
+}
+
+export interface BuildPage {
+  builds: BuildRecord[];
+  nextCursor: string | null;
+}
+
+export class BuildRecords {
+  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
+
+  async get(id: string): Promise<BuildRecord | null> {
+    return fromHash(await this.redis.hgetall(this.keys.build(id)));
+  }
+
+  async getMany(ids: string[]): Promise<BuildRecord[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.build(id));
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([, hash]) => fromHash(hash as Record<string, string>)).filter((r): r is BuildRecord => r !== null);
+  }
+
+  /**
+   * Creates the record if absent and returns it; an existing record is returned unchanged (a build
+   * key is one build, whoever asks for it).
+   */
+  async ensure(spec: BuildSpec, id: string, initial: BuildState): Promise<{ record: BuildRecord; created: boolean }> {
+    const now = new Date();
+    const record: BuildRecord = {
+      id,
+      modelId: spec.modelId,
+      targetKey: spec.targetKey,
+      toolchain: spec.target.toolchain,
+      state: initial,
+      percent: initial === 'succeeded' ? 100 : 0,
+      spec,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      attempts: 0,
+    };
+    const key = this.keys.build(id);
+    // HSETNX on `id` makes creation atomic: two API processes racing on one key create it once.
+    const created = (await this.redis.hsetnx(key, 'id', id)) === 1;
+    if (!created) return { record: (await this.get(id))!, created: false };
+    const score = await this.nextScore(now);
+    await this.redis
+      .multi()
+      .hset(key, toHash(record))
+      .zadd(this.keys.buildsAll, score, id)
+      .zadd(this.keys.buildsByState(initial), score, id)
+      .zadd(this.keys.buildsByModel(spec.modelId), score, id)
+      .zadd(this.keys.buildsByTarget(spec.targetKey), score, id)
+      .exec();
+    return { record, created: true };
+  }
+
+  /**
+   * Index scores are creation time in ms x 1000 plus a sequence number, so they are unique and a
+   * cursor can be a bare score (exclusive), however many builds one request creates in a millisecond.
+   */
+  private async nextScore(now: Date): Promise<number> {
+    const seq = await this.redis.incr(this.keys.tmp('build-seq'));
+    return now.getTime() * 1000 + (seq % 1000);
+  }
+
+  /** Updates fields; a state change moves the build between the state indexes atomically. */
+  async update(id: string, fields: Partial<BuildRecord>, clear: (keyof BuildRecord)[] = []): Promise<void> {
+    const key = this.keys.build(id);
+    const [[, state], [, score]] = ((await this.redis.multi().hget(key, 'state').zscore(this.keys.buildsAll, id).exec()) ?? []) as [
+      unknown,
+      string | null,
+    ][];
+    if (!state || score === null) return;
+    const multi = this.redis.multi();
+    multi.hset(key, toHash({ ...fields, updatedAt: new Date().toISOString() }));
+    if (clear.length) multi.hdel(key, ...(clear as string[]));
+    if (fields.state && fields.state !== state) {
+      multi.zrem(this.keys.buildsByState(state), id);
+      multi.zadd(this.keys.buildsByState(fields.state), score, id);
+    }
+    await multi.exec();
+  }
+
+  async addRequest(id: string, requestId: string): Promise<void> {
+    await this.redis.sadd(this.keys.buildRequests(id), requestId);
+  }
+
+  async countByState(): Promise<Record<BuildState, number>> {
+    const pipeline = this.redis.pipeline();
+    for (const state of BUILD_STATES) pipeline.zcard(this.keys.buildsByState(state));
+    const results = (await pipeline.exec()) ?? [];
+    return Object.fromEntries(BUILD_STATES.map((s, i) => [s, Number(results[i][1])])) as Record<BuildState, number>;
+  }
+
+  /** Newest first; the cursor is opaque to clients. */
+  async list(query: BuildQuery): Promise<BuildPage> {
+    const indexes: string[] = [];
+    if (query.state) indexes.push(this.keys.buildsByState(query.state));
+    if (query.model) indexes.push(this.keys.buildsByModel(query.model));
+    if (query.target) indexes.push(this.keys.buildsByTarget(query.target));
+    let index = indexes[0] ?? this.keys.buildsAll;
+    if (indexes.length > 1) {
+      // Intersections are computed into a short-lived key; filters combine rarely and briefly.
+      index = this.keys.tmp(`builds:${indexes.join('|')}`);
+      await this.redis.multi().zinterstore(index, indexes.length, ...indexes, 'AGGREGATE', 'MAX').pexpire(index, 5000).exec();
+    }
+    const after = decodeCursor(query.cursor);
+    const max = after === null ? '+inf' : `(${after}`;
+    const raw = await this.redis.zrevrangebyscore(index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, query.limit + 1);
+    const entries: { id: string; score: number }[] = [];
+    for (let i = 0; i < raw.length; i += 2) entries.push({ id: raw[i], score: Number(raw[i + 1]) });
+    const page = entries.slice(0, query.limit);
+    const builds = await this.getMany(page.map((e) => e.id));
+    const last = page[page.length - 1];
+    return { builds, nextCursor: entries.length > query.limit && last ? encodeCursor(last.score) : null };
+  }
+}
+
+function encodeCursor(score: number): string {
+  return Buffer.from(String(score)).toString('base64url');
+}
+
+export class CursorError extends Error {
+  override name = 'CursorError';
+}
+
+function decodeCursor(cursor: string | undefined): number | null {
+  if (!cursor) return null;
+  const score = Number(Buffer.from(cursor, 'base64url').toString());
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor) || !Number.isFinite(score)) {
+    throw new CursorError('Expected a cursor returned by a previous page (nextCursor)');
+  }
+  return score;
+}

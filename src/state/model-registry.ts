@@ -1,0 +1,121 @@
+/**
+ * Models: ONNX files stored once by sha256, with optional human labels `name@version`. The record
+ * (`models/<sha>.json`) lives in storage next to the file; Redis holds an index of records and
+ * labels that can be rebuilt from storage.
+ */
+import type { Redis } from 'ioredis';
+import type { ModelInfo } from '../core/onnx/model-info';
+import type { ArtifactStore } from '../storage/artifact-store';
+import { modelInfoKey } from '../storage/layout';
+import { readJson } from '../storage/read-json';
+import type { RedisKeys } from './redis';
+
+export interface ModelRecord {
+  sha256: string;
+  size: number;
+  info: ModelInfo;
+  /** `name@version` labels, oldest first. */
+  labels: string[];
+  uploadedAt: string;
+}
+
+export const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const MODEL_REF_FORMS = 'a sha256 (64 hex digits, or a unique prefix of 12 or more), a name (resnet50) or name@version (resnet50@2)';
+
+export class ModelRefError extends Error {
+  override name = 'ModelRefError';
+}
+
+export class LabelConflictError extends Error {
+  override name = 'LabelConflictError';
+}
+
+export class ModelRegistry {
+  constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly store: ArtifactStore) {}
+
+  async get(sha256: string): Promise<ModelRecord | null> {
+    const json = await this.redis.hget(this.keys.models, sha256);
+    return json ? (JSON.parse(json) as ModelRecord) : null;
+  }
+
+  async list(): Promise<ModelRecord[]> {
+    const all = (await this.redis.hvals(this.keys.models)).map((j) => JSON.parse(j) as ModelRecord);
+    return all.sort((a, b) => b.uploadedAt.localeCompare(a.uploadedAt));
+  }
+
+  /** Records a stored model (once) and, when given, a label for it; returns the record. */
+  async register(info: ModelInfo, label?: { name: string; version?: number }): Promise<ModelRecord> {
+    const existing = await this.get(info.sha256);
+    const record: ModelRecord = existing ?? { sha256: info.sha256, size: info.size, info, labels: [], uploadedAt: new Date().toISOString() };
+    if (label) {
+      const assigned = await this.assignLabel(info.sha256, label.name, label.version, record.labels);
+      if (!record.labels.includes(assigned)) record.labels.push(assigned);
+    }
+    await this.store.put(modelInfoKey(info.sha256), JSON.stringify(record, null, 2), { contentType: 'application/json' });
+    await this.redis.hset(this.keys.models, info.sha256, JSON.stringify(record));
+    return record;
+  }
+
+  private async assignLabel(sha: string, name: string, version: number | undefined, labels: string[]): Promise<string> {
+    if (!MODEL_NAME.test(name)) {
+      throw new ModelRefError(`Expected a model name of lower-case letters, digits, '.', '_' or '-' (up to 64) but received "${name}"`);
+    }
+    if (version === undefined) {
+      const already = labels.find((l) => l.startsWith(`${name}@`));
+      if (already) return already;
+      // Next free version; HSETNX makes concurrent pushes of one name pick different versions.
+      for (let v = (await this.latestVersion(name)) + 1; ; v++) {
+        if (await this.redis.hsetnx(this.keys.modelNames, `${name}@${v}`, sha)) return `${name}@${v}`;
+      }
+    }
+    const label = `${name}@${version}`;
+    if (!(await this.redis.hsetnx(this.keys.modelNames, label, sha))) {
+      const owner = await this.redis.hget(this.keys.modelNames, label);
+      if (owner !== sha) throw new LabelConflictError(`${label} already names model ${owner}; pick another version or omit it to get the next one`);
+    }
+    return label;
+  }
+
+  private async latestVersion(name: string): Promise<number> {
+    let latest = 0;
+    for (const label of await this.redis.hkeys(this.keys.modelNames)) {
+      const [n, v] = label.split('@');
+      if (n === name) latest = Math.max(latest, Number(v));
+    }
+    return latest;
+  }
+
+  /** Resolves a sha, a unique sha prefix, `name` (latest version) or `name@version` to a record. */
+  async resolve(ref: string): Promise<ModelRecord> {
+    let sha: string | null = null;
+    if (/^[0-9a-f]{64}$/.test(ref)) sha = ref;
+    else if (/^[0-9a-f]{12,63}$/.test(ref)) {
+      const matches = (await this.redis.hkeys(this.keys.models)).filter((k) => k.startsWith(ref));
+      if (matches.length > 1) throw new ModelRefError(`Model prefix ${ref} is ambiguous: it matches ${matches.length} models`);
+      sha = matches[0] ?? null;
+    } else if (/^[a-z0-9][a-z0-9._-]{0,63}(@\d+)?$/.test(ref)) {
+      const label = ref.includes('@') ? ref : `${ref}@${await this.latestVersion(ref)}`;
+      sha = await this.redis.hget(this.keys.modelNames, label);
+    } else {
+      throw new ModelRefError(`Expected ${MODEL_REF_FORMS} but received "${ref}"`);
+    }
+    const record = sha ? await this.get(sha) : null;
+    if (!record) throw new ModelRefError(`No model ${ref}; push it first (POST /v1/models) or use ${MODEL_REF_FORMS}`);
+    return record;
+  }
+
+  /** Recreates the index from the model records in storage. */
+  async rebuild(): Promise<number> {
+    let count = 0;
+    for await (const object of this.store.list('models/')) {
+      if (!object.key.endsWith('.json')) continue;
+      const record = await readJson<ModelRecord>(this.store, object.key);
+      if (!record) continue;
+      const multi = this.redis.multi().hset(this.keys.models, record.sha256, JSON.stringify(record));
+      for (const label of record.labels) multi.hset(this.keys.modelNames, label, record.sha256);
+      await multi.exec();
+      count++;
+    }
+    return count;
+  }
+}
