@@ -1,0 +1,69 @@
+import { createReadStream } from 'node:fs';
+import { Router } from 'express';
+import type { FarmContext } from '../../context';
+import { OnnxModelError } from '../../core/onnx/errors';
+import { readModelInfo } from '../../core/onnx/read-model';
+import { LabelConflictError, ModelRefError } from '../../state/model-registry';
+import { PreconditionFailedError } from '../../storage/errors';
+import { modelKey } from '../../storage/layout';
+import { requireRole } from '../auth';
+import { ApiError, conflict, fromZod, notFound } from '../errors';
+import { ModelUploadQuerySchema } from '../schemas';
+import { sendStored } from '../send-stored';
+import { receiveUpload } from '../upload';
+
+export function modelRoutes(ctx: FarmContext): Router {
+  const router = Router();
+
+  router.post('/v1/models', requireRole('builder'), async (req, res) => {
+    const upload = await receiveUpload(req, ctx.config.tmpDir, ctx.config.maxModelBytes);
+    try {
+      const labels = ModelUploadQuerySchema.safeParse(upload.fields);
+      if (!labels.success) throw fromZod(labels.error, 'query');
+      const info = await readModelInfo(upload.path, { sha256: upload.sha256 }).catch((err) => {
+        if (err instanceof OnnxModelError) throw new ApiError(422, 'invalid_model', err.message, { reason: err.code });
+        throw err;
+      });
+      const existed = (await ctx.store.head(modelKey(info.sha256))) !== null;
+      if (!existed) {
+        await ctx.store
+          .put(modelKey(info.sha256), createReadStream(upload.path), { sha256: info.sha256, size: info.size, ifNoneMatch: '*' })
+          .catch((err) => {
+            if (!(err instanceof PreconditionFailedError)) throw err; // stored meanwhile by a concurrent upload
+          });
+      }
+      const label = labels.data.name ? { name: labels.data.name, version: labels.data.version } : undefined;
+      const record = await ctx.models.register(info, label).catch(mapRefError);
+      res.status(existed ? 200 : 201).json({ ...record, created: !existed });
+    } finally {
+      await upload.discard();
+    }
+  });
+
+  router.get('/v1/models', requireRole('reader'), async (_req, res) => {
+    res.json({ models: await ctx.models.list() });
+  });
+
+  router.get('/v1/models/:ref', requireRole('reader'), async (req, res) => {
+    const record = await ctx.models.resolve(String(req.params.ref)).catch(mapRefError);
+    const artifacts = await ctx.artifacts.forModel(record.sha256);
+    res.json({ ...record, artifacts });
+  });
+
+  router.get('/v1/models/:ref/file', requireRole('reader'), async (req, res) => {
+    const record = await ctx.models.resolve(String(req.params.ref)).catch(mapRefError);
+    await sendStored(req, res, ctx.store, modelKey(record.sha256), {
+      sha256: record.sha256,
+      filename: `${record.sha256}.onnx`,
+      presignSeconds: ctx.config.presignSeconds,
+    });
+  });
+
+  return router;
+}
+
+export function mapRefError(err: unknown): never {
+  if (err instanceof ModelRefError) throw err.message.startsWith('No model') ? notFound(err.message) : new ApiError(400, 'bad_request', err.message);
+  if (err instanceof LabelConflictError) throw conflict(err.message);
+  throw err;
+}

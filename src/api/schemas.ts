@@ -1,0 +1,51 @@
+/**
+ * Request schemas. The same zod schemas validate requests and generate /openapi.json, so the
+ * document cannot drift from what the API accepts.
+ */
+import { z } from 'zod';
+import { BuildOptionsSchema } from '../core/options';
+import { TargetSchema } from '../core/target';
+import { BUILD_STATES } from '../state/build-records';
+
+export const TargetInputSchema = z.union([
+  z.string().describe('A target key, e.g. ort1.30.0-x86_64-avx2 or trt10.9.0-sm89'),
+  TargetSchema,
+]);
+
+export const SubmitSchema = z
+  .object({
+    model: z.string().min(1).describe('Model reference: sha256, unique sha256 prefix, name or name@version'),
+    targets: z
+      .union([z.literal('live'), z.array(TargetInputSchema).min(1).max(256)])
+      .describe('Targets to build for, or "live" for every target served by a live worker'),
+    options: BuildOptionsSchema.optional(),
+  })
+  .strict();
+
+export const ListBuildsQuerySchema = z
+  .object({
+    state: z.enum(BUILD_STATES).optional(),
+    model: z.string().optional().describe('Model reference'),
+    target: z.string().optional().describe('Target key'),
+    cursor: z.string().optional().describe('nextCursor of the previous page'),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+  })
+  .strict();
+
+export const ModelUploadQuerySchema = z
+  .object({
+    name: z.string().optional().describe('Label name, e.g. resnet50'),
+    version: z.coerce.number().int().positive().optional().describe('Label version (Default: the next one)'),
+  })
+  .strict();
+
+export const ResolveQuerySchema = z
+  .object({
+    model: z.string().min(1).describe('Model reference'),
+    target: z.string().optional().describe('CPU target key of the client, e.g. ort1.30.0-x86_64-avx2'),
+    cc: z.string().regex(/^\d{1,2}\.\d$/, 'compute capability as major.minor, e.g. 8.9').optional(),
+    sku: z.string().optional().describe('GPU SKU slug, e.g. nvidia-geforce-rtx-4080'),
+    trt: z.string().regex(/^\d+\.\d+\.\d+$/, 'TensorRT version as major.minor.patch').optional(),
+    precision: z.string().optional(),
+  })
+  .strict();

@@ -1,0 +1,106 @@
+/**
+ * Submitting a request: one build key per target; a published key answers at once (`cached`) and
+ * enqueues nothing; otherwise one job per key, joined by anyone who asks for the same key.
+ */
+import { buildKeyOf, makeBuildSpec } from '../core/build-spec';
+import { BuildOptionsSchema, type BuildOptionsInput } from '../core/options';
+import { TargetParseError, toTarget, targetKey, type Target } from '../core/target';
+import type { FarmContext } from '../context';
+import type { BuildRecord, BuildState } from '../state/build-records';
+import { publishEvent } from '../state/build-events';
+import { readManifest } from '../storage/publish';
+import { badRequest, fromZod } from './errors';
+
+export interface SubmitInput {
+  model: string;
+  targets: 'live' | unknown[];
+  options?: BuildOptionsInput;
+}
+
+export interface SubmittedBuild {
+  id: string;
+  target: string;
+  state: BuildState;
+  cached: boolean;
+  /** True when this request joined a build already queued or running. */
+  joined: boolean;
+  warning?: string;
+}
+
+export interface SubmitResult {
+  request: string;
+  model: string;
+  builds: SubmittedBuild[];
+}
+
+export async function submitRequest(ctx: FarmContext, input: SubmitInput): Promise<SubmitResult> {
+  const model = await ctx.models.resolve(input.model);
+  const parsedOptions = BuildOptionsSchema.safeParse(input.options ?? {});
+  if (!parsedOptions.success) throw fromZod(parsedOptions.error, 'options');
+  const options = parsedOptions.data;
+  const live = await ctx.workers.liveTargets();
+  const targets = resolveTargets(input.targets, live);
+
+  const builds: SubmittedBuild[] = [];
+  for (const target of targets) {
+    const spec = makeBuildSpec(model.sha256, target, options);
+    const id = buildKeyOf(spec);
+    const key = spec.targetKey;
+    if (await isPublished(ctx, model.sha256, id)) {
+      const { record } = await ctx.builds.ensure(spec, id, 'succeeded');
+      if (record.state !== 'succeeded') await ctx.builds.update(id, { state: 'succeeded', percent: 100 });
+      builds.push({ id, target: key, state: 'succeeded', cached: true, joined: false });
+      continue;
+    }
+    const { record, created } = await ctx.builds.ensure(spec, id, 'queued');
+    if (!created && isFinished(record)) {
+      // A failed, cancelled (or unpublished-since) build asked for again is built again.
+      await ctx.builds.update(id, { state: 'queued', percent: 0 }, ['error', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict']);
+      await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildId: id, state: 'queued', at: new Date().toISOString() });
+    }
+    const outcome = await ctx.queues.enqueue(spec, id);
+    const entry: SubmittedBuild = { id, target: key, state: outcome === 'joined' ? record.state : 'queued', cached: false, joined: outcome === 'joined' };
+    if (!live.has(key)) entry.warning = `No live worker serves ${key}; the build waits in its queue until one does`;
+    builds.push(entry);
+  }
+
+  const request = await ctx.requests.create({
+    modelId: model.sha256,
+    targets: builds.map((b) => b.target),
+    options,
+    builds: Object.fromEntries(builds.map((b) => [b.target, b.id])),
+  });
+  await Promise.all(builds.map((b) => ctx.builds.addRequest(b.id, request.id)));
+  return { request: request.id, model: model.sha256, builds };
+}
+
+function resolveTargets(input: 'live' | unknown[], live: Set<string>): Target[] {
+  if (input === 'live') {
+    if (live.size === 0) throw badRequest('No live worker serves any target, so "live" means nothing; name targets explicitly');
+    return [...live].sort().map((k) => toTarget(k));
+  }
+  const seen = new Map<string, Target>();
+  input.forEach((raw, i) => {
+    try {
+      const target = toTarget(raw);
+      seen.set(targetKey(target), target);
+    } catch (err) {
+      if (err instanceof TargetParseError) throw badRequest(`targets[${i}]: ${err.message}`);
+      throw err;
+    }
+  });
+  return [...seen.values()];
+}
+
+function isFinished(record: BuildRecord): boolean {
+  return record.state === 'failed' || record.state === 'cancelled' || record.state === 'succeeded';
+}
+
+/** The index answers fast; a manifest in storage that the index missed counts too, and is indexed. */
+async function isPublished(ctx: FarmContext, modelId: string, buildKey: string): Promise<boolean> {
+  if (await ctx.artifacts.get(modelId, buildKey)) return true;
+  const manifest = await readManifest(ctx.store, buildKey);
+  if (!manifest) return false;
+  await ctx.artifacts.add(manifest);
+  return true;
+}

@@ -1,0 +1,94 @@
+/**
+ * Receives an upload as a stream, raw (`application/octet-stream`) or multipart (`file` field),
+ * into a temp file while hashing and counting it. Nothing is buffered whole, and an upload over
+ * the limit is cut off as soon as it passes it.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import busboy from 'busboy';
+import type { Request } from 'express';
+import { ApiError, badRequest } from './errors';
+
+export interface ReceivedFile {
+  path: string;
+  sha256: string;
+  size: number;
+  /** Multipart text fields (and query parameters for raw uploads). */
+  fields: Record<string, string>;
+  discard(): Promise<void>;
+}
+
+const tooLarge = (limit: number) =>
+  new ApiError(413, 'too_large', `Upload is over the limit of ${limit} bytes (KILN_MAX_MODEL_BYTES)`);
+
+export async function receiveUpload(req: Request, tmpDir: string, limit: number): Promise<ReceivedFile> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit && !isMultipart(req)) throw tooLarge(limit);
+  await mkdir(tmpDir, { recursive: true });
+  const file = path.join(tmpDir, `upload-${randomUUID()}`);
+  const discard = () => rm(file, { force: true });
+  try {
+    if (isMultipart(req)) return { ...(await receiveMultipart(req, file, limit)), path: file, discard };
+    const { sha256, size } = await writeHashed(req, file, limit);
+    const fields = Object.fromEntries(Object.entries(req.query).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    return { path: file, sha256, size, fields, discard };
+  } catch (err) {
+    await discard();
+    throw err;
+  }
+}
+
+function isMultipart(req: Request): boolean {
+  return (req.headers['content-type'] ?? '').startsWith('multipart/form-data');
+}
+
+async function writeHashed(source: Readable, file: string, limit: number): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      size += chunk.length;
+      if (size > limit) return done(tooLarge(limit));
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(source, meter, createWriteStream(file));
+  return { sha256: hash.digest('hex'), size };
+}
+
+function receiveMultipart(req: Request, file: string, limit: number): Promise<{ sha256: string; size: number; fields: Record<string, string> }> {
+  return new Promise((resolve, reject) => {
+    const fields: Record<string, string> = {};
+    let written: Promise<{ sha256: string; size: number }> | null = null;
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, limits: { files: 1, fields: 20, fieldSize: 1024 } });
+    } catch (err) {
+      return reject(badRequest(`Malformed multipart upload: ${(err as Error).message}`));
+    }
+    parser.on('field', (name, value) => (fields[name] = value));
+    parser.on('file', (name, stream) => {
+      if (name !== 'file' || written) {
+        stream.resume();
+        return;
+      }
+      written = writeHashed(stream, file, limit);
+      written.catch((err) => {
+        req.unpipe(parser);
+        req.resume();
+        reject(err);
+      });
+    });
+    parser.on('error', (err) => reject(badRequest(`Malformed multipart upload: ${(err as Error).message}`)));
+    parser.on('close', () => {
+      if (!written) return reject(badRequest('Multipart upload has no "file" field: send the ONNX model as the file field'));
+      written.then((r) => resolve({ ...r, fields }), reject);
+    });
+    req.pipe(parser);
+  });
+}
