@@ -1,0 +1,225 @@
+/**
+ * A worker process: detects what it can build, registers with a heartbeat, and consumes the
+ * queues of exactly those targets, one build at a time (a GPU timing kernels must be left alone).
+ *
+ * Crash safety comes from BullMQ: a job's lock is renewed while the build runs; if the process is
+ * SIGKILLed the lock expires, another worker's stalled-job check moves the job back to waiting and
+ * builds it again; publishing is manifest-last and put-if-absent, so the set is published once.
+ */
+import os from 'node:os';
+import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
+import type { KilnConfig } from '../config';
+import type { FarmContext } from '../context';
+import type { WorkerFacts } from '../core/manifest';
+import { targetKey } from '../core/target';
+import { publishEvent } from '../state/build-events';
+import { connectRedis } from '../state/redis';
+import type { WorkerInfo } from '../state/worker-registry';
+import { readManifest } from '../storage/publish';
+import type { BuildJob, BuildJobData, BuildJobResult } from '../queue/build-queues';
+import { runPipeline } from './pipeline';
+import { BuildInputError, type Capabilities, type Toolchain } from './toolchains/toolchain';
+
+type AbortReason = 'cancel' | 'shutdown' | 'timeout';
+
+export interface WorkerOptions {
+  toolchains: Toolchain[];
+  /** Overrides detection (tests, or pinning a worker to some targets). */
+  capabilities?: Capabilities[];
+  log?: (line: string) => void;
+}
+
+export class KilnWorker {
+  readonly id: string;
+  private readonly log: (line: string) => void;
+  private readonly bullWorkers: Worker<BuildJobData, BuildJobResult>[] = [];
+  private readonly subscriber;
+  private info!: WorkerInfo;
+  private facts!: WorkerFacts;
+  private toolchainByTarget = new Map<string, Toolchain>();
+  private heartbeat?: NodeJS.Timeout;
+  private current: { buildKey: string; abort: AbortController; done: Promise<unknown> } | null = null;
+  private busy: Promise<void> = Promise.resolve();
+  private stopping = false;
+
+  constructor(
+    private readonly config: KilnConfig,
+    private readonly ctx: FarmContext,
+    private readonly options: WorkerOptions,
+  ) {
+    this.id = config.workerId ?? `${os.hostname()}-${process.pid}`;
+    this.log = options.log ?? ((line) => console.log(`[worker ${this.id}] ${line}`));
+    this.subscriber = connectRedis(config.redisUrl, `kiln-worker-${this.id}-cancel`);
+  }
+
+  get targets(): string[] {
+    return [...this.toolchainByTarget.keys()];
+  }
+
+  async start(): Promise<void> {
+    const capabilities = this.options.capabilities ?? (await Promise.all(this.options.toolchains.map((t) => t.detect())));
+    const toolchains: Record<string, string> = {};
+    const notes: string[] = [];
+    let hardware: Record<string, unknown> = {};
+    for (const cap of capabilities) {
+      const toolchain = this.options.toolchains.find((t) => t.name === cap.toolchain);
+      hardware = { ...hardware, ...cap.hardware };
+      if (!toolchain || cap.targets.length === 0) {
+        const reason = cap.unavailableReason ?? 'no target can be built here';
+        toolchains[cap.toolchain] = `unavailable: ${reason}`;
+        notes.push(`${cap.toolchain}: ${reason}`);
+        this.log(`${cap.toolchain} serves no target: ${reason}`);
+        continue;
+      }
+      toolchains[cap.toolchain] = cap.version ?? 'unknown';
+      for (const target of cap.targets) this.toolchainByTarget.set(targetKey(target), toolchain);
+    }
+    this.facts = { id: this.id, host: os.hostname(), toolchains, hardware };
+    this.info = { id: this.id, host: os.hostname(), pid: process.pid, targets: this.targets, toolchains, hardware, notes, currentBuild: null, since: new Date().toISOString(), lastBeat: '' };
+
+    await this.subscriber.subscribe(this.ctx.keys.cancel);
+    this.subscriber.on('message', (_channel: string, buildKey: string) => {
+      if (this.current?.buildKey === buildKey) this.current.abort.abort('cancel' satisfies AbortReason);
+    });
+    await this.beat();
+    this.heartbeat = setInterval(() => void this.beat().catch((err) => this.log(`heartbeat failed: ${err.message}`)), this.config.heartbeatMs);
+    this.heartbeat.unref();
+
+    for (const key of this.targets) {
+      const worker = new Worker<BuildJobData, BuildJobResult>(key, (job, token) => this.process(job, token), {
+        connection: this.ctx.redis,
+        prefix: `${this.config.prefix}:bull`,
+        concurrency: 1,
+        lockDuration: this.config.lockMs,
+        stalledInterval: this.config.stalledMs,
+        maxStalledCount: 2,
+      });
+      worker.on('error', (err) => this.log(`queue ${key}: ${err.message}`));
+      this.bullWorkers.push(worker);
+    }
+    this.log(`serving ${this.targets.length ? this.targets.join(', ') : 'no targets'}`);
+  }
+
+  private async beat(): Promise<void> {
+    await this.ctx.workers.beat({ ...this.info, currentBuild: this.current?.buildKey ?? null }, this.config.heartbeatMs * 3);
+  }
+
+  /** One build at a time per worker, across all of its queues. */
+  private async process(job: BuildJob, token: string | undefined): Promise<BuildJobResult> {
+    const previous = this.busy;
+    let release!: () => void;
+    this.busy = new Promise((resolve) => (release = resolve));
+    await previous;
+    try {
+      return await this.runJob(job, token);
+    } finally {
+      release();
+    }
+  }
+
+  private async runJob(job: BuildJob, token: string | undefined): Promise<BuildJobResult> {
+    const { buildKey, spec } = job.data;
+    const toolchain = this.toolchainByTarget.get(spec.targetKey);
+    if (!toolchain) throw new UnrecoverableError(`Worker ${this.id} cannot build ${spec.targetKey}`);
+    const now = () => new Date().toISOString();
+
+    // A stalled job can come back after its set was published (the worker died just after): done.
+    const existing = await readManifest(this.ctx.store, buildKey);
+    if (existing) {
+      await this.ctx.artifacts.add(existing);
+      await this.finish(buildKey, { state: 'succeeded', percent: 100, finishedAt: now(), verdict: existing.validation });
+      return { published: false };
+    }
+
+    const record = await this.ctx.builds.get(buildKey);
+    if (record?.cancelRequested) {
+      await this.finish(buildKey, { state: 'cancelled', finishedAt: now(), error: 'cancelled' });
+      throw new UnrecoverableError('cancelled');
+    }
+
+    const abort = new AbortController();
+    const timeout = setTimeout(() => abort.abort('timeout' satisfies AbortReason), spec.options.timeoutSeconds * 1000);
+    const attempt = job.attemptsMade + 1;
+    await this.ctx.builds.update(buildKey, { state: 'active', worker: this.id, startedAt: now(), attempts: attempt, percent: 0 }, ['error']);
+    await publishEvent(this.ctx.redis, this.ctx.keys, { type: 'state', buildId: buildKey, state: 'active', at: now() });
+    this.log(`building ${buildKey.slice(0, 12)} for ${spec.targetKey} (attempt ${attempt})`);
+
+    const done = runPipeline({ ctx: this.ctx, toolchain, worker: this.facts, buildKey, spec, signal: abort.signal });
+    this.current = { buildKey, abort, done: done.catch(() => undefined) };
+    void this.beat().catch(() => undefined);
+    try {
+      const result = await done;
+      await this.finish(buildKey, {
+        state: 'succeeded',
+        percent: 100,
+        finishedAt: now(),
+        verdict: result.report.validation?.verdict,
+        report: result.report,
+        publishedByThisBuild: result.published,
+      });
+      this.log(`succeeded ${buildKey.slice(0, 12)}${result.published ? '' : ' (another worker published it first)'}`);
+      return { published: result.published };
+    } catch (err) {
+      const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : null;
+      if (reason === 'shutdown' && token) {
+        // Handed back: the job goes back to the queue without using up an attempt.
+        await this.finish(buildKey, { state: 'queued', percent: 0, error: `handed back by ${this.id} at shutdown` }, false);
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+      if (reason === 'cancel') {
+        await this.finish(buildKey, { state: 'cancelled', finishedAt: now(), error: 'cancelled' });
+        throw new UnrecoverableError('cancelled');
+      }
+      const message = reason === 'timeout' ? `Build timed out after ${spec.options.timeoutSeconds} s (options.timeoutSeconds)` : errorMessage(err);
+      const final = reason === 'timeout' || err instanceof BuildInputError || attempt >= (job.opts.attempts ?? 1);
+      this.log(`${final ? 'failed' : 'attempt failed'} ${buildKey.slice(0, 12)}: ${message}`);
+      if (final) {
+        await this.finish(buildKey, { state: 'failed', finishedAt: now(), error: message });
+        throw new UnrecoverableError(message);
+      }
+      await this.finish(buildKey, { state: 'queued', error: `attempt ${attempt} failed, retrying: ${message}` }, false);
+      throw err;
+    } finally {
+      clearTimeout(timeout);
+      this.current = null;
+      void this.beat().catch(() => undefined);
+    }
+  }
+
+  private async finish(buildKey: string, fields: Parameters<FarmContext['builds']['update']>[1], terminal = true): Promise<void> {
+    await this.ctx.builds.update(buildKey, terminal ? { ...fields, cancelRequested: false } : fields);
+    await publishEvent(this.ctx.redis, this.ctx.keys, {
+      type: 'state',
+      buildId: buildKey,
+      state: fields.state!,
+      error: fields.error,
+      at: new Date().toISOString(),
+    });
+  }
+
+  /**
+   * Stops taking jobs, lets the current build finish for up to `graceMs`, then aborts it and hands
+   * it back to the queue; deregisters and closes connections.
+   */
+  async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await Promise.all(this.bullWorkers.map((w) => w.pause(true).catch(() => undefined)));
+    const current = this.current;
+    if (current) {
+      this.log(`waiting up to ${graceMs} ms for build ${current.buildKey.slice(0, 12)}`);
+      const timer = setTimeout(() => current.abort.abort('shutdown' satisfies AbortReason), graceMs);
+      await current.done;
+      clearTimeout(timer);
+    }
+    await Promise.all(this.bullWorkers.map((w) => w.close()));
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.ctx.workers.remove(this.id);
+    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

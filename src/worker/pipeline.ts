@@ -1,0 +1,145 @@
+/**
+ * One build, start to finish: preparing -> building -> validating -> benchmarking -> publishing.
+ * The toolchain does the work of each step; the pipeline owns what is the same for every
+ * toolchain: the model download, progress and logs, the report, and publishing manifest-last.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { BuildSpec } from '../core/build-spec';
+import { LOG_FILE, REPORT_FILE, type Manifest, type WorkerFacts } from '../core/manifest';
+import { readModelInfo } from '../core/onnx/read-model';
+import type { BuildReport } from '../core/report';
+import type { FarmContext } from '../context';
+import { publishEvent } from '../state/build-events';
+import { modelKey } from '../storage/layout';
+import { downloadToFile, publishArtifactSet } from '../storage/publish';
+import { BuildInputError, type BuildOutput, type Phase, type StepContext, type Toolchain } from './toolchains/toolchain';
+
+/** Validation found the artifact wrong; retrying gives the same artifact, so it is final. */
+export class ValidationFailedError extends BuildInputError {
+  override name = 'ValidationFailedError';
+}
+
+export interface PipelineInput {
+  ctx: FarmContext;
+  toolchain: Toolchain;
+  worker: WorkerFacts;
+  buildKey: string;
+  spec: BuildSpec;
+  signal: AbortSignal;
+}
+
+export interface PipelineResult {
+  published: boolean;
+  manifest: Manifest;
+  report: BuildReport;
+}
+
+/** Progress updates go to Redis at most this often (phase changes always go at once). */
+const PROGRESS_INTERVAL_MS = 250;
+
+export async function runPipeline(input: PipelineInput): Promise<PipelineResult> {
+  const { ctx, toolchain, buildKey, spec, signal } = input;
+  const started = Date.now();
+  const workDir = await mkdtemp(path.join(await ensureDir(ctx.config.tmpDir), `build-${buildKey.slice(0, 12)}-`));
+  const logPath = path.join(workDir, LOG_FILE);
+  const logFile = createWriteStream(logPath);
+  let phase: Phase = 'preparing';
+  let lastProgress = 0;
+
+  const log = (line: string) => {
+    logFile.write(`${line}\n`);
+    void publishEvent(ctx.redis, ctx.keys, { type: 'log', buildId: buildKey, line, at: new Date().toISOString() });
+  };
+  const progress = (percent: number, force = false) => {
+    const now = Date.now();
+    if (!force && now - lastProgress < PROGRESS_INTERVAL_MS && percent < 100) return;
+    lastProgress = now;
+    const clamped = Math.max(0, Math.min(100, Math.round(percent)));
+    void ctx.builds.update(buildKey, { phase, percent: clamped });
+    void publishEvent(ctx.redis, ctx.keys, { type: 'progress', buildId: buildKey, phase, percent: clamped, at: new Date().toISOString() });
+  };
+  const enter = (next: Phase) => {
+    phase = next;
+    log(`== ${next}`);
+    progress(0, true);
+  };
+
+  try {
+    enter('preparing');
+    const modelPath = path.join(workDir, 'model.onnx');
+    await downloadToFile(ctx.store, modelKey(spec.modelId), modelPath, spec.modelId);
+    const model = await readModelInfo(modelPath, { sha256: spec.modelId });
+    log(`model ${spec.modelId} (${model.size} bytes, ${model.inputs.length} inputs, ${model.outputs.length} outputs)`);
+    const step: StepContext = { spec, model, modelPath, workDir, signal, progress: (p) => progress(p), log };
+    signal.throwIfAborted();
+
+    enter('building');
+    const built: BuildOutput = await toolchain.build(step);
+    signal.throwIfAborted();
+
+    enter('validating');
+    const validation = await toolchain.validate(step, built);
+    log(`validation: ${validation.verdict} (${validation.outputs.map((o) => `${o.name}: ${o.mismatched}/${o.elements} outside tolerance`).join(', ')})`);
+    const report: BuildReport = {
+      schema: 1,
+      buildKey,
+      targetKey: spec.targetKey,
+      toolchain: { name: toolchain.name, version: input.worker.toolchains[toolchain.name] ?? 'unknown' },
+      build: { seconds: 0, details: built.details },
+      validation,
+      benchmark: null,
+      warnings: built.warnings,
+    };
+    if (validation.verdict === 'fail') {
+      await ctx.builds.update(buildKey, { report, verdict: 'fail' });
+      const worst = validation.outputs.filter((o) => o.verdict === 'fail').map((o) => `${o.name}: ${(o.mismatchRatio * 100).toFixed(2)}% of elements outside isclose(rtol=${validation.rtol}, atol=${validation.atol}), max abs error ${o.maxAbsError}`);
+      throw new ValidationFailedError(`Validation failed against ${validation.reference}: ${worst.join('; ')}`);
+    }
+    signal.throwIfAborted();
+
+    enter('benchmarking');
+    report.benchmark = await toolchain.benchmark(step, built);
+    signal.throwIfAborted();
+
+    enter('publishing');
+    report.build.seconds = (Date.now() - started) / 1000;
+    const reportPath = path.join(workDir, REPORT_FILE);
+    await writeFile(reportPath, JSON.stringify(report, null, 2));
+    log(`published by ${input.worker.id}`);
+    await new Promise<void>((resolve, reject) => logFile.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    const files = [
+      built.primary,
+      ...built.extra,
+      { name: REPORT_FILE, path: reportPath, role: 'report' as const },
+      { name: LOG_FILE, path: logPath, role: 'log' as const },
+    ];
+    const result = await publishArtifactSet(ctx.store, {
+      buildKey,
+      files,
+      makeManifest: (entries) => ({
+        schema: 1,
+        buildKey,
+        spec,
+        primary: built.primary.name,
+        files: entries,
+        worker: input.worker,
+        validation: validation.verdict,
+        publishedAt: new Date().toISOString(),
+        buildSeconds: report.build.seconds,
+      }),
+    });
+    await ctx.artifacts.add(result.manifest);
+    progress(100, true);
+    return { published: result.published, manifest: result.manifest, report };
+  } finally {
+    logFile.destroy();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function ensureDir(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
