@@ -1,4 +1,3 @@
-/** @jest-environment ./test/onnx/ort-environment.js */
 import * as ort from 'onnxruntime-node';
 import { createRng } from '../models/prng';
 import { intInputModel, mobilenetV2, resnet18, symbolicDimsModel, tinyAdd, tinyConv, tinyMlp } from '../models';

@@ -1,4 +1,3 @@
-/** @jest-environment ./test/onnx/ort-environment.js */
 import { batchSizes } from '../../src/worker/toolchains/onnxruntime/benchmark';
 import { onnxRuntimeToolchain } from '../../src/worker/toolchains/onnxruntime';
 import { GraphBuilder, intInputModel, tinyConv, tinyMlp } from '../models';

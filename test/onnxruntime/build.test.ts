@@ -1,4 +1,3 @@
-/** @jest-environment ./test/onnx/ort-environment.js */
 import { readFile, stat } from 'node:fs/promises';
 import { InferenceSession } from 'onnxruntime-node';
 import { parseTargetKey } from '../../src/core/target';

@@ -1,4 +1,3 @@
-/** @jest-environment ./test/onnx/ort-environment.js */
 import { onnxRuntimeToolchain } from '../../src/worker/toolchains/onnxruntime';
 import type { BuildOutput } from '../../src/worker/toolchains/toolchain';
 import { BuildInputError } from '../../src/worker/toolchains/toolchain';

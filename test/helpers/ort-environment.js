@@ -2,8 +2,8 @@
  * Jest runs tests in a separate V8 realm, so the Float32Array that onnxruntime-node's native
  * binding creates fails onnxruntime-common's `instanceof Float32Array` check inside the sandbox
  * ("A float32 tensor's data must be type of function Float32Array()"). Sharing the host's typed
- * array constructors with the sandbox makes both sides agree. Use it with a docblock:
- *   @jest-environment ./test/onnx/ort-environment.js
+ * array constructors with the sandbox makes both sides agree. It is every test's environment
+ * (jest.config.js), because the worker, the toolchains and the stand-ins all run ONNX Runtime.
  */
 const { TestEnvironment } = require('jest-environment-node');
 
