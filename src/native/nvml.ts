@@ -10,7 +10,7 @@ import type { GpuInfo, GpuTelemetry, NvmlAddon, NvmlOptions, RawFailure, RawGpuL
 
 export const DEFAULT_NVML_LIBRARY = 'libnvidia-ml.so.1';
 
-/** Internal: lets tests hand in an addon loaded from another path. */
+/** `addon`: an addon loaded from elsewhere (tests, the device probe) instead of the default one. */
 export interface NvmlCallOptions extends NvmlOptions {
   addon?: NvmlAddon;
 }

@@ -2,7 +2,7 @@
  * The worker's view of its GPUs: what NVML found (or why nothing), which of them `--gpu` selects,
  * and how to pin a process to one.
  */
-import { listGpus, NativeAddonError, NvmlError, NvmlUnavailableError, type GpuInfo, type NvmlOptions } from '../../native';
+import { listGpus, NativeAddonError, NvmlError, NvmlUnavailableError, type GpuInfo, type NvmlCallOptions } from '../../native';
 
 export type GpuDetection = { ok: true; gpus: GpuInfo[] } | { ok: false; reason: string };
 
@@ -10,7 +10,7 @@ export type GpuDetection = { ok: true; gpus: GpuInfo[] } | { ok: false; reason: 
  * The GPUs of this machine, or why there are none to use: no addon, no driver, an NVML failure,
  * or NVML seeing no GPU. Never rejects for those; a CPU-only machine gets `ok: false`.
  */
-export async function detectGpus(options: NvmlOptions = {}): Promise<GpuDetection> {
+export async function detectGpus(options: NvmlCallOptions = {}): Promise<GpuDetection> {
   try {
     const gpus = await listGpus(options);
     if (gpus.length === 0) return { ok: false, reason: 'NVML works but sees no GPU' };
