@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * TEST STAND-IN for NVIDIA's trtexec. This is NOT TensorRT: it builds no engine and uses no GPU.
+ * It keeps trtexec's command line, log format, exit status and files (plan header, timing cache,
+ * layer info, --exportOutput JSON) so Kiln's TensorRT toolchain can be tested on machines without
+ * a GPU. Outputs are computed by ONNX Runtime on the CPU. See README.md next to this file.
+ */
+const { playedSetup } = require('./lib/device');
+const { Log } = require('./lib/log');
+const { parse, InvalidArgument } = require('./lib/options');
+const { printHelp, printOptions, printDevice } = require('./lib/banner');
+const { build } = require('./lib/build');
+const { loadEngine, infer } = require('./lib/run');
+const { atLeast } = require('./lib/device');
+
+async function main(log, report) {
+  const setup = playedSetup(process.env);
+  const { trt, device, misbehave } = setup;
+  if (misbehave['ignore-sigterm']) process.on('SIGTERM', () => {});
+  const argv = process.argv.slice(2);
+  report.banner = `TensorRT.trtexec [TensorRT v${trt.banner}]${atLeast(trt, '10.4') ? ` [b${trt.build}]` : ''}`;
+  report('RUNNING');
+  if (argv.length === 0) {
+    printHelp();
+    return report('PASSED');
+  }
+  let parsed;
+  try {
+    parsed = parse(argv, trt);
+  } catch (err) {
+    if (!(err instanceof InvalidArgument)) throw err;
+    printHelp();
+    log.error(err.message);
+    return report('FAILED');
+  }
+  if (parsed.options.help) {
+    printHelp();
+    return 0;
+  }
+  if (parsed.unknown.length > 0) {
+    printHelp();
+    for (const arg of parsed.unknown) log.error(`Unknown option: ${arg.name} ${arg.value}`);
+    return report('FAILED');
+  }
+  const o = parsed.options;
+  log.verbose = Boolean(o.verbose);
+  for (const profile of o.profiles) for (const w of profile.warnings) log.warn(w);
+  const implicit = ['fp16', 'bf16', 'int8', 'fp8', 'best', 'stronglyTyped'].some((p) => o.precision.has(p));
+  if (atLeast(trt, '10.0') && Number(device.cc) >= 8 && !implicit && !o.precision.has('noTF32')) {
+    log.info('TF32 is enabled by default. Add --noTF32 flag to further improve accuracy with some performance cost.');
+  }
+  printOptions(log, o, trt);
+  printDevice(log, trt, device);
+  const engine = o.loadEngine ? loadEngine(log, o, setup) : await build(log, o, setup);
+  if (!engine) return report('FAILED');
+  if (o.skipInference) {
+    log.info('Skipped inference phase since --skipInference is added.');
+    return report('PASSED');
+  }
+  return report((await infer(log, o, setup, engine)) ? 'PASSED' : 'FAILED');
+}
+
+const log = new Log();
+/** Prints a `&&&& STATUS` line; returns trtexec's exit status for it. */
+const report = (status) => {
+  process.stdout.write(`&&&& ${status} ${report.banner} # ${['trtexec', ...process.argv.slice(2)].join(' ')}\n`);
+  return status === 'FAILED' ? 1 : 0;
+};
+report.banner = 'TensorRT.trtexec [TensorRT v0]';
+
+main(log, report).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    log.error(`Uncaught exception detected: ${err.message}`);
+    process.exitCode = report('FAILED');
+  },
+);
