@@ -47,6 +47,8 @@ export class BarDisplay implements ProgressDisplay {
         clearOnComplete: false,
         autopadding: true,
         barsize: 30,
+        // Log lines push the bars down; an unchanged bar must still be drawn on its new line.
+        forceRedraw: true,
       },
       Presets.shades_classic,
     );

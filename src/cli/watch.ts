@@ -24,7 +24,7 @@ export async function watchBuilds(ctx: CliContext, builds: { id: string; target:
   try {
     const results = await Promise.allSettled(
       builds.map((b) =>
-        followBuild(ctx.client, b.id, (event) => display.event(b.id, event), { log: options.log, signal: controller.signal }).catch((err) => {
+        followBuild(ctx.client, b.id, (event) => (event.type !== 'log' || options.log) && display.event(b.id, event), { log: options.log, signal: controller.signal }).catch((err) => {
           controller.abort(); // one failure ends the watch; the others stop too
           throw err;
         }),

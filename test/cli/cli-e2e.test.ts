@@ -1,0 +1,130 @@
+/**
+ * The real `kiln` command (a separate node process running src/cli/main.ts) against a real API and
+ * worker: push, build --watch, resubmit (cached), status, builds, fetch with verification, and the
+ * errors a user sees (a role too low, a usage mistake).
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startFarm, TOKENS, type TestFarm } from '../helpers/farm';
+import { tinyConv, writeModel } from '../models';
+
+const ROOT = path.join(__dirname, '..', '..');
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+describe('kiln CLI against a real farm', () => {
+  let farm: TestFarm;
+  let target: string;
+  let dir: string;
+  let modelFile: string;
+  const model = tinyConv();
+  const quick = ['--option', 'benchmark.iterations=3', '--option', 'benchmark.warmup=1', '--option', 'benchmark.maxBatch=2'];
+
+  /** Runs the CLI asynchronously: the API it talks to lives in this process. */
+  function kiln(args: string[], token: string | null = TOKENS.builder): Promise<CliResult> {
+    const env: NodeJS.ProcessEnv = { ...process.env, KILN_URL: farm.url };
+    delete env.KILN_TOKEN;
+    if (token) env.KILN_TOKEN = token;
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  beforeAll(async () => {
+    farm = await startFarm();
+    target = (await farm.startWorker()).targets[0];
+    dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-cli-e2e-'));
+    modelFile = await writeModel(model, dir, 'tiny.onnx');
+  });
+  afterAll(async () => {
+    await farm?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  let buildId: string;
+
+  it('pushes a model, streaming it, and prints what the API read from it', async () => {
+    const json = await kiln(['models', 'push', modelFile, '--name', 'cli-tiny', '--json']);
+    expect(json).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(json.stdout)).toMatchObject({ sha256: sha256(model), labels: ['cli-tiny@1'], created: true });
+
+    const human = await kiln(['models', 'push', modelFile, '--name', 'cli-tiny']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('Already stored tiny.onnx');
+    expect(human.stdout).toMatch(new RegExp(`sha256:\\s+${sha256(model)}`));
+    expect(human.stdout).toMatch(/x\s+float\s+batchx3x16x16/);
+  });
+
+  it('builds with --watch: plain progress lines off a terminal, a summary, exit 0', async () => {
+    const result = await kiln(['build', 'cli-tiny', '--target', target, ...quick, '--watch']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    buildId = /\b([0-9a-f]{64})\b/.exec(result.stdout)![1];
+    expect(result.stdout).toContain(`[${target}] building`);
+    expect(result.stdout).toContain(`[${target}] succeeded 100%`);
+    expect(result.stdout).toMatch(new RegExp(`${target}\\s+succeeded\\s+pass`));
+  });
+
+  it('answers a resubmission as cached, and status shows the report', async () => {
+    const again = await kiln(['build', 'cli-tiny', '-t', target, ...quick, '--json']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).builds).toEqual([expect.objectContaining({ id: buildId, cached: true, state: 'succeeded' })]);
+
+    const status = await kiln(['status', buildId.slice(0, 10)], TOKENS.reader);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/state:\s+succeeded/);
+    expect(status.stdout).toMatch(/model\.optimized\.onnx\s+model/);
+    expect(status.stdout).toContain('benchmark:');
+
+    const builds = await kiln(['builds', '--state', 'succeeded', '--all', '--json'], TOKENS.reader);
+    expect(JSON.parse(builds.stdout)).toMatchObject({ builds: [expect.objectContaining({ id: buildId })], nextCursor: null });
+  });
+
+  it('fetches the CPU artifact into a directory, every file verified against the manifest', async () => {
+    const out = path.join(dir, 'fetched');
+    const result = await kiln(['fetch', 'cli-tiny', '--target', target, '-o', out, '--json'], TOKENS.reader);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    const answer = JSON.parse(result.stdout);
+    expect(answer.resolve).toMatchObject({ rung: 'cpu', buildKey: buildId, target });
+    const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8'));
+    expect((await readdir(out)).sort()).toEqual([...manifest.files.map((f: { name: string }) => f.name), 'manifest.json'].sort());
+    for (const f of manifest.files) expect(sha256(await readFile(path.join(out, f.name)))).toBe(f.sha256);
+
+    const again = await kiln(['fetch', 'cli-tiny', '--target', target, '-o', out], TOKENS.reader);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('rung:');
+    expect(again.stdout).toContain('already there, verified');
+  });
+
+  it('explains a role too low, a missing token, and usage mistakes, with distinct exit codes', async () => {
+    const forbidden = await kiln(['workers'], TOKENS.builder);
+    expect(forbidden.code).toBe(1);
+    expect(forbidden.stderr).toContain('error: This needs the admin role; your token has the builder role');
+    expect(forbidden.stderr).toContain('KILN_TOKEN');
+
+    const anonymous = await kiln(['builds'], null);
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toMatch(/Authentication required[\s\S]*Set KILN_TOKEN/);
+
+    const usage = await kiln(['build', 'cli-tiny']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('Give at least one --target');
+
+    const workers = await kiln(['workers', '--json'], TOKENS.admin);
+    expect(JSON.parse(workers.stdout).workers.map((w: { targets: string[] }) => w.targets)).toEqual([[target]]);
+  });
+});
