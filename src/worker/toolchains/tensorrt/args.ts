@@ -148,7 +148,7 @@ function precisionArgs(options: TensorRtOptions, trt: TrtVersion, cc: string): s
 
 /** One profile as --minShapes/--optShapes/--maxShapes; several as `--profile=i` followed by its three (9.0+). */
 function profileArgs(profiles: ShapeProfile[], trt: TrtVersion): string[] {
-  if (profiles.length > 1) requireFeature('several profiles', trt, `${profiles.length} optimization profiles`);
+  if (profiles.length > 1) requireFeature('several profiles', trt, 'more than one optimization profile');
   const argv: string[] = [];
   profiles.forEach((profile, i) => {
     if (profiles.length > 1) argv.push(`--profile=${i}`);

@@ -176,21 +176,21 @@ export class TrtexecLogReader {
     errorCount: 0,
     milestones: [],
   };
-  private pending = '';
+  /** Unfinished last line, per stream: trtexec writes INFO to stdout and WARNING/ERROR to stderr. */
+  private readonly pending = new Map<string, string>();
   private errorContinues = false;
 
-  /** Feeds a chunk of output; returns an event per complete line. */
-  feed(chunk: string): LineEvent[] {
-    this.pending += chunk;
-    const lines = this.pending.split(/\r?\n/);
-    this.pending = lines.pop() ?? '';
+  /** Feeds a chunk of one stream's output; returns an event per complete line. */
+  feed(chunk: string, stream = 'stdout'): LineEvent[] {
+    const lines = ((this.pending.get(stream) ?? '') + chunk).split(/\r?\n/);
+    this.pending.set(stream, lines.pop() ?? '');
     return lines.map((line) => this.line(line));
   }
 
-  /** Flushes a last line without a newline and returns the summary. */
+  /** Flushes last lines without a newline and returns the summary. */
   end(): TrtexecLog {
-    if (this.pending) this.line(this.pending);
-    this.pending = '';
+    for (const rest of this.pending.values()) if (rest) this.line(rest);
+    this.pending.clear();
     return this.log;
   }
 

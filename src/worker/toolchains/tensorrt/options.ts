@@ -42,7 +42,16 @@ export type HardwareCompatibilityLevel = (typeof HARDWARE_COMPATIBILITY_LEVELS)[
 export const NAME_PATTERN = /^[A-Za-z0-9_.:/()[\]][A-Za-z0-9_.:/()[\]-]{0,255}$/;
 export const NAME_RULE = "1-256 characters from A-Z a-z 0-9 _ . : / ( ) [ ] -, not starting with '-'";
 
-const name = z.string().regex(NAME_PATTERN, `a tensor or layer name of ${NAME_RULE}`);
+/** A record keyed by tensor or layer names; a bad key is reported with what is accepted. */
+function byName<T extends z.ZodType>(value: T) {
+  return z.record(z.string(), value).superRefine((record, ctx) => {
+    for (const key of Object.keys(record)) {
+      if (!NAME_PATTERN.test(key)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `Expected a tensor or layer name of ${NAME_RULE} but received ${JSON.stringify(key)}` });
+      }
+    }
+  });
+}
 const dims = z.array(z.number().int().positive().max(2 ** 31 - 1)).min(1).max(8);
 
 const ShapeRangeSchema = z
@@ -65,7 +74,7 @@ const ShapeRangeSchema = z
   });
 
 /** One optimization profile: a shape range per dynamic input. */
-export const ShapeProfileSchema = z.record(name, ShapeRangeSchema);
+export const ShapeProfileSchema = byName(ShapeRangeSchema);
 export type ShapeProfile = z.output<typeof ShapeProfileSchema>;
 
 const IO_FORMAT = new RegExp(`^(${TRT_DATA_TYPES.join('|')}):(${TENSOR_FORMATS.join('|')})(\\+(${TENSOR_FORMATS.join('|')}))*$`);
@@ -131,8 +140,7 @@ export const TensorRtOptionsSchema = z
       .boolean()
       .default(false)
       .describe('Leave the lean runtime out of a version-compatible plan; needs versionCompatible. (Default: false)'),
-    layerPrecisions: z
-      .record(name, z.enum(TRT_DATA_TYPES))
+    layerPrecisions: byName(z.enum(TRT_DATA_TYPES))
       .default({})
       .describe('Per layer (by name) the precision it should run in; needs precisionConstraints prefer or obey. (Default: {})'),
     precisionConstraints: z
