@@ -28,6 +28,8 @@ describe('kiln CLI against a real farm', () => {
   const model = tinyConv();
   const quick = ['--option', 'benchmark.iterations=3', '--option', 'benchmark.warmup=1', '--option', 'benchmark.maxBatch=2'];
 
+  const running = new Set<ReturnType<typeof spawn>>();
+
   /** Runs the CLI asynchronously: the API it talks to lives in this process. */
   function kiln(args: string[], token: string | null = TOKENS.builder): Promise<CliResult> {
     const env: NodeJS.ProcessEnv = { ...process.env, KILN_URL: farm.url };
@@ -39,8 +41,12 @@ describe('kiln CLI against a real farm', () => {
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
       child.stderr.on('data', (d) => (stderr += d));
+      running.add(child);
       child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
+      child.on('close', (code) => {
+        running.delete(child);
+        resolve({ code, stdout, stderr });
+      });
     });
   }
 
@@ -51,6 +57,7 @@ describe('kiln CLI against a real farm', () => {
     modelFile = await writeModel(model, dir, 'tiny.onnx');
   });
   afterAll(async () => {
+    for (const child of running) child.kill('SIGKILL'); // only after a failed test
     await farm?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

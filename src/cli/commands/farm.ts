@@ -45,9 +45,10 @@ export function registerFarm(program: Command, io: Io): void {
     .command('api')
     .description('Run the API in the foreground (configured by the environment: KILN_PORT, REDIS_URL, KILN_STORE, ...)')
     .action(async () => {
-      // Loaded here so the client commands never load the server's dependencies.
-      const { loadConfig } = await import('../../config');
-      const { startApi } = await import('../../api/main');
+      // Required here, not imported at the top, so the client commands never load the server's
+      // dependencies (require, not import(): it also works when the CLI runs from source via tsx).
+      const { loadConfig } = require('../../config') as typeof import('../../config');
+      const { startApi } = require('../../api/main') as typeof import('../../api/main');
       const config = loadConfig();
       const api = await startApi(config);
       io.stderr.write(`[api] listening on ${api.url} (store: ${api.ctx.store.kind}, redis: ${config.redisUrl})\n`);
@@ -65,7 +66,7 @@ export function registerFarm(program: Command, io: Io): void {
     .command('worker')
     .description('Run a worker in the foreground (builds every target this machine can serve)')
     .action(async () => {
-      const { runWorker } = await import('../../worker/main');
+      const { runWorker } = require('../../worker/main') as typeof import('../../worker/main');
       await runWorker();
     });
 }
