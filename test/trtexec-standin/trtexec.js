@@ -17,7 +17,10 @@ const { atLeast } = require('./lib/device');
 async function main(log, report) {
   const setup = playedSetup(process.env);
   const { trt, device, misbehave } = setup;
-  if (misbehave['ignore-sigterm']) process.on('SIGTERM', () => {});
+  if (misbehave['ignore-sigterm']) {
+    // Says so once, so a test can wait for the signal to have arrived before escalating to SIGKILL.
+    process.on('SIGTERM', () => log.warn('the stand-in ignores SIGTERM (KILN_STANDIN_MISBEHAVE=ignore-sigterm)'));
+  }
   const argv = process.argv.slice(2);
   report.banner = `TensorRT.trtexec [TensorRT v${trt.banner}]${atLeast(trt, '10.4') ? ` [b${trt.build}]` : ''}`;
   report('RUNNING');
