@@ -36,8 +36,18 @@ export function standinEnv(played: Played): NodeJS.ProcessEnv {
  * log reader. `onEvent` sees every line as it arrives, with the child, e.g. to cancel it.
  */
 export function runStandin(args: string[], played: Played, onEvent?: (event: LineEvent, child: ChildProcess) => void): Promise<StandinRun> {
+  return runTrtexec(STANDIN, args, standinEnv(played), onEvent);
+}
+
+/** Runs any trtexec, the stand-in or a real one, with its output streamed into a log reader. */
+export function runTrtexec(
+  binary: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  onEvent?: (event: LineEvent, child: ChildProcess) => void,
+): Promise<StandinRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(STANDIN, args, { env: standinEnv(played), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binary, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const reader = new TrtexecLogReader();
     let output = '';
     for (const stream of ['stdout', 'stderr'] as const) {

@@ -56,9 +56,9 @@ const dims = z.array(z.number().int().positive().max(2 ** 31 - 1)).min(1).max(8)
 
 const ShapeRangeSchema = z
   .object({
-    min: dims.describe('Smallest shape the engine accepts.'),
-    opt: dims.describe('Shape the engine is tuned for.'),
-    max: dims.describe('Largest shape the engine accepts.'),
+    min: dims.describe('Smallest shape the engine accepts. (Default: none, required)'),
+    opt: dims.describe('Shape the engine is tuned for. (Default: none, required)'),
+    max: dims.describe('Largest shape the engine accepts. (Default: none, required)'),
   })
   .strict()
   .superRefine((range, ctx) => {
@@ -113,7 +113,7 @@ export const TensorRtOptionsSchema = z
       ),
     memPoolSize: z
       .object({
-        workspace: z.number().int().positive().max(1024 * 1024).describe('Builder workspace limit in MiB.'),
+        workspace: z.number().int().positive().max(1024 * 1024).describe('Builder workspace limit in MiB. (Default: none, required)'),
       })
       .strict()
       .optional()
@@ -159,11 +159,11 @@ export const TensorRtOptionsSchema = z
       .describe('Type and memory layout of each network output, in output order. (Default: [], fp32:chw)'),
     tacticSources: z
       .object({
-        cublas: z.boolean().optional(),
-        cublasLt: z.boolean().optional(),
-        cudnn: z.boolean().optional(),
-        edgeMaskConvolutions: z.boolean().optional(),
-        jitConvolutions: z.boolean().optional(),
+        cublas: z.boolean().optional().describe('cuBLAS kernels; gone in TensorRT 11.0. (Default: TensorRT decides)'),
+        cublasLt: z.boolean().optional().describe('cuBLASLt kernels; gone in TensorRT 11.0. (Default: TensorRT decides)'),
+        cudnn: z.boolean().optional().describe('cuDNN kernels; gone in TensorRT 11.0. (Default: TensorRT decides)'),
+        edgeMaskConvolutions: z.boolean().optional().describe('Edge-mask convolution kernels. (Default: TensorRT decides)'),
+        jitConvolutions: z.boolean().optional().describe('JIT-compiled convolution kernels. (Default: TensorRT decides)'),
       })
       .strict()
       .default({})
