@@ -243,3 +243,12 @@ describe('details', () => {
     expect(warnings.at(-1)).toBe('[TRT] warning 999');
   });
 });
+
+test('an event carries a milestone only on the first line that reaches it', () => {
+  const reader = new TrtexecLogReader();
+  const first = reader.line('[05/12/2025-13:10:00] [W] [TRT] Could not read cache from: /c. A new cache will be generated and written.');
+  const second = reader.line('[05/12/2025-13:10:01] [I] [TRT] Global timing cache in use. Profiling results in this builder pass will be stored.');
+  expect(first.milestone).toBe('building');
+  expect(second.milestone).toBeUndefined();
+  expect(reader.end().milestones).toEqual(['building']);
+});

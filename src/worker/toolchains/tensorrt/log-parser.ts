@@ -13,7 +13,7 @@ import { decodeBannerVersion, formatTrtVersion } from './version';
 export type Severity = 'V' | 'I' | 'W' | 'E' | 'F';
 export type RunStatus = 'running' | 'passed' | 'failed' | 'waived';
 
-/** Where a run is, in the order trtexec gets there; `percent` is a hint for progress bars. */
+/** Where a run is, in the order trtexec gets there; MILESTONE_PERCENT gives build runs a progress hint. */
 export type Milestone =
   | 'started'
   | 'device'
@@ -221,9 +221,10 @@ export class TrtexecLogReader {
       this.errorContinues = message.endsWith(':');
     }
     const milestone = this.onMessage(message.startsWith('[TRT] ') ? message.slice(6) : message);
-    if (milestone) {
+    // An event carries a milestone on the first line that reaches it only.
+    if (milestone && !this.log.milestones.includes(milestone)) {
       event.milestone = milestone;
-      if (!this.log.milestones.includes(milestone)) this.log.milestones.push(milestone);
+      this.log.milestones.push(milestone);
     }
     return event;
   }
@@ -243,7 +244,8 @@ export class TrtexecLogReader {
     this.log.trtVersion ??= banner.trtVersion;
     if (banner.build !== undefined) this.log.build = banner.build;
     const milestone: Milestone = banner.status === 'running' ? 'started' : 'finished';
-    if (!this.log.milestones.includes(milestone)) this.log.milestones.push(milestone);
+    if (this.log.milestones.includes(milestone)) return { message: line };
+    this.log.milestones.push(milestone);
     return { message: line, milestone };
   }
 
