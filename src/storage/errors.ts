@@ -26,3 +26,8 @@ export class RangeNotSatisfiableError extends StoreError {
     super(`Range not satisfiable for ${key} (size ${size})`);
   }
 }
+
+/** A key (or prefix) outside the syntax every backend accepts alike; see key-rules.ts. */
+export class InvalidKeyError extends StoreError {
+  override name = 'InvalidKeyError';
+}

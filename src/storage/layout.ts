@@ -1,0 +1,89 @@
+/**
+ * Where everything lives in the store, in one place:
+ *
+ *   models/<sha256>.onnx                      an uploaded model, stored once by its content
+ *   models/<sha256>.json                      what Kiln knows about it (names, parsed info)
+ *   builds/<buildKey>/manifest.json           an artifact set, published when this exists
+ *   builds/<buildKey>/<sha256>/<file>         the files the manifest lists, by their content
+ *   timing-caches/trt<version>-sm<cc>.cache   the fleet timing cache of one TensorRT version and CC
+ *
+ * Files of an artifact set are keyed by their sha256 as well as their name because two workers
+ * can build the same build key (a stalled job run again while its first worker still finishes):
+ * engines are not bit-identical between builds, and with plain names the second worker would
+ * overwrite files that the first worker's manifest already lists. With content in the key, every
+ * manifest, whichever one wins, lists files that are exactly what it says.
+ */
+import { SHA256_HEX } from '../core/hash';
+import { MANIFEST_FILE, type Manifest, type ManifestFile } from '../core/manifest';
+import { ccToSm } from '../core/target';
+import { InvalidKeyError } from './errors';
+
+const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+const MAX_FILE_NAME = 255;
+const VERSION = /^\d+\.\d+\.\d+$/;
+const CC = /^\d{1,2}\.\d$/;
+
+export const MODELS_PREFIX = 'models/';
+export const BUILDS_PREFIX = 'builds/';
+export const TIMING_CACHES_PREFIX = 'timing-caches/';
+
+export function modelKey(sha256: string): string {
+  return `${MODELS_PREFIX}${hex(sha256, 'a model sha256')}.onnx`;
+}
+
+export function modelInfoKey(sha256: string): string {
+  return `${MODELS_PREFIX}${hex(sha256, 'a model sha256')}.json`;
+}
+
+/** Everything of one artifact set, published or not, starts with this. */
+export function buildPrefix(buildKey: string): string {
+  return `${BUILDS_PREFIX}${hex(buildKey, 'a build key')}/`;
+}
+
+export function manifestKey(buildKey: string): string {
+  return buildPrefix(buildKey) + MANIFEST_FILE;
+}
+
+/** The key of one file of an artifact set, as its manifest lists it. */
+export function artifactKey(buildKey: string, file: Pick<ManifestFile, 'name' | 'sha256'>): string {
+  assertValidFileName(file.name);
+  return `${buildPrefix(buildKey)}${hex(file.sha256, `the sha256 of ${file.name}`)}/${file.name}`;
+}
+
+/** The key of a file a manifest lists, by name (Default: its primary file). */
+export function manifestFileKey(manifest: Manifest, name: string = manifest.primary): string {
+  const file = manifest.files.find((f) => f.name === name);
+  if (!file) {
+    throw new InvalidKeyError(
+      `Expected one of ${manifest.files.map((f) => f.name).join(', ')} in artifact set ${manifest.buildKey} but received ${JSON.stringify(name)}`,
+    );
+  }
+  return artifactKey(manifest.buildKey, file);
+}
+
+/** `timingCacheKey('10.9.0', '8.9')` = `timing-caches/trt10.9.0-sm89.cache`. */
+export function timingCacheKey(trtVersion: string, cc: string): string {
+  if (!VERSION.test(trtVersion)) {
+    throw new InvalidKeyError(`Expected a TensorRT version as major.minor.patch (e.g. 10.9.0) but received ${JSON.stringify(trtVersion)}`);
+  }
+  if (!CC.test(cc)) {
+    throw new InvalidKeyError(`Expected a compute capability as major.minor (e.g. 8.9) but received ${JSON.stringify(cc)}`);
+  }
+  return `${TIMING_CACHES_PREFIX}trt${trtVersion}-sm${ccToSm(cc)}.cache`;
+}
+
+/** File names inside an artifact set: `[A-Za-z0-9._-]`, not starting with a dot. */
+export function assertValidFileName(name: string): void {
+  if (typeof name !== 'string' || name.length > MAX_FILE_NAME || !FILE_NAME.test(name)) {
+    throw new InvalidKeyError(
+      `Expected a file name of [A-Za-z0-9._-] not starting with '.', at most ${MAX_FILE_NAME} characters, but received ${JSON.stringify(name)}`,
+    );
+  }
+}
+
+function hex(value: string, what: string): string {
+  if (typeof value !== 'string' || !SHA256_HEX.test(value)) {
+    throw new InvalidKeyError(`Expected ${what} (64 lower-case hex digits) but received ${JSON.stringify(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,148 @@
+/**
+ * Publishing and reading artifact sets. A set is published when its manifest exists: the files go
+ * up first (each streamed from disk, its sha256 and size verified by the store), the manifest last,
+ * with put-if-absent. The same build key means the same artifact, so when two workers publish one
+ * key the first manifest wins; the loser's files sit under keys no manifest lists (their keys hold
+ * their sha256, see layout.ts), and it gets the winner's manifest back.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { MANIFEST_FILE, type Manifest, type ManifestFile } from '../core/manifest';
+import type { ArtifactStore } from './artifact-store';
+import { IntegrityError, NotFoundError, PreconditionFailedError, StoreError } from './errors';
+import { artifactKey, assertValidFileName, manifestKey } from './layout';
+import { VerifyingHasher } from './verifying-hasher';
+
+export interface ArtifactFileInput {
+  /** Name inside the set, e.g. `engine.plan`. */
+  name: string;
+  /** Where the file is on this machine. */
+  path: string;
+  /** `engine`, `model`, `timing-cache`, `log`, `layer-info`, `report`. */
+  role: string;
+}
+
+export interface PublishInput {
+  buildKey: string;
+  files: ArtifactFileInput[];
+  /** Builds the manifest from the files as stored (sha256 and size filled in). */
+  makeManifest(files: ManifestFile[]): Manifest;
+}
+
+export type PublishResult = { published: true; manifest: Manifest } | { published: false; manifest: Manifest };
+
+export async function publishArtifactSet(store: ArtifactStore, input: PublishInput): Promise<PublishResult> {
+  const { buildKey } = input;
+  checkFileNames(input.files);
+  const existing = await readManifest(store, buildKey);
+  if (existing) return { published: false, manifest: existing };
+
+  const files: ManifestFile[] = [];
+  for (const file of input.files) {
+    const { sha256, size } = await hashFile(file.path);
+    const key = artifactKey(buildKey, { name: file.name, sha256 });
+    // A retry after a crash finds the files it already uploaded.
+    if ((await store.head(key))?.sha256 !== sha256) {
+      await store.put(key, createReadStream(file.path), { sha256, size });
+    }
+    files.push({ name: file.name, sha256, size, role: file.role });
+  }
+
+  const manifest = input.makeManifest(files);
+  checkManifest(manifest, buildKey, files);
+  try {
+    await store.put(manifestKey(buildKey), JSON.stringify(manifest, null, 2), { ifNoneMatch: '*', contentType: 'application/json' });
+  } catch (err) {
+    if (!(err instanceof PreconditionFailedError)) throw err;
+    const winner = await readManifest(store, buildKey);
+    if (!winner) throw err; // published and deleted in between: let the caller retry
+    return { published: false, manifest: winner };
+  }
+  return { published: true, manifest };
+}
+
+/** The manifest of a build key; null when absent (a set without a manifest is not published). */
+export async function readManifest(store: ArtifactStore, buildKey: string): Promise<Manifest | null> {
+  const key = manifestKey(buildKey);
+  let text: string;
+  try {
+    const { body } = await store.get(key);
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    text = Buffer.concat(chunks).toString('utf8');
+  } catch (err) {
+    if (err instanceof NotFoundError) return null;
+    throw err;
+  }
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(text) as Manifest;
+  } catch (err) {
+    throw new StoreError(`Expected JSON in ${key} but received ${JSON.stringify(text.slice(0, 40))}...`, { cause: err });
+  }
+  if (manifest?.schema !== 1 || manifest.buildKey !== buildKey || !Array.isArray(manifest.files)) {
+    throw new StoreError(`Expected a schema 1 manifest of build ${buildKey} in ${key} but received ${JSON.stringify(text.slice(0, 80))}...`);
+  }
+  return manifest;
+}
+
+/**
+ * Downloads an object to `path`, verifying its sha256 (the expected one, else the one the store
+ * recorded) and size. Writes to a temp file beside `path` and renames, so a failed download never
+ * leaves a partial file at `path`.
+ */
+export async function downloadToFile(
+  store: ArtifactStore,
+  key: string,
+  path: string,
+  expectedSha256?: string,
+): Promise<{ sha256: string; size: number }> {
+  const { body, info } = await store.get(key);
+  const sha256 = expectedSha256 ?? info.sha256;
+  const hasher = new VerifyingHasher(key, { sha256, size: info.size });
+  const partial = `${path}.${randomUUID()}.partial`;
+  try {
+    await pipeline(body, hasher, createWriteStream(partial, { flags: 'wx' }));
+    await rename(partial, path);
+  } finally {
+    await rm(partial, { force: true });
+  }
+  return { sha256: hasher.sha256!, size: hasher.size };
+}
+
+function checkFileNames(files: ArtifactFileInput[]): void {
+  const seen = new Set<string>();
+  for (const { name } of files) {
+    assertValidFileName(name);
+    if (name === MANIFEST_FILE) throw new StoreError(`Expected artifact files other than ${MANIFEST_FILE} (it is written by publishArtifactSet) but received one`);
+    if (seen.has(name)) throw new StoreError(`Expected distinct artifact file names but received ${name} twice`);
+    seen.add(name);
+  }
+}
+
+/** A manifest that lists a file not uploaded would point at nothing: refuse it before publishing. */
+function checkManifest(manifest: Manifest, buildKey: string, uploaded: ManifestFile[]): void {
+  if (manifest.buildKey !== buildKey) {
+    throw new StoreError(`Expected a manifest of build ${buildKey} but received one of ${manifest.buildKey}`);
+  }
+  for (const file of manifest.files) {
+    if (!uploaded.some((u) => u.name === file.name && u.sha256 === file.sha256 && u.size === file.size)) {
+      throw new IntegrityError(`Expected the manifest of ${buildKey} to list only uploaded files but it lists ${file.name} (${file.sha256})`);
+    }
+  }
+  if (!manifest.files.some((f) => f.name === manifest.primary)) {
+    throw new StoreError(`Expected the primary file ${manifest.primary} of ${buildKey} among ${manifest.files.map((f) => f.name).join(', ')}`);
+  }
+}
+
+async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}

@@ -1,0 +1,94 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { IntegrityError, StoreError } from '../../src/storage/errors';
+import { FsStore } from '../../src/storage/fs-store';
+import { describeStoreContract } from './store-contract';
+
+const sha256 = (data: string) => createHash('sha256').update(data).digest('hex');
+const lockPath = (dir: string, key: string) => path.join(dir, '.locks', `${sha256(key)}.lock`);
+
+describeStoreContract(
+  'filesystem',
+  async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'kiln-fs-store-'));
+    return { store: new FsStore(dir), destroy: () => rm(dir, { recursive: true, force: true }) };
+  },
+  { atomicConditionalWrites: true, presignedUrls: false, listsSha256: true },
+);
+
+describe('FsStore on disk', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'kiln-fs-store-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps plain files at their keys, sidecars beside them, and no temp files after failures', async () => {
+    const store = new FsStore(dir);
+    await store.put('builds/k/engine.plan', 'engine', { contentType: 'application/x-tensorrt-plan' });
+    await expect(store.put('builds/k/other', 'x', { size: 9 })).rejects.toBeInstanceOf(IntegrityError);
+    await expect(
+      store.put('builds/k/other', Readable.from((async function* () { yield 'a'; throw new Error('gone'); })())),
+    ).rejects.toThrow('gone');
+
+    expect(await readFile(path.join(dir, 'builds', 'k', 'engine.plan'), 'utf8')).toBe('engine');
+    expect((await readdir(path.join(dir, 'builds', 'k'))).sort()).toEqual(['.engine.plan.meta.json', 'engine.plan']);
+    expect(await readdir(path.join(dir, '.tmp'))).toEqual([]);
+    expect(await readdir(path.join(dir, '.locks'))).toEqual([]);
+  });
+
+  it('hashes the file when its sidecar does not describe it (a crash between the two renames)', async () => {
+    const store = new FsStore(dir);
+    await store.put('a', 'old content', { contentType: 'text/plain' });
+    await writeFile(path.join(dir, 'a'), 'new content'); // replaced behind the store's back
+    expect(await store.head('a')).toMatchObject({ sha256: sha256('new content'), etag: sha256('new content'), size: 11 });
+    expect((await store.get('a')).info.sha256).toBe(sha256('new content'));
+  });
+
+  it('breaks a lock left by a crashed process once it is stale', async () => {
+    const store = new FsStore(dir, { staleLockMs: 1000 });
+    const first = await store.put('timing-caches/c', 'v1');
+    await writeFile(lockPath(dir, 'timing-caches/c'), '999999\n');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(lockPath(dir, 'timing-caches/c'), old, old);
+
+    await store.put('timing-caches/c', 'v2', { ifMatch: first.etag });
+    expect((await store.head('timing-caches/c'))!.sha256).toBe(sha256('v2'));
+    expect(await readdir(path.join(dir, '.locks'))).toEqual([]);
+  });
+
+  it('waits for a live lock, and says which lock when it gives up', async () => {
+    const store = new FsStore(dir, { lockTimeoutMs: 50 });
+    await store.put('k', 'v1');
+    await writeFile(lockPath(dir, 'k'), `${process.pid}\n`);
+    await expect(store.put('k', 'v2')).rejects.toThrow(
+      new StoreError(`Timed out after 50 ms waiting for the lock ${lockPath(dir, 'k')}; if no Kiln process is writing, delete it`),
+    );
+    await expect(store.delete('k')).rejects.toThrow(StoreError);
+    expect(await readFile(path.join(dir, 'k'), 'utf8')).toBe('v1');
+  });
+
+  it('refuses a key that clashes with a directory of other keys', async () => {
+    const store = new FsStore(dir);
+    await store.put('builds/k/file', 'x');
+    await expect(store.put('builds/k', 'y')).rejects.toThrow('Cannot store builds/k in the filesystem store: it clashes with another key');
+    await expect(store.put('builds/k/file/sub', 'y')).rejects.toThrow('Cannot store builds/k/file/sub in the filesystem store');
+    expect(await store.head('builds/k')).toBeNull();
+  });
+
+  it('loses no compare-and-swap update between separate processes', async () => {
+    const store = new FsStore(dir);
+    await store.put('counter', '0');
+    const run = promisify(execFile);
+    const script = path.join(__dirname, 'fixtures', 'cas-incrementer.ts');
+    await Promise.all([1, 2, 3].map(() => run(process.execPath, ['--import', 'tsx', script, dir, 'counter', '15'])));
+    expect(await readFile(path.join(dir, 'counter'), 'utf8')).toBe('45');
+  });
+});
