@@ -39,6 +39,9 @@ export function errorMiddleware(development: boolean): ErrorRequestHandler {
       res.destroy();
       return;
     }
+    // A request refused before its body was read (an upload over the limit) leaves unread bytes
+    // on the connection: close it, or the client's next request on it would hang.
+    if (!req.complete) res.setHeader('Connection', 'close');
     const body: Record<string, unknown> = { code: apiError.code, message: apiError.message };
     if (apiError.details !== undefined) body.details = apiError.details;
     if (development && apiError.status >= 500 && err instanceof Error) body.stack = err.stack;

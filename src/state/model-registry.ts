@@ -56,10 +56,18 @@ export class ModelRegistry {
     return record;
   }
 
-  private async assignLabel(sha: string, name: string, version: number | undefined, labels: string[]): Promise<string> {
+  /** Checks a label before anything is stored: its form, and that name@version is not another model's. */
+  async checkLabel(sha: string, name: string, version?: number): Promise<void> {
     if (!MODEL_NAME.test(name)) {
       throw new ModelRefError(`Expected a model name of lower-case letters, digits, '.', '_' or '-' (up to 64) but received "${name}"`);
     }
+    if (version === undefined) return;
+    const owner = await this.redis.hget(this.keys.modelNames, `${name}@${version}`);
+    if (owner && owner !== sha) throw new LabelConflictError(`${name}@${version} already names model ${owner}; pick another version or omit it to get the next one`);
+  }
+
+  private async assignLabel(sha: string, name: string, version: number | undefined, labels: string[]): Promise<string> {
+    await this.checkLabel(sha, name, version);
     if (version === undefined) {
       const already = labels.find((l) => l.startsWith(`${name}@`));
       if (already) return already;

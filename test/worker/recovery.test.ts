@@ -78,7 +78,8 @@ describe('worker recovery', () => {
 
   it('hands the current build back on shutdown, and another worker completes it', async () => {
     const first = await farm.startWorker({}, { KILN_WORKER_ID: 'leaving' });
-    const id = await submit(slow(30_000), first.targets[0]);
+    // Another option set than the first test's, so another build key.
+    const id = await submit(slow(30_001), first.targets[0]);
     await waitFor(id, (e) => e.event === 'progress' && e.data.phase === 'benchmarking');
     await first.stop(0);
     const record = await farm.api.ctx.builds.get(id);

@@ -24,6 +24,8 @@ export function modelRoutes(ctx: FarmContext): Router {
         if (err instanceof OnnxModelError) throw new ApiError(422, 'invalid_model', err.message, { reason: err.code });
         throw err;
       });
+      const label = labels.data.name ? { name: labels.data.name, version: labels.data.version } : undefined;
+      if (label) await ctx.models.checkLabel(info.sha256, label.name, label.version).catch(mapRefError);
       const existed = (await ctx.store.head(modelKey(info.sha256))) !== null;
       if (!existed) {
         await ctx.store
@@ -32,7 +34,6 @@ export function modelRoutes(ctx: FarmContext): Router {
             if (!(err instanceof PreconditionFailedError)) throw err; // stored meanwhile by a concurrent upload
           });
       }
-      const label = labels.data.name ? { name: labels.data.name, version: labels.data.version } : undefined;
       const record = await ctx.models.register(info, label).catch(mapRefError);
       res.status(existed ? 200 : 201).json({ ...record, created: !existed });
     } finally {
