@@ -33,6 +33,7 @@ import { assertValidPutOptions, DEFAULT_CONTENT_TYPE, preconditionFailed } from 
 import { toReadable, VerifyingHasher } from './verifying-hasher';
 
 const SECOND = 1000;
+const ABANDONED_TEMP_MS = 24 * 60 * 60 * SECOND;
 
 export interface FsStoreOptions {
   /** A key's lock older than this was left by a crashed process and is broken (Default: 10 * SECOND). */
@@ -86,7 +87,7 @@ export class FsStore implements ArtifactStore {
       const stats = await stat(tmp);
       const sidecar: Sidecar = {
         sha256: hasher.sha256!,
-        size: hasher.size,
+        size: hasher.bytesSeen,
         contentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
         ino: stats.ino,
         mtimeMs: stats.mtimeMs,
@@ -171,8 +172,20 @@ export class FsStore implements ArtifactStore {
   }
 
   private init(): Promise<unknown> {
-    this.ready ??= Promise.all([mkdir(this.tmpDir, { recursive: true }), mkdir(this.lockDir, { recursive: true })]);
+    this.ready ??= Promise.all([
+      mkdir(this.tmpDir, { recursive: true }).then(() => this.removeAbandonedTempFiles()),
+      mkdir(this.lockDir, { recursive: true }),
+    ]);
     return this.ready;
+  }
+
+  /** Temp files of puts that a crash cut short; a live put writes to its file all the time. */
+  private async removeAbandonedTempFiles(): Promise<void> {
+    for (const name of await readdir(this.tmpDir)) {
+      const file = path.join(this.tmpDir, name);
+      const stats = await stat(file).catch(() => null);
+      if (stats && Date.now() - stats.mtimeMs > ABANDONED_TEMP_MS) await rm(file, { force: true });
+    }
   }
 
   private async headPaths(key: string, paths: Paths): Promise<ObjectInfo | null> {

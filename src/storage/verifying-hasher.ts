@@ -16,8 +16,11 @@ export interface Expected {
 
 export class VerifyingHasher extends Transform {
   private readonly hash: Hash = createHash('sha256');
-  /** Bytes seen so far; the final size once the stream has ended. */
-  size = 0;
+  /**
+   * Bytes seen so far; the final size once the stream has ended. Not called `size` or `length`:
+   * lib-storage's Upload reads those as the body's total length.
+   */
+  bytesSeen = 0;
   /** Hex sha256, set once the stream has ended. */
   sha256?: string;
 
@@ -26,10 +29,10 @@ export class VerifyingHasher extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.size += chunk.length;
+    this.bytesSeen += chunk.length;
     const { size } = this.expected;
-    if (size !== undefined && this.size > size) {
-      callback(new IntegrityError(`Expected ${size} bytes for ${this.key} but received more (${this.size} so far)`));
+    if (size !== undefined && this.bytesSeen > size) {
+      callback(new IntegrityError(`Expected ${size} bytes for ${this.key} but received more (${this.bytesSeen} so far)`));
       return;
     }
     this.hash.update(chunk);
@@ -38,7 +41,7 @@ export class VerifyingHasher extends Transform {
 
   override _flush(callback: TransformCallback): void {
     this.sha256 = this.hash.digest('hex');
-    callback(integrityProblem(this.key, this.expected, this.sha256, this.size));
+    callback(integrityProblem(this.key, this.expected, this.sha256, this.bytesSeen));
   }
 }
 

@@ -1,8 +1,9 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { createInterface } from 'node:readline';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { IntegrityError, StoreError } from '../../src/storage/errors';
@@ -18,7 +19,7 @@ describeStoreContract(
     const dir = await mkdtemp(path.join(tmpdir(), 'kiln-fs-store-'));
     return { store: new FsStore(dir), destroy: () => rm(dir, { recursive: true, force: true }) };
   },
-  { atomicConditionalWrites: true, presignedUrls: false, listsSha256: true },
+  { atomicConditionalWrites: true, presignedUrls: false, listsSha256: true, listsInKeyOrder: true },
 );
 
 describe('FsStore on disk', () => {
@@ -44,12 +45,24 @@ describe('FsStore on disk', () => {
     expect(await readdir(path.join(dir, '.locks'))).toEqual([]);
   });
 
+  it('removes temp files that crashed puts left behind a day ago, and only those', async () => {
+    await mkdir(path.join(dir, '.tmp'));
+    await writeFile(path.join(dir, '.tmp', 'abandoned'), 'x');
+    await writeFile(path.join(dir, '.tmp', 'recent'), 'x');
+    const dayAgo = new Date(Date.now() - 25 * 60 * 60 * 1000);
+    await utimes(path.join(dir, '.tmp', 'abandoned'), dayAgo, dayAgo);
+    await new FsStore(dir).put('a', 'x');
+    expect(await readdir(path.join(dir, '.tmp'))).toEqual(['recent']);
+  });
+
   it('hashes the file when its sidecar does not describe it (a crash between the two renames)', async () => {
     const store = new FsStore(dir);
     await store.put('a', 'old content', { contentType: 'text/plain' });
     await writeFile(path.join(dir, 'a'), 'new content'); // replaced behind the store's back
     expect(await store.head('a')).toMatchObject({ sha256: sha256('new content'), etag: sha256('new content'), size: 11 });
-    expect((await store.get('a')).info.sha256).toBe(sha256('new content'));
+    const { body, info } = await store.get('a');
+    body.destroy();
+    expect(info.sha256).toBe(sha256('new content'));
   });
 
   it('breaks a lock left by a crashed process once it is stale', async () => {
@@ -86,9 +99,20 @@ describe('FsStore on disk', () => {
   it('loses no compare-and-swap update between separate processes', async () => {
     const store = new FsStore(dir);
     await store.put('counter', '0');
-    const run = promisify(execFile);
     const script = path.join(__dirname, 'fixtures', 'cas-incrementer.ts');
-    await Promise.all([1, 2, 3].map(() => run(process.execPath, ['--import', 'tsx', script, dir, 'counter', '15'])));
-    expect(await readFile(path.join(dir, 'counter'), 'utf8')).toBe('45');
+    const children = [1, 2, 3].map(() => spawn(process.execPath, ['--import', 'tsx', script, dir, 'counter', '20']));
+    const lines = children.map((child) => createInterface({ input: child.stdout })[Symbol.asyncIterator]());
+    const exits = children.map((child) => once(child, 'exit'));
+    try {
+      for (const line of lines) expect((await line.next()).value).toBe('ready');
+      for (const child of children) child.stdin.end('go\n');
+      const reports = await Promise.all(lines.map(async (line) => JSON.parse((await line.next()).value) as { conflicts: number }));
+      expect(await Promise.all(exits)).toEqual([[0, null], [0, null], [0, null]]);
+      expect(await readFile(path.join(dir, 'counter'), 'utf8')).toBe('60');
+      // They did race: some compare-and-swaps lost and were retried.
+      expect(reports.reduce((sum, r) => sum + r.conflicts, 0)).toBeGreaterThan(0);
+    } finally {
+      for (const child of children) if (child.exitCode === null) child.kill();
+    }
   });
 });
