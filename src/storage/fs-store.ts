@@ -87,7 +87,7 @@ export class FsStore implements ArtifactStore {
       const stats = await stat(tmp);
       const sidecar: Sidecar = {
         sha256: hasher.sha256!,
-        size: hasher.bytesSeen,
+        size: hasher.size,
         contentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
         ino: stats.ino,
         mtimeMs: stats.mtimeMs,

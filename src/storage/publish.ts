@@ -109,7 +109,7 @@ export async function downloadToFile(
   } finally {
     await rm(partial, { force: true });
   }
-  return { sha256: hasher.sha256!, size: hasher.bytesSeen };
+  return { sha256: hasher.sha256!, size: hasher.size };
 }
 
 function checkFileNames(files: ArtifactFileInput[]): void {

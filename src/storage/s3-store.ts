@@ -34,7 +34,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { Readable, pipeline } from 'node:stream';
+import { PassThrough, Readable, pipeline } from 'node:stream';
 import { sha256Hex } from '../core/hash';
 import type { ArtifactStore, ByteRange, GetResult, ObjectInfo, PutOptions } from './artifact-store';
 import { assertValidRange, rangeHeader } from './byte-range';
@@ -109,7 +109,10 @@ export class S3Store implements ArtifactStore {
     const knownSha256 = options.sha256?.toLowerCase() ?? (typeof body === 'string' || Buffer.isBuffer(body) ? sha256Hex(body) : undefined);
     const contentType = options.contentType ?? DEFAULT_CONTENT_TYPE;
     const hasher = new VerifyingHasher(key, options);
-    pipeline(toReadable(body), hasher, () => {}); // errors reach the upload through the hasher
+    // Upload reads the hasher's `size` as the body's length, so it gets a stream behind it; errors
+    // (the hasher's, the source's) travel down the pipeline to what Upload reads.
+    const uploaded = new PassThrough();
+    pipeline(toReadable(body), hasher, uploaded, () => {});
     // The body's own failure (IntegrityError, a broken source) is the one to report, even when
     // aborting the multipart upload then fails too (s3rver has no AbortMultipartUpload).
     let bodyError: unknown;
@@ -124,7 +127,7 @@ export class S3Store implements ArtifactStore {
         params: {
           Bucket: this.bucket,
           Key: this.prefix + key,
-          Body: hasher,
+          Body: uploaded,
           ContentType: contentType,
           Metadata: knownSha256 ? { sha256: knownSha256 } : undefined,
           IfNoneMatch: this.emulated ? undefined : options.ifNoneMatch,
@@ -140,7 +143,7 @@ export class S3Store implements ArtifactStore {
     if (!knownSha256) etag = await this.attachSha256(key, etag, sha256, contentType);
     if (!etag) throw new StoreError(`The S3 server returned no ETag for ${key}`);
     // S3 returns no modification time on a put; the server's own is within the request's duration.
-    return { key, size: hasher.bytesSeen, etag, sha256, lastModified: new Date(), contentType };
+    return { key, size: hasher.size, etag, sha256, lastModified: new Date(), contentType };
   }
 
   async get(key: string, range?: ByteRange): Promise<GetResult> {

@@ -17,10 +17,14 @@ export interface Expected {
 export class VerifyingHasher extends Transform {
   private readonly hash: Hash = createHash('sha256');
   /**
-   * Bytes seen so far; the final size once the stream has ended. Not called `size` or `length`:
-   * lib-storage's Upload reads those as the body's total length.
+   * Bytes seen so far; the final size once the stream has ended. (lib-storage's Upload reads a
+   * body's `size` as its total length: give it a stream behind this one, not this one.)
    */
-  bytesSeen = 0;
+  size = 0;
+  /** The same as `size` (an earlier name, still used). */
+  get bytesSeen(): number {
+    return this.size;
+  }
   /** Hex sha256, set once the stream has ended. */
   sha256?: string;
 
@@ -29,10 +33,10 @@ export class VerifyingHasher extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytesSeen += chunk.length;
+    this.size += chunk.length;
     const { size } = this.expected;
-    if (size !== undefined && this.bytesSeen > size) {
-      callback(new IntegrityError(`Expected ${size} bytes for ${this.key} but received more (${this.bytesSeen} so far)`));
+    if (size !== undefined && this.size > size) {
+      callback(new IntegrityError(`Expected ${size} bytes for ${this.key} but received more (${this.size} so far)`));
       return;
     }
     this.hash.update(chunk);
@@ -41,7 +45,7 @@ export class VerifyingHasher extends Transform {
 
   override _flush(callback: TransformCallback): void {
     this.sha256 = this.hash.digest('hex');
-    callback(integrityProblem(this.key, this.expected, this.sha256, this.bytesSeen));
+    callback(integrityProblem(this.key, this.expected, this.sha256, this.size));
   }
 }
 
