@@ -1,0 +1,118 @@
+/**
+ * What the API does to one build, whoever asks: the bearer-token routes (`routes/builds.ts`) and
+ * the cookie-authenticated dashboard (`dashboard/`) call the same functions, so cancel, retry,
+ * the log and the event stream mean the same thing everywhere.
+ */
+import type { Request, Response } from 'express';
+import type { FarmContext } from '../context';
+import { LOG_FILE } from '../core/manifest';
+import { publishEvent, readLogLines, type BuildEvent } from '../state/build-events';
+import type { BuildRecord, BuildState } from '../state/build-records';
+import { artifactKey } from '../storage/layout';
+import { badRequest, conflict, notFound } from './errors';
+import type { EventHub } from './event-hub';
+import { sendStored } from './send-stored';
+
+export const TERMINAL_STATES: ReadonlySet<BuildState> = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** An action's answer, independent of how it is sent (JSON for the API, a redirect for a form). */
+export interface ActionResult {
+  status: number;
+  body: { id: string; state: BuildState; cancelRequested?: boolean };
+}
+
+export async function loadBuild(ctx: FarmContext, id: string): Promise<BuildRecord> {
+  if (!/^[0-9a-f]{64}$/.test(id)) throw badRequest(`Expected a build id (64 hex digits) but received "${id}"`);
+  const record = await ctx.builds.get(id);
+  if (!record) throw notFound(`No build ${id}`);
+  return record;
+}
+
+/** A waiting build is removed from its queue at once; a running one is asked to stop (202). */
+export async function cancelBuild(ctx: FarmContext, record: BuildRecord): Promise<ActionResult> {
+  if (TERMINAL_STATES.has(record.state)) throw conflict(`Build ${record.id} already ${record.state}; nothing to cancel`);
+  let removed = false;
+  try {
+    removed = await ctx.queues.removeIfIdle(record.targetKey, record.id);
+  } catch {
+    removed = false; // BullMQ refuses to remove a job a worker holds the lock of: it is running
+  }
+  if (removed) {
+    await ctx.builds.update(record.id, { state: 'cancelled', finishedAt: new Date().toISOString(), error: 'cancelled before it started' });
+    await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildId: record.id, state: 'cancelled', error: 'cancelled', at: new Date().toISOString() });
+    return { status: 200, body: { id: record.id, state: 'cancelled' } };
+  }
+  await ctx.builds.update(record.id, { cancelRequested: true });
+  await ctx.redis.publish(ctx.keys.cancel, record.id);
+  return { status: 202, body: { id: record.id, state: record.state, cancelRequested: true } };
+}
+
+export async function retryBuild(ctx: FarmContext, record: BuildRecord): Promise<ActionResult> {
+  if (record.state !== 'failed' && record.state !== 'cancelled') {
+    throw conflict(`Only failed or cancelled builds can be retried; build ${record.id} is ${record.state}`);
+  }
+  await ctx.builds.update(record.id, { state: 'queued', percent: 0 }, ['error', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict']);
+  await ctx.queues.enqueue(record.spec, record.id);
+  await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildId: record.id, state: 'queued', at: new Date().toISOString() });
+  return { status: 202, body: { id: record.id, state: 'queued' } };
+}
+
+/** The published build.log when there is one, else the lines kept in Redis while it runs. */
+export async function sendBuildLog(ctx: FarmContext, req: Request, res: Response, record: BuildRecord): Promise<void> {
+  const published = await ctx.artifacts.get(record.modelId, record.id);
+  const logEntry = published?.files.find((f) => f.name === LOG_FILE);
+  if (logEntry) {
+    await sendStored(req, res, ctx.store, artifactKey(record.id, logEntry), {
+      filename: LOG_FILE,
+      contentType: 'text/plain; charset=utf-8',
+      presignSeconds: ctx.config.presignSeconds,
+    });
+    return;
+  }
+  const lines = await readLogLines(ctx.redis, ctx.keys, record.id);
+  res.type('text/plain; charset=utf-8').send(lines.length ? lines.join('\n') + '\n' : '');
+}
+
+/**
+ * Server-Sent Events of one build: its current state and progress, the log lines kept so far
+ * (unless `withLog` is false), then live events until the build finishes or the client leaves.
+ */
+export async function streamBuildEvents(ctx: FarmContext, hub: EventHub, req: Request, res: Response, record: BuildRecord, withLog: boolean): Promise<void> {
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream',
+    'Cache-Control': 'no-cache, no-transform',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
+  const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  let closed = false;
+  const buffered: BuildEvent[] = [];
+  let replaying = true;
+  const onEvent = (event: BuildEvent) => {
+    if (closed) return;
+    if (replaying) return void buffered.push(event);
+    send(event.type, event);
+    if (event.type === 'state' && TERMINAL_STATES.has(event.state)) finish();
+  };
+  // Subscribe before reading the snapshot so nothing between the two is lost.
+  const unsubscribe = await hub.subscribe(ctx.keys.events(record.id), onEvent);
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(keepAlive);
+    unsubscribe();
+    res.end();
+  };
+  req.on('close', finish);
+
+  const current = (await ctx.builds.get(record.id)) ?? record;
+  send('state', { type: 'state', buildId: current.id, state: current.state, error: current.error, at: current.updatedAt });
+  if (current.phase) send('progress', { type: 'progress', buildId: current.id, phase: current.phase, percent: current.percent, at: current.updatedAt });
+  if (withLog) {
+    for (const line of await readLogLines(ctx.redis, ctx.keys, current.id)) send('log', { type: 'log', buildId: current.id, line });
+  }
+  replaying = false;
+  if (TERMINAL_STATES.has(current.state)) return finish();
+  for (const event of buffered.splice(0)) onEvent(event);
+}
