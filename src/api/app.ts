@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import type { FarmContext } from '../context';
 import { timingCacheKey } from '../storage/layout';
 import { identify, TokenTable } from './auth';
+import { dashboardRoutes } from './dashboard';
 import { errorMiddleware, notFound } from './errors';
 import type { EventHub } from './event-hub';
 import { openApiDocument } from './openapi';
@@ -38,6 +39,7 @@ export function createApp(ctx: FarmContext, hub: EventHub): Express {
   app.use(artifactRoutes(ctx));
   app.use(resolveRoutes(ctx, async (trt, cc) => (await ctx.store.head(timingCacheKey(trt, cc))) !== null));
   app.use(workerRoutes(ctx));
+  app.use(dashboardRoutes(ctx, hub));
 
   app.use((req, _res, next) => next(notFound(`No route ${req.method} ${req.path}; see /openapi.json`)));
   app.use(errorMiddleware(ctx.config.development));

@@ -1,0 +1,43 @@
+/**
+ * Names the pages show next to ids: model labels by sha256, and every target key the farm knows
+ * (served by a live worker, or built at least once). The target list is scanned from the build
+ * indexes and cached briefly, so pages stay fast however many builds there are.
+ */
+import type { FarmContext } from '../../../context';
+import type { ModelRecord } from '../../../state/model-registry';
+
+const TARGETS_TTL_MS = 10_000;
+
+export class Catalog {
+  private targets: { at: number; keys: string[] } | null = null;
+
+  constructor(private readonly ctx: FarmContext) {}
+
+  /** sha256 -> newest label (or null), and the records, newest upload first. */
+  async models(): Promise<{ records: ModelRecord[]; labelOf: (sha: string) => string | null }> {
+    const records = await this.ctx.models.list();
+    const labels = new Map(records.map((r) => [r.sha256, r.labels[r.labels.length - 1] ?? null]));
+    return { records, labelOf: (sha) => labels.get(sha) ?? null };
+  }
+
+  /** `fresh` skips the cache (the queue board wants queues that appeared a second ago). */
+  async targetKeys(options: { fresh?: boolean } = {}): Promise<string[]> {
+    if (!options.fresh && this.targets && Date.now() - this.targets.at < TARGETS_TTL_MS) return this.targets.keys;
+    const found = new Set<string>((await this.ctx.workers.live()).flatMap((w) => w.targets));
+    const prefix = this.ctx.keys.buildsByTarget('');
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.ctx.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) found.add(key.slice(prefix.length));
+    } while (cursor !== '0');
+    const keys = [...found].sort();
+    this.targets = { at: Date.now(), keys };
+    return keys;
+  }
+
+  /** Forget the cached target list (after a submission that may have added one). */
+  invalidate(): void {
+    this.targets = null;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Requests and their matrix: one cell per target, rows by what fixes binary compatibility (the
+ * toolchain version with the GPU's CC or the CPU's ISA), columns by what varies within it (the
+ * SKU, a hardware-compatibility level, or none), like a CI matrix.
+ */
+import type { FarmContext } from '../../../context';
+import { parseTargetKey, TargetParseError } from '../../../core/target';
+import type { BuildRecord } from '../../../state/build-records';
+import type { RequestRecord } from '../../../state/requests';
+import { matrixState } from '../../routes/requests';
+
+export interface MatrixCell {
+  target: string;
+  build: BuildRecord | null;
+  buildId: string;
+}
+
+export interface Matrix {
+  rows: string[];
+  columns: string[];
+  /** `${row}\u0000${column}` -> cell. */
+  cells: Map<string, MatrixCell>;
+}
+
+export function matrixPlace(targetKey: string): { row: string; column: string } {
+  try {
+    const t = parseTargetKey(targetKey);
+    if (t.toolchain === 'onnxruntime') return { row: `ONNX Runtime ${t.ort} · ${t.arch} ${t.isa}`, column: 'CPU' };
+    return { row: `TensorRT ${t.trt} · CC ${t.cc}`, column: t.sku ?? (t.hwCompat !== 'none' ? t.hwCompat : 'any SKU') };
+  } catch (err) {
+    if (err instanceof TargetParseError) return { row: targetKey, column: '—' };
+    throw err;
+  }
+}
+
+export function buildMatrix(request: RequestRecord, builds: BuildRecord[]): Matrix {
+  const byId = new Map(builds.map((b) => [b.id, b]));
+  const rows = new Set<string>();
+  const columns = new Set<string>();
+  const cells = new Map<string, MatrixCell>();
+  for (const [target, buildId] of Object.entries(request.builds)) {
+    const { row, column } = matrixPlace(target);
+    rows.add(row);
+    columns.add(column);
+    cells.set(`${row}\u0000${column}`, { target, buildId, build: byId.get(buildId) ?? null });
+  }
+  // Generic columns first, then SKUs alphabetically; rows by toolchain and version.
+  const order = (c: string) => (c === 'CPU' ? 0 : c === 'any SKU' ? 1 : c === 'same-cc' || c === 'ampere+' ? 2 : 3);
+  return {
+    rows: [...rows].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })),
+    columns: [...columns].sort((a, b) => order(a) - order(b) || a.localeCompare(b)),
+    cells,
+  };
+}
+
+export interface RequestSummary {
+  request: RequestRecord;
+  state: string;
+  counts: Record<string, number>;
+}
+
+export async function requestData(ctx: FarmContext, id: string): Promise<{ summary: RequestSummary; builds: BuildRecord[] } | null> {
+  const request = await ctx.requests.get(id);
+  if (!request) return null;
+  const builds = await ctx.builds.getMany(Object.values(request.builds));
+  return { summary: summarize(request, builds), builds };
+}
+
+export async function latestRequests(ctx: FarmContext, count: number): Promise<RequestSummary[]> {
+  const ids = await ctx.redis.zrevrange(ctx.keys.requests, 0, count - 1);
+  const requests = (await Promise.all(ids.map((id) => ctx.requests.get(id)))).filter((r): r is RequestRecord => r !== null);
+  const builds = await ctx.builds.getMany([...new Set(requests.flatMap((r) => Object.values(r.builds)))]);
+  return requests.map((r) => summarize(r, builds.filter((b) => Object.values(r.builds).includes(b.id))));
+}
+
+function summarize(request: RequestRecord, builds: BuildRecord[]): RequestSummary {
+  const counts: Record<string, number> = {};
+  for (const b of builds) counts[b.state] = (counts[b.state] ?? 0) + 1;
+  return { request, state: builds.length ? matrixState(builds.map((b) => b.state)) : 'unknown', counts };
+}

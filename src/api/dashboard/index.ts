@@ -1,0 +1,105 @@
+/**
+ * The admin dashboard, served by the API under /dashboard: server-rendered pages (plain template
+ * functions, everything escaped) with a small script per page for live updates over SSE, charts
+ * from Chart.js, and bull-board for admins. Signing in with a Kiln token opens a session kept in
+ * Redis; the browser holds only an HttpOnly, SameSite=Strict cookie, and every state-changing
+ * request must carry the session's CSRF token and come from this origin.
+ *
+ * Mount with `app.use(dashboardRoutes(ctx, hub))` before the API's 404 handler.
+ */
+import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import type { FarmContext } from '../../context';
+import { TokenTable } from '../auth';
+import { ApiError } from '../errors';
+import type { EventHub } from '../event-hub';
+import { assetRoutes } from './assets';
+import { actionRoutes } from './action-routes';
+import { Catalog } from './data/catalog';
+import { pageRoutes } from './page-routes';
+import { errorBody, signInBody } from './pages/forms';
+import { page } from './pages/layout';
+import { startPhaseRecorder } from './phase-recorder';
+import { queueBoard, QUEUES_PATH } from './queue-board';
+import { apiRole, loadSession, safeNext, sameOrigin, sessionCookie, csrfProtected } from './session-auth';
+import { SessionStore } from './sessions';
+
+const HOUR = 3_600_000;
+
+export interface DashboardOptions {
+  /** How long a sign-in lasts, in ms (Default: 12 hours). */
+  sessionTtlMs?: number;
+}
+
+/** Pages and assets are not cached by proxies; the CSP allows only this origin (Chart.js runs from here too). */
+const securityHeaders: RequestHandler = (_req, res, next) => {
+  res.setHeader(
+    'Content-Security-Policy',
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+  );
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'same-origin');
+  res.setHeader('X-Frame-Options', 'DENY');
+  next();
+};
+
+export function dashboardRoutes(ctx: FarmContext, hub: EventHub, options: DashboardOptions = {}): Router {
+  const sessions = new SessionStore(ctx.redis, ctx.config.prefix, ctx.config.tokens, options.sessionTtlMs ?? 12 * HOUR);
+  const tokens = new TokenTable(ctx.config.tokens);
+  const catalog = new Catalog(ctx);
+  startPhaseRecorder(hub, ctx.redis, ctx.keys, ctx.config.prefix).catch((err: Error) => console.error(`[dashboard] phase timeline disabled: ${err.message}`));
+
+  const router = Router();
+  router.use('/dashboard', securityHeaders);
+  router.use(assetRoutes());
+  router.use('/dashboard', express.urlencoded({ extended: false, limit: '64kb' }), express.json({ limit: '1mb' }), loadSession(sessions));
+
+  router.get('/dashboard/sign-in', (req, res) => {
+    const next = safeNext(req.query.next);
+    if (req.dashboardSession) return res.redirect(303, next);
+    sendPage(res, 200, page({ title: 'Sign in', session: null, body: signInBody(next) }));
+  });
+
+  router.post('/dashboard/sign-in', sameOrigin(), async (req, res) => {
+    const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
+    const next = safeNext(req.body?.next);
+    if (!token || !tokens.roleOf(token)) {
+      sendPage(res, 401, page({ title: 'Sign in', session: null, body: signInBody(next, 'That token is not valid for this Kiln. Use a token from KILN_TOKENS.') }));
+      return;
+    }
+    const session = await sessions.create(token);
+    res.setHeader('Set-Cookie', sessionCookie(req, session.id, sessions.ttlMs / 1000));
+    res.redirect(303, next);
+  });
+
+  router.post('/dashboard/sign-out', apiRole('reader'), csrfProtected(), async (req, res) => {
+    await sessions.destroy(req.dashboardSession!.id);
+    res.setHeader('Set-Cookie', sessionCookie(req, '', 0));
+    res.redirect(303, '/dashboard/sign-in');
+  });
+
+  const board = queueBoard(ctx, catalog);
+  // bull-board's own API calls cannot carry our CSRF token: admin role, same origin and the
+  // SameSite=Strict cookie keep them from being forged.
+  router.use(QUEUES_PATH, apiRole('admin'), sameOrigin(), board.refresh, board.router);
+
+  router.use(actionRoutes(ctx, hub, catalog));
+  router.use(pageRoutes(ctx, catalog));
+  router.use('/dashboard', (req, _res, next) => next(new ApiError(404, 'not_found', `No dashboard page ${req.path}`)));
+  router.use(dashboardErrors);
+  return router;
+}
+
+function sendPage(res: Response, status: number, body: string): void {
+  res.status(status).setHeader('Cache-Control', 'no-store').type('html').send(body);
+}
+
+const wantsJson = (req: Request) => req.originalUrl.startsWith('/dashboard/api/') || req.originalUrl.startsWith(`${QUEUES_PATH}/api/`) || !req.accepts('html');
+
+/** JSON errors (from the API's error middleware) for scripts; an HTML page for people. */
+const dashboardErrors: ErrorRequestHandler = (err, req, res, next) => {
+  if (!req.originalUrl.startsWith('/dashboard') || wantsJson(req) || res.headersSent) return next(err);
+  const status = err instanceof ApiError ? err.status : typeof err?.status === 'number' ? err.status : 500;
+  if (status >= 500) console.error(`[dashboard] ${req.method} ${req.originalUrl} failed:`, err);
+  const message = status >= 500 ? 'Internal error; the API log has the details.' : err.message;
+  sendPage(res, status, page({ title: 'Error', session: req.dashboardSession ?? null, body: errorBody(status, message) }));
+};

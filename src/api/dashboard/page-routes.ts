@@ -1,0 +1,110 @@
+/** The dashboard's HTML pages and its cookie-authenticated downloads. */
+import { Router, type Request, type Response } from 'express';
+import type { FarmContext } from '../../context';
+import { loadBuild, sendBuildLog } from '../build-actions';
+import { notFound } from '../errors';
+import { mapRefError } from '../routes/models';
+import { sendArtifact } from '../routes/artifacts';
+import { buildDetailData } from './data/build-detail';
+import { buildsPageData, parseBuildsQuery } from './data/builds';
+import type { Catalog } from './data/catalog';
+import { fleetData } from './data/fleet';
+import { artifactCounts, modelDetailData } from './data/models';
+import { overviewData } from './data/overview';
+import { latestRequests, requestData } from './data/requests';
+import { timingCacheData } from './data/timing-caches';
+import type { Html } from './html';
+import { buildDetailBody } from './pages/build-detail';
+import { buildRows, buildsBody } from './pages/builds';
+import { fleetBody } from './pages/fleet';
+import { submitBody } from './pages/forms';
+import { page, type NavId } from './pages/layout';
+import { modelDetailBody, modelsBody } from './pages/models';
+import { overviewBody } from './pages/overview';
+import { requestMatrixBody, requestsBody } from './pages/requests';
+import { timingCachesBody } from './pages/timing-caches';
+import { hasRole } from './sessions';
+import { pageRole } from './session-auth';
+
+export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
+  const router = Router();
+  const reader = pageRole('reader');
+
+  const render = (req: Request, res: Response, nav: NavId | undefined, title: string, body: Html, extra: { scripts?: string[]; charts?: boolean } = {}) => {
+    res
+      .status(200)
+      .setHeader('Cache-Control', 'no-store')
+      .type('html')
+      .send(page({ title, nav, session: req.dashboardSession!, body, ...extra }));
+  };
+
+  router.get('/dashboard', reader, async (req, res) => {
+    const [data, { labelOf }] = await Promise.all([overviewData(ctx, catalog), catalog.models()]);
+    render(req, res, 'overview', 'Overview', overviewBody(data, labelOf), { charts: true, scripts: ['live.js'] });
+  });
+
+  router.get('/dashboard/builds', reader, async (req, res) => {
+    const { filter, fragment } = parseBuildsQuery(req.query);
+    const session = req.dashboardSession!;
+    const [data, { records, labelOf }, targets] = await Promise.all([buildsPageData(ctx, filter), catalog.models(), catalog.targetKeys()]);
+    const csrf = hasRole(session, 'builder') ? session.csrf : null;
+    if (fragment) {
+      res.setHeader('Cache-Control', 'no-store');
+      res.type('html').send(buildRows(data.page.builds, labelOf, csrf, Boolean(filter.state || filter.model || filter.target)).value);
+      return;
+    }
+    const models = records.map((m) => ({ sha256: m.sha256, label: m.labels[m.labels.length - 1] ?? null }));
+    render(req, res, 'builds', 'Builds', buildsBody({ data, session, labelOf, models, targets }), { scripts: ['live.js'] });
+  });
+
+  router.get('/dashboard/builds/:id', reader, async (req, res) => {
+    const record = await loadBuild(ctx, String(req.params.id));
+    const data = await buildDetailData(ctx, record);
+    render(req, res, 'builds', `Build ${record.id.slice(0, 12)}`, buildDetailBody(data, req.dashboardSession!), { charts: true, scripts: ['build.js'] });
+  });
+
+  router.get('/dashboard/builds/:id/log', reader, async (req, res) => {
+    await sendBuildLog(ctx, req, res, await loadBuild(ctx, String(req.params.id)));
+  });
+
+  router.get('/dashboard/requests', reader, async (req, res) => {
+    const [requests, { labelOf }] = await Promise.all([latestRequests(ctx, 50), catalog.models()]);
+    render(req, res, 'requests', 'Requests', requestsBody(requests, labelOf));
+  });
+
+  router.get('/dashboard/requests/:id', reader, async (req, res) => {
+    const found = await requestData(ctx, String(req.params.id));
+    if (!found) throw notFound(`No request ${req.params.id}`);
+    const { labelOf } = await catalog.models();
+    render(req, res, 'requests', `Request ${found.summary.request.id.slice(0, 8)}`, requestMatrixBody(found.summary, found.builds, labelOf), { scripts: ['live.js'] });
+  });
+
+  router.get('/dashboard/models', reader, async (req, res) => {
+    const { records } = await catalog.models();
+    render(req, res, 'models', 'Models', modelsBody(records, await artifactCounts(ctx, records)));
+  });
+
+  router.get('/dashboard/models/:ref', reader, async (req, res) => {
+    const model = await ctx.models.resolve(String(req.params.ref)).catch(mapRefError);
+    render(req, res, 'models', `Model ${model.labels[model.labels.length - 1] ?? model.sha256.slice(0, 12)}`, modelDetailBody(await modelDetailData(ctx, model)), { charts: true });
+  });
+
+  router.get('/dashboard/fleet', reader, async (req, res) => {
+    render(req, res, 'fleet', 'Fleet', fleetBody(await fleetData(ctx)), { charts: true, scripts: ['live.js'] });
+  });
+
+  router.get('/dashboard/timing-caches', reader, async (req, res) => {
+    render(req, res, 'timing-caches', 'Timing caches', timingCachesBody(await timingCacheData(ctx, await catalog.targetKeys())), { charts: true });
+  });
+
+  router.get('/dashboard/submit', pageRole('builder'), async (req, res) => {
+    const [{ records }, targets, live] = await Promise.all([catalog.models(), catalog.targetKeys(), ctx.workers.liveTargets()]);
+    render(req, res, 'submit', 'Submit', submitBody(records, targets, live, req.dashboardSession!.csrf));
+  });
+
+  router.get('/dashboard/artifacts/:buildKey/:file', reader, async (req, res) => {
+    await sendArtifact(ctx, req, res, String(req.params.buildKey), String(req.params.file));
+  });
+
+  return router;
+}

@@ -1,0 +1,47 @@
+/** The sign-in form, the submit form, and error pages. */
+import type { ModelRecord } from '../../../state/model-registry';
+import { html, type Html } from '../html';
+
+export function signInBody(next: string, error?: string): Html {
+  return html`<div class="narrow card">
+    <h1>Sign in</h1>
+    <p>Use a Kiln token (reader, builder or admin). It is checked once and not kept in the browser: a session cookie is.</p>
+    ${error ? html`<div class="alert" role="alert">${error}</div>` : ''}
+    <form method="post" action="/dashboard/sign-in" class="stack">
+      <input type="hidden" name="next" value="${next}">
+      <label for="token">Token</label>
+      <input id="token" name="token" type="password" autocomplete="current-password" required autofocus spellcheck="false">
+      <button type="submit">Sign in</button>
+    </form>
+  </div>`;
+}
+
+export function submitBody(models: ModelRecord[], targets: string[], liveTargets: Set<string>, csrf: string, error?: string): Html {
+  if (models.length === 0) return html`<h1>Submit</h1><p class="empty">Push a model first: <code>kiln models push model.onnx --name mymodel</code>.</p>`;
+  return html`<h1>Submit a request</h1>
+    ${error ? html`<div class="alert" role="alert">${error}</div>` : ''}
+    <form method="post" action="/dashboard/api/submit" class="stack card narrow" id="submit-form">
+      <input type="hidden" name="_csrf" value="${csrf}">
+      <label for="model">Model</label>
+      <select id="model" name="model" required>${models.map((m) => {
+        const value = m.labels[m.labels.length - 1] ?? m.sha256;
+        return html`<option value="${value}">${value}${m.labels.length ? ` (${m.sha256.slice(0, 12)})` : ''}</option>`;
+      })}</select>
+      <fieldset>
+        <legend>Targets</legend>
+        ${targets.map(
+          (t, i) => html`<label class="check"><input type="checkbox" name="targets" value="${t}" ${liveTargets.has(t) && i < 64 ? html`checked` : ''}> <span class="mono">${t}</span>${liveTargets.has(t) ? '' : html` <span class="muted small">(no live worker)</span>`}</label>`,
+        )}
+        <label for="more-targets">More target keys (comma separated)</label>
+        <input id="more-targets" name="moreTargets" placeholder="trt10.9.0-sm89, ort1.30.0-x86_64-avx2" spellcheck="false">
+      </fieldset>
+      <label for="options">Options (JSON, optional)</label>
+      <textarea id="options" name="options" rows="5" spellcheck="false" placeholder='{"benchmark": {"maxBatch": 8}}'></textarea>
+      <button type="submit">Submit</button>
+    </form>`;
+}
+
+export function errorBody(status: number, message: string): Html {
+  const title = status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : status === 400 ? 'Bad request' : 'Something went wrong';
+  return html`<div class="narrow card"><h1>${title}</h1><p>${message}</p><p><a href="/dashboard">Back to the overview</a></p></div>`;
+}

@@ -1,0 +1,48 @@
+import type { BuildRecord } from '../../../state/build-records';
+import { buildMatrix, type RequestSummary } from '../data/requests';
+import { html, type Html } from '../html';
+import { empty, modelLink, section, stateBadge, timeAgo } from './components';
+
+export function requestsBody(requests: RequestSummary[], labelOf: (sha: string) => string | null): Html {
+  if (requests.length === 0) return html`<h1>Requests</h1>${empty('No requests yet.')}`;
+  return html`<h1>Requests</h1>
+    <table>
+      <thead><tr><th scope="col">Request</th><th scope="col">Model</th><th scope="col">Targets</th><th scope="col">State</th><th scope="col">Builds</th><th scope="col">Submitted</th></tr></thead>
+      <tbody>${requests.map(
+        (s) => html`<tr>
+          <th scope="row"><a class="mono" href="/dashboard/requests/${s.request.id}">${s.request.id.slice(0, 8)}</a></th>
+          <td>${modelLink(s.request.modelId, labelOf(s.request.modelId))}</td>
+          <td>${s.request.targets.length}</td>
+          <td>${stateBadge(s.state)}</td>
+          <td class="small">${Object.entries(s.counts).map(([k, n], i) => html`${i ? ', ' : ''}${n} ${k}`)}</td>
+          <td>${timeAgo(s.request.createdAt)}</td>
+        </tr>`,
+      )}</tbody>
+    </table>`;
+}
+
+export function requestMatrixBody(summary: RequestSummary, builds: BuildRecord[], labelOf: (sha: string) => string | null): Html {
+  const r = summary.request;
+  const m = buildMatrix(r, builds);
+  const grid = html`<table class="matrix" aria-describedby="matrix-note">
+      <thead><tr><th scope="col">CC / CPU ISA</th>${m.columns.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
+      <tbody>${m.rows.map(
+        (row) => html`<tr><th scope="row">${row}</th>${m.columns.map((col) => {
+          const cell = m.cells.get(`${row}\u0000${col}`);
+          if (!cell) return html`<td class="cell-none"><span class="sr-only">not requested</span></td>`;
+          const state = cell.build?.state ?? 'unknown';
+          return html`<td class="cell state-bg-${state}" data-build-id="${cell.buildId}" data-state="${state}">
+            <a href="/dashboard/builds/${cell.buildId}" title="${cell.target}">
+              <span class="cell-target mono">${cell.target}</span>
+              <span class="cell-state" data-field="state">${state}</span>
+              ${cell.build?.state === 'active' ? html`<span class="cell-progress" data-field="progress-label">${cell.build.phase ?? ''} ${cell.build.percent}%</span>` : html`<span class="cell-progress" data-field="progress-label"></span>`}
+              ${cell.build?.verdict ? html`<span class="cell-verdict">validation ${cell.build.verdict}</span>` : ''}
+            </a></td>`;
+        })}</tr>`,
+      )}</tbody>
+    </table>`;
+  return html`<div class="title-row"><h1>Request <span class="mono">${r.id.slice(0, 8)}</span></h1>${stateBadge(summary.state)}</div>
+    <p>${modelLink(r.modelId, labelOf(r.modelId))}, ${r.targets.length} target${r.targets.length === 1 ? '' : 's'}, submitted ${timeAgo(r.createdAt)}.</p>
+    ${section('Matrix', html`<p id="matrix-note" class="small muted">Rows: the toolchain version with the GPU compute capability or CPU ISA. Columns: the SKU or compatibility level. Each cell opens its build; states update live.</p><div class="scroll-x" data-live-rows>${grid}</div>`, 'matrix-h')}
+    ${section('Options', html`<pre class="code">${JSON.stringify(r.options, null, 2)}</pre>`, 'options-h')}`;
+}
