@@ -36,6 +36,10 @@ const EnvSchema = z.object({
   /** S3 endpoint for MinIO, R2, ... (Default: AWS). */
   KILN_S3_ENDPOINT: z.string().url().optional(),
   KILN_S3_REGION: z.string().default('us-east-1'),
+  /** Endpoint clients use for presigned downloads when it differs from KILN_S3_ENDPOINT (Default: KILN_S3_ENDPOINT). */
+  KILN_S3_PUBLIC_ENDPOINT: z.string().url().optional(),
+  /** native: atomic conditional writes (AWS, MinIO, R2); emulated: head-then-put, racy, for servers without them (Default: native). */
+  KILN_S3_CONDITIONAL_WRITES: z.enum(['native', 'emulated']).default('native'),
   /** Path-style URLs (bucket in the path), needed by MinIO (Default: false). */
   KILN_S3_FORCE_PATH_STYLE: bool.default(false),
   /** Key prefix inside the bucket (Default: none). */
@@ -65,6 +69,18 @@ const EnvSchema = z.object({
   KILN_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Path of trtexec (Default: found on the PATH or at /usr/src/tensorrt/bin/trtexec). */
   KILN_TRTEXEC: z.string().optional(),
+  /** Directories searched for trtexec when KILN_TRTEXEC is unset (Default: the process's PATH). */
+  PATH: z.string().optional(),
+  /** GPUs a worker builds on: none (a CPU worker), all, or NVML indices/UUIDs such as 0,1; `kiln worker --gpu` overrides it (Default: none). */
+  KILN_GPUS: z.string().regex(/^(none|all|[A-Za-z0-9-]+(,[A-Za-z0-9-]+)*)$/, 'none, all, or GPU indices/UUIDs separated by commas').default('none'),
+  /** What a GPU worker does when another process uses its GPU: wait (up to KILN_GPU_IDLE_WAIT_SECONDS, then build and flag), flag (build at once and flag), refuse (fail the attempt so it is retried) (Default: wait). */
+  KILN_GPU_IDLE_POLICY: z.enum(['wait', 'flag', 'refuse']).default('wait'),
+  /** How long the wait policy waits for the GPU to become idle, in seconds (Default: 120). */
+  KILN_GPU_IDLE_WAIT_SECONDS: z.coerce.number().int().nonnegative().default(120),
+  /** GPU utilisation (percent) above which a GPU with no other process still counts as busy (Default: 10). */
+  KILN_GPU_IDLE_UTILIZATION: z.coerce.number().min(0).max(100).default(10),
+  /** The NVML library GPU workers load (Default: libnvidia-ml.so.1). */
+  KILN_NVML_LIBRARY: z.string().min(1).default('libnvidia-ml.so.1'),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -96,6 +112,12 @@ export interface KilnConfig {
   workerId?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   trtexec?: string;
+  /** PATH as the environment spells it, searched for trtexec. */
+  searchPath?: string;
+  /** `none`, `all`, or NVML indices/UUIDs separated by commas. */
+  gpus: string;
+  gpuIdle: { policy: 'wait' | 'flag' | 'refuse'; waitSeconds: number; utilizationPercent: number };
+  nvmlLibrary: string;
   development: boolean;
 }
 
@@ -131,6 +153,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     workerId: e.KILN_WORKER_ID,
     logLevel: e.KILN_LOG_LEVEL,
     trtexec: e.KILN_TRTEXEC,
+    searchPath: e.PATH,
+    gpus: e.KILN_GPUS,
+    gpuIdle: { policy: e.KILN_GPU_IDLE_POLICY, waitSeconds: e.KILN_GPU_IDLE_WAIT_SECONDS, utilizationPercent: e.KILN_GPU_IDLE_UTILIZATION },
+    nvmlLibrary: e.KILN_NVML_LIBRARY,
     development: e.NODE_ENV !== 'production',
   };
 }
@@ -145,6 +171,8 @@ function storeConfig(e: z.output<typeof EnvSchema>, home: string): StoreConfig {
     bucket: e.KILN_S3_BUCKET,
     region: e.KILN_S3_REGION,
     endpoint: e.KILN_S3_ENDPOINT,
+    publicEndpoint: e.KILN_S3_PUBLIC_ENDPOINT,
+    conditionalWrites: e.KILN_S3_CONDITIONAL_WRITES,
     forcePathStyle: e.KILN_S3_FORCE_PATH_STYLE,
     prefix: e.KILN_S3_PREFIX,
     accessKeyId: e.KILN_S3_ACCESS_KEY_ID,

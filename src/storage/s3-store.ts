@@ -51,6 +51,12 @@ export interface S3StoreOptions {
   region: string;
   /** Endpoint of a non-AWS server, e.g. `http://127.0.0.1:9000` for MinIO (Default: AWS). */
   endpoint?: string;
+  /**
+   * Endpoint clients reach for presigned downloads, when it differs from the one Kiln uses (e.g.
+   * `http://minio:9000` inside docker-compose, `http://localhost:9000` outside). A presigned URL's
+   * signature covers its host, so URLs are signed for this endpoint (Default: endpoint).
+   */
+  publicEndpoint?: string;
   /** Bucket in the path rather than the host name; MinIO needs it (Default: false). */
   forcePathStyle?: boolean;
   /** Without these, the AWS SDK's default credential chain is used (environment, profile, IAM role). */
@@ -72,6 +78,7 @@ export interface S3StoreOptions {
 export class S3Store implements ArtifactStore {
   readonly kind = 's3';
   readonly client: S3Client;
+  private readonly presignClient: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly emulated: boolean;
@@ -92,15 +99,18 @@ export class S3Store implements ArtifactStore {
     this.partSize = options.partSize ?? 8 * MiB;
     this.queueSize = options.queueSize ?? 2;
     const { accessKeyId, secretAccessKey } = options;
-    this.client = new S3Client({
-      region: options.region,
-      endpoint: options.endpoint,
-      forcePathStyle: options.forcePathStyle ?? false,
-      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
-      // The SDK's default adds CRC checksums that MinIO, R2 and others do not all accept.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    const clientFor = (endpoint: string | undefined) =>
+      new S3Client({
+        region: options.region,
+        endpoint,
+        forcePathStyle: options.forcePathStyle ?? false,
+        credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+        // The SDK's default adds CRC checksums that MinIO, R2 and others do not all accept.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+    this.client = clientFor(options.endpoint);
+    this.presignClient = options.publicEndpoint ? clientFor(options.publicEndpoint) : this.client;
   }
 
   async put(key: string, body: Readable | Buffer | string, options: PutOptions = {}): Promise<ObjectInfo> {
@@ -222,13 +232,14 @@ export class S3Store implements ArtifactStore {
 
   async presignedUrl(key: string, expiresInSeconds: number): Promise<string> {
     assertValidKey(key);
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), {
+    return getSignedUrl(this.presignClient, new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), {
       expiresIn: expiresInSeconds,
     });
   }
 
   async close(): Promise<void> {
     this.client.destroy();
+    if (this.presignClient !== this.client) this.presignClient.destroy();
   }
 
   private async checkPrecondition(key: string, options: PutOptions): Promise<void> {
