@@ -5,6 +5,7 @@
  * keeps only the parts its toolchain reads, so a TensorRT-only option never changes a CPU build key.
  */
 import { z } from 'zod';
+import { TensorRtOptionsSchema } from '../worker/toolchains/tensorrt/options';
 import type { ToolchainName } from './target';
 
 const positiveInt = z.number().int().positive();
@@ -68,6 +69,9 @@ export const BuildOptionsSchema = z
     benchmark: BenchmarkOptionsSchema.default(() => BenchmarkOptionsSchema.parse({})),
     timeoutSeconds: positiveInt.max(7 * 24 * 3600).default(3600).describe('Build timeout in seconds (Default: 3600).'),
     onnxruntime: OnnxRuntimeOptionsSchema.default(() => OnnxRuntimeOptionsSchema.parse({})),
+    tensorrt: TensorRtOptionsSchema.default(() => TensorRtOptionsSchema.parse({})).describe(
+      'TensorRT build options in trtexec\'s vocabulary (precision, profiles, workspace, ...); checked against the worker\'s TensorRT version before trtexec runs.',
+    ),
   })
   .strict();
 

@@ -54,6 +54,11 @@ async function main(log, report) {
     log.info('TF32 is enabled by default. Add --noTF32 flag to further improve accuracy with some performance cost.');
   }
   printOptions(log, o, trt);
+  // The stand-in plays one GPU, CUDA device 0 (a worker pinned by CUDA_VISIBLE_DEVICES sees its GPU as 0).
+  if (o.device !== 0) {
+    log.error(`Cannot find device ID ${o.device}!`);
+    return report('FAILED');
+  }
   printDevice(log, trt, device);
   const engine = o.loadEngine ? loadEngine(log, o, setup) : await build(log, o, setup);
   if (!engine) return report('FAILED');

@@ -8,6 +8,7 @@ import type { BuildSpec } from '../../core/build-spec';
 import type { Target } from '../../core/target';
 import type { BenchmarkReport, ValidationReport } from '../../core/report';
 import type { ModelInfo } from '../../core/onnx/model-info';
+import type { TelemetrySample } from '../../state/worker-telemetry';
 
 export type Phase = 'preparing' | 'building' | 'validating' | 'benchmarking' | 'publishing';
 export const PHASES: readonly Phase[] = ['preparing', 'building', 'validating', 'benchmarking', 'publishing'];
@@ -61,6 +62,8 @@ export interface Toolchain {
   build(ctx: StepContext): Promise<BuildOutput>;
   validate(ctx: StepContext, built: BuildOutput): Promise<ValidationReport>;
   benchmark(ctx: StepContext, built: BuildOutput): Promise<BenchmarkReport>;
+  /** What the hardware this toolchain builds on is doing now (a GPU's NVML reading), for heartbeats. */
+  telemetry?(): Promise<TelemetrySample | null>;
 }
 
 /**

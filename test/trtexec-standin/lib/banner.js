@@ -49,7 +49,7 @@ function printOptions(log, o, trt) {
     }
   });
   log.info('=== System Options ===');
-  log.info('Device: 0');
+  log.info(`Device: ${o.device}`);
   log.info('=== Inference Options ===');
   log.info(`Iterations: ${o.inference.iterations ?? 10}`);
   log.info(`Duration: ${o.inference.duration ?? 3}s (+ ${o.inference.warmUp ?? 200}ms warm up)`);

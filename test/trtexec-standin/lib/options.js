@@ -23,6 +23,7 @@ const OPTIONS = {
   '--warmUp': {}, '--percentile': {}, '--useSpinWait': { flag: true }, '--includeDataTransfers': { flag: true, since: '11.0' },
   '--useProfile': { since: '9.0' }, '--avgRuns': {}, '--noDataTransfers': { flag: true }, '--useCudaGraph': { flag: true },
   '--separateProfileRun': { flag: true }, '--dumpOutput': { flag: true }, '--dumpLayerInfo': { flag: true },
+  '--device': {},
 };
 
 /** Real trtexec options that load code or touch files the stand-in does not play. */
@@ -196,6 +197,8 @@ function parse(argv, trt) {
     o.profilingVerbosity = map[verbosity.value];
   }
   if (get('--skipInference')) o.skipInference = true;
+  const device = get('--device');
+  o.device = device ? toInt(device.value) : 0;
   if (get('--verbose')) o.verbose = true;
 
   const inf = o.inference;

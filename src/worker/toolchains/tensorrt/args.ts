@@ -83,6 +83,8 @@ export function buildArgs(req: BuildArgsRequest): string[] {
     requireFeature('builderOptimizationLevel', trt);
     argv.push(`--builderOptimizationLevel=${options.builderOptimizationLevel}`);
   }
+  // The version gate first: "sameComputeCapability needs TensorRT >= 10.9" says more than a conflict with the target.
+  if (options.hardwareCompatibilityLevel !== 'none') requireFeature(options.hardwareCompatibilityLevel, trt);
   const level = hardwareLevel(options.hardwareCompatibilityLevel, req.targetHwCompat);
   if (level !== 'none') {
     requireFeature(level, trt);

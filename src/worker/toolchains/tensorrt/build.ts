@@ -1,0 +1,185 @@
+/**
+ * The TensorRT build: trtexec turns the ONNX into an engine on this worker's GPU, starting from
+ * the fleet timing cache of (TensorRT version, CC) and growing it.
+ *
+ *   fleet cache -> work dir; idle guard; trtexec --onnx --saveEngine --timingCacheFile
+ *   --skipInference --exportLayerInfo --profilingVerbosity=detailed + the mapped options;
+ *   check what trtexec says it ran on and the plan header; publish the grown cache (CAS).
+ *
+ * Nothing is published (no engine, no cache) unless trtexec passed, its log names this worker's
+ * TensorRT version, GPU and CC, and the plan header carries this worker's TensorRT version.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { buildKeyOf } from '../../../core/build-spec';
+import { GpuBusyError, type IdleReport } from '../../gpu/idle-guard';
+import { BuildInputError, type BuildOutput, type BuiltFile, type StepContext } from '../toolchain';
+import { buildArgs } from './args';
+import { trtexecFailure } from './failure';
+import type { TrtexecLog } from './log-parser';
+import { checkPlan } from './plan-header';
+import { buildProfiles } from './profiles';
+import { abortError, checkTarget, deviceArgs, loggedRun, tensorRtOptions, type TensorRtSetup } from './setup';
+import { fetchFleetCache, publishFleetCache, type CachePublishOutcome } from './timing-cache';
+
+export const ENGINE_FILE = 'engine.plan';
+export const TIMING_CACHE_FILE = 'timing.cache';
+export const LAYER_INFO_FILE = 'layer-info.json';
+/** trtexec warnings kept in the report (the build log has them all). */
+const WARNINGS_KEPT = 50;
+
+export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Promise<BuildOutput> {
+  const target = checkTarget(ctx.spec, setup);
+  const options = tensorRtOptions(ctx.spec);
+  const { trtexec, gpu } = setup;
+  if (options.calibration) {
+    throw new BuildInputError('options.tensorrt.calibration: this farm cannot store INT8 calibration caches yet; build with fp16, or int8 with Q/DQ nodes in the model');
+  }
+  const profiles = buildProfiles(ctx.model, { ...ctx.spec.options, tensorrt: options });
+  const paths = {
+    onnx: ctx.modelPath,
+    engine: path.join(ctx.workDir, ENGINE_FILE),
+    timingCache: path.join(ctx.workDir, TIMING_CACHE_FILE),
+    layerInfo: path.join(ctx.workDir, LAYER_INFO_FILE),
+  };
+  // Options this TensorRT or GPU does not accept fail here, before anything is downloaded or run.
+  const args = [
+    ...buildArgs({ trt: trtexec.version, cc: gpu.cc, options: { ...options, profiles }, paths, targetHwCompat: target.hwCompat }),
+    ...deviceArgs(setup),
+  ];
+
+  const fleet = await fetchFleetCache(setup.store, trtexec.version, gpu.cc, paths.timingCache);
+  ctx.log(
+    fleet.etag
+      ? `timing cache: starting from the fleet cache of TensorRT ${trtexec.version} on CC ${gpu.cc} (${fleet.bytes} bytes)`
+      : `timing cache: no fleet cache for TensorRT ${trtexec.version} on CC ${gpu.cc} yet; starting empty`,
+  );
+  ctx.signal.throwIfAborted();
+
+  const idle = setup.idleGuard ? await setup.idleGuard.beforeBuild(ctx.signal, ctx.log) : null;
+  const busy = new AbortController();
+  const running: number[] = [];
+  const watch = idle && setup.idleGuard
+    ? setup.idleGuard.watch(idle, () => running, (reading) => {
+        ctx.log(`GPU busy during the build: ${reading.why}`);
+        if (setup.idleGuard!.policy === 'refuse') busy.abort(new GpuBusyError(`GPU busy during the build: ${reading.why}; KILN_GPU_IDLE_POLICY=refuse, so this attempt is given back to be retried`));
+      })
+    : null;
+  const started = process.hrtime.bigint();
+  let run;
+  try {
+    run = await loggedRun(ctx, setup, args, {
+      signal: AbortSignal.any([ctx.signal, busy.signal]),
+      onSpawn: (pid) => running.push(pid),
+      onMilestonePercent: (p) => ctx.progress(p),
+    });
+  } finally {
+    watch?.stop();
+  }
+  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (busy.signal.aborted) throw busy.signal.reason as Error;
+  if (run.aborted) throw abortError(ctx.signal, run.killed);
+  if (run.code !== 0 || run.log.status !== 'passed') throw trtexecFailure(run, 'build');
+
+  checkRanHere(run.log, setup);
+  const expected = trtexec.build !== undefined ? `${trtexec.version}.${trtexec.build}` : trtexec.version;
+  await checkPlan(paths.engine, expected);
+  const engineBytes = (await stat(paths.engine)).size;
+  ctx.log(`engine: ${engineBytes} bytes, plan header checked (TensorRT ${expected})`);
+
+  const warnings = dedupe(run.log.warnings).slice(0, WARNINGS_KEPT);
+  let outcome: CachePublishOutcome | 'not-written' = 'not-written';
+  let savedBytes = 0;
+  if (await exists(paths.timingCache)) {
+    const published = await publishFleetCache(setup.store, trtexec.version, gpu.cc, paths.timingCache, fleet, {
+      buildKey: buildKeyOf(ctx.spec),
+      modelId: ctx.spec.modelId,
+      targetKey: ctx.spec.targetKey,
+      worker: setup.workerLabel,
+    });
+    outcome = published.outcome;
+    savedBytes = published.bytes;
+    const note = {
+      published: `timing cache: published the grown cache (${fleet.bytes} -> ${published.bytes} bytes) as the fleet cache`,
+      unchanged: 'timing cache: nothing new; the fleet cache is unchanged',
+      conflict: `timing cache: another build published a newer fleet cache first; it stays, and this build's new entries (${fleet.bytes} -> ${published.bytes} bytes) were not merged (merging needs the TensorRT API, which trtexec does not expose)`,
+    }[published.outcome];
+    ctx.log(note);
+    if (published.outcome === 'conflict') warnings.push(note);
+  } else {
+    warnings.push('trtexec wrote no timing cache; the fleet cache is unchanged');
+  }
+  if (idle?.flagged) {
+    warnings.push(`built on a busy GPU (${idle.during.firstBusy?.why ?? idle.start.why}): kernel timings, and so the engine's speed, may be off`);
+  }
+  ctx.progress(100);
+
+  const extra: BuiltFile[] = [];
+  if (await exists(paths.layerInfo)) extra.push({ name: LAYER_INFO_FILE, path: paths.layerInfo, role: 'layer-info' });
+  if (await exists(paths.timingCache)) extra.push({ name: TIMING_CACHE_FILE, path: paths.timingCache, role: 'timing-cache' });
+  return {
+    primary: { name: ENGINE_FILE, path: paths.engine, role: 'engine' },
+    extra,
+    details: {
+      device: { ...run.log.device, index: gpu.index, sku: gpu.sku },
+      cc: run.log.device.cc,
+      uuid: run.log.device.uuid ?? gpu.uuid,
+      trtVersion: run.log.trtVersion,
+      trtexec: trtexec.path,
+      buildSeconds: run.log.buildSeconds ?? wallSeconds,
+      engineBytes,
+      timingCache: {
+        loadedBytes: run.log.timingCache.loadedBytes ?? fleet.bytes,
+        savedBytes: run.log.timingCache.savedBytes ?? savedBytes,
+        fleet: outcome,
+        ...(run.log.timingCache.entries !== undefined ? { entries: run.log.timingCache.entries } : {}),
+      },
+      layers: await layerSummary(paths.layerInfo),
+      profiles: profiles ?? null,
+      argv: args,
+      warningCount: run.log.warningCount,
+      ...(idle ? { gpuIdle: idle satisfies IdleReport } : {}),
+    },
+    warnings,
+  };
+}
+
+/** trtexec must have run where the worker says it is: same TensorRT, same CC, same GPU. */
+function checkRanHere(log: TrtexecLog, setup: TensorRtSetup): void {
+  const { gpu, trtexec } = setup;
+  const problems: string[] = [];
+  if (log.trtVersion !== trtexec.version) problems.push(`TensorRT ${log.trtVersion ?? '(not printed)'} instead of ${trtexec.version}`);
+  if (log.device.cc !== gpu.cc) problems.push(`compute capability ${log.device.cc ?? '(not printed)'} instead of ${gpu.cc}`);
+  if (log.device.name !== undefined && log.device.name !== gpu.name) problems.push(`device "${log.device.name}" instead of "${gpu.name}"`);
+  if (log.device.uuid !== undefined && gpu.uuid && log.device.uuid !== gpu.uuid) problems.push(`device ${log.device.uuid} instead of ${gpu.uuid}`);
+  if (problems.length > 0) {
+    throw new Error(
+      `trtexec built on another GPU or TensorRT than this worker registered (${problems.join('; ')}); nothing is published. ` +
+        'Check CUDA_VISIBLE_DEVICES and KILN_TRTEXEC on this worker',
+    );
+  }
+}
+
+/** Layer count by kind, from --exportLayerInfo (detailed: LayerType; names only: just the count). */
+async function layerSummary(file: string): Promise<{ count: number; byType: Record<string, number> } | null> {
+  try {
+    const info = JSON.parse(await readFile(file, 'utf8')) as { Layers?: unknown[] };
+    const layers = Array.isArray(info.Layers) ? info.Layers : [];
+    const byType: Record<string, number> = {};
+    for (const layer of layers) {
+      const kind = typeof layer === 'object' && layer && typeof (layer as { LayerType?: unknown }).LayerType === 'string' ? (layer as { LayerType: string }).LayerType : 'unknown';
+      byType[kind] = (byType[kind] ?? 0) + 1;
+    }
+    return { count: layers.length, byType };
+  } catch {
+    return null;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then((s) => s.isFile(), () => false);
+}
+
+function dedupe(lines: string[]): string[] {
+  return [...new Set(lines)];
+}

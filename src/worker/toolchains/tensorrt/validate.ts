@@ -1,0 +1,87 @@
+/**
+ * Validation of a TensorRT engine (the seed paper's method): seeded inputs (or the user's) are
+ * written as raw binaries in the engine's binding types, trtexec runs the engine once on them
+ * (`--loadInputs`, `--exportOutput`), and ONNX Runtime runs the original model on the CPU on the
+ * same inputs as the reference. Per output: the share of elements outside isclose(rtol, atol),
+ * max absolute and relative error. Tolerances default by the narrowest precision the engine may
+ * compute in (options.tensorrt.precision), overridable by options.validation.rtol/atol.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { ValidationReport } from '../../../core/report';
+import { compareOutputs, type OutputTensor } from '../../validation/compare';
+import { makeInputs, writeRawTensor, type HostTensor } from '../../validation/seeded-inputs';
+import { tolerancesFor } from '../../validation/tolerances';
+import { describeInputs, runSession, withSession } from '../onnxruntime/session';
+import { BuildInputError, type BuildOutput, type StepContext } from '../toolchain';
+import { inferenceArgs } from './args';
+import { bindingType, toBinding } from './bindings';
+import { readExportedOutputs } from './export-output';
+import { trtexecFailure } from './failure';
+import { loosestPrecision } from './options';
+import { buildProfiles, dynamicShapes, validationShapesFor } from './profiles';
+import { abortError, deviceArgs, loggedRun, tensorRtOptions, type TensorRtSetup } from './setup';
+
+export const REFERENCE_NAME = 'onnxruntime-cpu';
+
+export async function validateTensorRt(ctx: StepContext, built: BuildOutput, setup: TensorRtSetup): Promise<ValidationReport> {
+  const { validation } = ctx.spec.options;
+  const options = tensorRtOptions(ctx.spec);
+  const precision = loosestPrecision(options);
+  const { rtol, atol } = tolerancesFor(precision, { rtol: validation.rtol, atol: validation.atol });
+  const profile = buildProfiles(ctx.model, { ...ctx.spec.options, tensorrt: options })?.[0];
+  const shapes = validationShapesFor(ctx.model, { ...ctx.spec.options, tensorrt: options }, profile);
+  const inputs = makeInputs(ctx.model, shapes, validation);
+  ctx.progress(0);
+
+  const dir = path.join(ctx.workDir, 'validation');
+  await mkdir(dir, { recursive: true });
+  const files: Record<string, string> = {};
+  for (const [index, input] of ctx.model.inputs.entries()) {
+    const file = path.join(dir, `input-${index}.bin`);
+    await writeRawTensor(file, toBinding(inputs[input.name], bindingType(input.elementType, index, setup.trtexec.version, options)));
+    files[input.name] = file;
+  }
+  const exportFile = path.join(dir, 'outputs.json');
+  const args = [
+    ...inferenceArgs({ kind: 'validate', trt: setup.trtexec.version, engine: built.primary.path, shapes: dynamicShapes(ctx.model, shapes), inputs: files, exportOutput: exportFile }),
+    ...deviceArgs(setup),
+  ];
+  const run = await loggedRun(ctx, setup, args);
+  if (run.aborted) throw abortError(ctx.signal, run.killed);
+  if (run.code !== 0 || run.log.status !== 'passed') throw trtexecFailure(run, `validation run on inputs ${describeInputs(inputs)}`);
+  const candidate: Record<string, OutputTensor> = {};
+  for (const out of await readExportedOutputs(exportFile)) candidate[out.name] = { type: 'double', dims: out.dims, data: out.values };
+  ctx.progress(50);
+
+  ctx.signal.throwIfAborted();
+  const reference = await withSession(ctx.modelPath, 'disabled', 'the original model', async (session) => {
+    try {
+      return await runSession(session, inputs);
+    } catch (err) {
+      throw new BuildInputError(
+        `ONNX Runtime could not run the original model on inputs ${describeInputs(inputs)}: ${(err as Error).message}; check options.shapes and options.validation`,
+      );
+    }
+  });
+  const { verdict, outputs } = compareOutputs(reference, candidate, { rtol, atol, failRatio: validation.failRatio });
+  for (const o of outputs) {
+    const missing = candidate[o.name] ? '' : ' (trtexec exported no such output)';
+    ctx.log(`validate ${o.name}: ${o.verdict}, ${o.mismatched}/${o.elements} outside isclose(rtol=${rtol}, atol=${atol}), max abs ${o.maxAbsError}, max rel ${o.maxRelError}${missing}`);
+  }
+  ctx.progress(100);
+  return {
+    verdict,
+    reference: REFERENCE_NAME,
+    rtol,
+    atol,
+    seed: validation.seed,
+    failRatio: validation.failRatio,
+    inputs: describeForReport(inputs),
+    outputs,
+  };
+}
+
+function describeForReport(inputs: Record<string, HostTensor>): ValidationReport['inputs'] {
+  return Object.fromEntries(Object.values(inputs).map((t) => [t.name, { dims: t.dims, type: t.type, source: t.source }]));
+}
