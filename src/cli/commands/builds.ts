@@ -157,15 +157,21 @@ export function describeBuild(b: BuildAnswer): string {
     const v = report.validation;
     parts.push(
       `validation: ${v.verdict} against ${v.reference} (rtol ${v.rtol}, atol ${v.atol})`,
-      indent(table(['OUTPUT', 'VERDICT', 'MISMATCHED', 'MAX ABS', 'MAX REL'], v.outputs.map((o) => [o.name, o.verdict, `${(o.mismatchRatio * 100).toFixed(2)}%`, o.maxAbsError.toExponential(2), o.maxRelError.toExponential(2)]))),
+      indent(table(['OUTPUT', 'VERDICT', 'MISMATCHED', 'MAX ABS', 'MAX REL'], v.outputs.map((o) => [o.name, o.verdict, pct(o.mismatchRatio), sci(o.maxAbsError), sci(o.maxRelError)]))),
     );
   }
   if (report?.benchmark?.rows.length) {
     parts.push(
       'benchmark:',
-      indent(table(['BATCH', 'MEDIAN', 'P90', 'P99', 'QPS', 'SAMPLES/S'], report.benchmark.rows.map((r) => [r.batch, formatMs(r.latencyMs.median), formatMs(r.latencyMs.p90), formatMs(r.latencyMs.p99), r.throughputQps.toFixed(1), r.throughputSps.toFixed(1)]))),
+      indent(table(['BATCH', 'MEDIAN', 'P90', 'P99', 'QPS', 'SAMPLES/S'], report.benchmark.rows.map((r) => [r.batch, formatMs(r.latencyMs.median), formatMs(r.latencyMs.p90), formatMs(r.latencyMs.p99), fixed(r.throughputQps), fixed(r.throughputSps)]))),
     );
   }
   if (report?.warnings.length) parts.push('warnings:', indent(report.warnings.join('\n')));
   return parts.join('\n');
 }
+
+// Report numbers went through JSON, where NaN and Infinity become null.
+const finite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n);
+const sci = (n: unknown) => (finite(n) ? n.toExponential(2) : '-');
+const pct = (n: unknown) => (finite(n) ? `${(n * 100).toFixed(2)}%` : '-');
+const fixed = (n: unknown) => (finite(n) ? n.toFixed(1) : '-');
