@@ -117,6 +117,30 @@ describe('kiln CLI against a real farm', () => {
     expect(again.stdout).toContain('already there, verified');
   });
 
+  it('prints the log, and cancels, retries and shows a request whose target no worker serves', async () => {
+    const log = await kiln(['log', buildId], TOKENS.reader);
+    expect(log.code).toBe(0);
+    expect(log.stdout).toContain('== validating');
+
+    const unserved = target.startsWith('ort1.30.0-aarch64') ? 'ort1.30.0-x86_64-avx2' : 'ort1.30.0-aarch64-neon';
+    const submitted = JSON.parse((await kiln(['build', 'cli-tiny', '-t', unserved, '--json'])).stdout);
+    expect(submitted.builds[0].warning).toMatch(/No live worker serves/);
+    const id: string = submitted.builds[0].id;
+
+    const cancel = await kiln(['cancel', id]);
+    expect(cancel).toMatchObject({ code: 0, stdout: `Cancelled build ${id}\n` });
+    const again = await kiln(['cancel', id]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`Build ${id} already cancelled; nothing to cancel`);
+    const retry = await kiln(['retry', id, '--json']);
+    expect(JSON.parse(retry.stdout)).toEqual({ id, state: 'queued' });
+
+    const request = await kiln(['request', submitted.request], TOKENS.reader);
+    expect(request.code).toBe(0);
+    expect(request.stdout).toMatch(/state:\s+queued \(1 queued\)/);
+    expect(request.stdout).toContain(id);
+  });
+
   it('explains a role too low, a missing token, and usage mistakes, with distinct exit codes', async () => {
     const forbidden = await kiln(['workers'], TOKENS.builder);
     expect(forbidden.code).toBe(1);
