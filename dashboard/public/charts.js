@@ -16,7 +16,7 @@
       return Object.assign(base, { backgroundColor: color, borderColor: color, borderWidth: 0, borderRadius: 3 });
     });
     const axis = (a, stacked) => Object.assign(
-      { stacked: Boolean(stacked), grid: { color: '#e5e7eb' }, ticks: { color: '#374151' }, title: { display: Boolean(a && a.title), text: (a && a.title) || '', color: '#374151' } },
+      { stacked: Boolean(stacked), grid: { color: '#e5e7eb' }, ticks: { color: '#374151', autoSkip: true, maxRotation: 0, maxTicksLimit: 12 }, title: { display: Boolean(a && a.title), text: (a && a.title) || '', color: '#374151' } },
       a && a.log ? { type: 'logarithmic' } : {},
       a && a.min !== undefined ? { min: a.min } : {},
       a && a.max !== undefined ? { max: a.max } : {},

@@ -113,6 +113,22 @@ describe('dashboard', () => {
       expect((await farm.api.ctx.queues.depth(UNSERVED)).waiting).toBe(0);
     });
 
+    it('submits a request from the form and shows its matrix', async () => {
+      const { page } = browser;
+      await page.goto(`${farm.url}/dashboard/submit`);
+      await page.selectOption('#model', 'tiny-conv@1');
+      await page.uncheck(`input[name="targets"][value="${target}"]`);
+      await page.fill('#more-targets', `${UNSERVED}, trt10.9.0-sm89`);
+      await page.fill('#options', '{"benchmark": {"iterations": 9}}');
+      await Promise.all([page.waitForURL('**/dashboard/requests/*'), page.click('#submit-form button[type="submit"]')]);
+      const cells = page.locator('table.matrix td.cell');
+      expect(await cells.count()).toBe(2);
+      expect(await page.locator('table.matrix').textContent()).toMatch(/TensorRT 10\.9\.0 · CC 8\.9[\s\S]*queued/);
+      const request = await (await farm.request('GET', `/v1/requests/${page.url().split('/').pop()}`, { role: 'reader' })).json();
+      expect(request.targets.sort()).toEqual([UNSERVED, 'trt10.9.0-sm89']);
+      expect(request.options.benchmark.iterations).toBe(9);
+    });
+
     it('lets a reader look but not cancel: no button, and 403 from the action', async () => {
       const { page, context } = browser;
       const queued = await submit([UNSERVED], 5);

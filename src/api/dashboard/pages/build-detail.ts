@@ -46,7 +46,7 @@ export function buildDetailBody(d: BuildDetailData, session: Session): Html {
     ${artifactsSection(d)}
     ${report && report.toolchain.name === 'tensorrt' ? tensorRtSection(report) : ''}
     ${report ? detailsSection(report) : ''}
-    ${section('Spec', html`<pre class="code">${JSON.stringify(r.spec, null, 2)}</pre>`, 'spec-h')}`;
+    ${section('Spec', html`<details><summary>The build spec (JSON): model, target and every option, whose canonical form hashes to the build key</summary><pre class="code">${JSON.stringify(r.spec, null, 2)}</pre></details>`, 'spec-h')}`;
 }
 
 function verdictBadge(verdict: string): Html {

@@ -50,10 +50,10 @@ export interface ChartSpec {
  * A chart drawn by charts.js from a data block, with the same numbers in a table for screen
  * readers and keyboards (the canvas itself is an image).
  */
-export function chart(id: string, title: string, spec: ChartSpec, options: { height?: number; table?: boolean } = {}): Html {
+export function chart(id: string, title: string, spec: ChartSpec, options: { height?: number; table?: boolean; caption?: boolean } = {}): Html {
   const table = options.table === false ? '' : chartTable(title, spec);
   return html`<figure class="chart">
-    <figcaption>${title}</figcaption>
+    ${options.caption === false ? '' : html`<figcaption>${title}</figcaption>`}
     <div class="chart-box" style="height:${options.height ?? 260}px">
       <canvas id="${id}" data-chart="${id}-data" role="img" aria-label="${title} (the numbers follow in a table)"></canvas>
     </div>

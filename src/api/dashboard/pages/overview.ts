@@ -20,7 +20,7 @@ export function overviewBody(data: OverviewData, labelOf: (sha: string) => strin
         type: 'doughnut',
         labels: [...BUILD_STATES],
         datasets: [{ label: 'builds', data: BUILD_STATES.map((s) => data.counts[s]) }],
-      }),
+      }, { caption: false }),
     )}
     ${section(
       'Builds finished per hour (last 24 h, UTC)',
@@ -31,19 +31,19 @@ export function overviewBody(data: OverviewData, labelOf: (sha: string) => strin
         x: { title: 'hour (UTC)' },
         y: { title: 'builds', min: 0 },
         datasets: (['succeeded', 'failed', 'cancelled'] as const).map((s) => ({ label: s, data: data.finishedPerHour.map((b) => b[s]), color: STATE_COLORS[s] })),
-      }),
+      }, { caption: false }),
     )}
   </div>`;
 
   const queues = data.queues.length
     ? html`<table>
-        <thead><tr><th scope="col">Target (queue)</th><th scope="col" class="num">Waiting</th><th scope="col" class="num">Active</th><th scope="col" class="num">Delayed</th><th scope="col" class="num">Failed (kept 7 d)</th><th scope="col">Served by</th></tr></thead>
+        <thead><tr><th scope="col">Target (queue)</th><th scope="col" class="num">Waiting</th><th scope="col" class="num">Active</th><th scope="col" class="num">Delayed</th><th scope="col" class="num" title="Failed jobs are kept in their queue for 7 days">Failed</th><th scope="col">Served by</th></tr></thead>
         <tbody>${data.queues.map((q) => {
           const servers = data.workers.filter((w) => w.targets.includes(q.target)).length;
           return html`<tr>
-            <th scope="row"><a class="mono" href="/dashboard/builds?target=${encodeURIComponent(q.target)}">${q.target}</a></th>
+            <th scope="row" class="nowrap"><a class="mono" href="/dashboard/builds?target=${encodeURIComponent(q.target)}">${q.target}</a></th>
             <td class="num">${q.waiting}</td><td class="num">${q.active}</td><td class="num">${q.delayed}</td><td class="num">${q.failed}</td>
-            <td>${servers ? `${servers} worker${servers > 1 ? 's' : ''}` : html`<span class="warn-text">no live worker</span>`}</td>
+            <td class="nowrap">${servers ? `${servers} worker${servers > 1 ? 's' : ''}` : html`<span class="warn-text">no live worker</span>`}</td>
           </tr>`;
         })}</tbody>
       </table>`
@@ -55,7 +55,7 @@ export function overviewBody(data: OverviewData, labelOf: (sha: string) => strin
         <tbody>${data.workers.map(
           (w) => html`<tr>
             <th scope="row"><a href="/dashboard/fleet#worker-${w.id}">${w.id}</a></th>
-            <td class="mono">${w.targets.join(', ') || '—'}</td>
+            <td class="mono small">${w.targets.join(', ') || '—'}</td>
             <td>${w.currentBuild ? buildLink(w.currentBuild) : html`<span class="muted">idle</span>`}</td>
             <td>${timeAgo(w.lastBeat)}</td>
           </tr>`,
@@ -81,9 +81,7 @@ export function overviewBody(data: OverviewData, labelOf: (sha: string) => strin
   return html`<h1>Overview</h1>
     ${tiles}
     ${charts}
-    <div class="grid-2">
-      ${section('Queue depth per target', queues, 'queues-h')}
-      ${section(`Live workers (${data.workers.length})`, workers, 'workers-h')}
-    </div>
+    ${section('Queue depth per target', queues, 'queues-h')}
+    ${section(`Live workers (${data.workers.length})`, workers, 'workers-h')}
     ${section('Latest failures', failures, 'failures-h')}`;
 }

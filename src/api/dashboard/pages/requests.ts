@@ -44,5 +44,5 @@ export function requestMatrixBody(summary: RequestSummary, builds: BuildRecord[]
   return html`<div class="title-row"><h1>Request <span class="mono">${r.id.slice(0, 8)}</span></h1>${stateBadge(summary.state)}</div>
     <p>${modelLink(r.modelId, labelOf(r.modelId))}, ${r.targets.length} target${r.targets.length === 1 ? '' : 's'}, submitted ${timeAgo(r.createdAt)}.</p>
     ${section('Matrix', html`<p id="matrix-note" class="small muted">Rows: the toolchain version with the GPU compute capability or CPU ISA. Columns: the SKU or compatibility level. Each cell opens its build; states update live.</p><div class="scroll-x" data-live-rows>${grid}</div>`, 'matrix-h')}
-    ${section('Options', html`<pre class="code">${JSON.stringify(r.options, null, 2)}</pre>`, 'options-h')}`;
+    ${section('Options', html`<details><summary>The options set of this request (JSON, with defaults filled in)</summary><pre class="code">${JSON.stringify(r.options, null, 2)}</pre></details>`, 'options-h')}`;
 }
