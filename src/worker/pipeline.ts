@@ -45,11 +45,14 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const workDir = await mkdtemp(path.join(await ensureDir(ctx.config.tmpDir), `build-${buildKey.slice(0, 12)}-`));
   const logPath = path.join(workDir, LOG_FILE);
   const logFile = createWriteStream(logPath);
+  // A full disk must fail the build through the publish step, not crash the worker.
+  logFile.on('error', () => undefined);
   let phase: Phase = 'preparing';
   let lastProgress = 0;
 
   const log = (line: string) => {
-    logFile.write(`${line}\n`);
+    // A toolchain's child process may still print after the build ended (killed on cancel or timeout).
+    if (logFile.writable) logFile.write(`${line}\n`);
     void publishEvent(ctx.redis, ctx.keys, { type: 'log', buildId: buildKey, line, at: new Date().toISOString() });
   };
   const progress = (percent: number, force = false) => {
@@ -134,7 +137,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     progress(100, true);
     return { published: result.published, manifest: result.manifest, report };
   } finally {
-    logFile.destroy();
+    if (!logFile.writableEnded) await new Promise<void>((resolve) => logFile.end(() => resolve()));
     await rm(workDir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,56 @@
+/**
+ * Builds that cannot succeed fail once, with a message that says why: a model ONNX Runtime cannot
+ * load (BullMQ UnrecoverableError: no retries), a missing symbolic dim, and a build past its timeout.
+ */
+import { GraphBuilder, symbolicDimsModel, tinyConv } from '../models';
+import { startFarm, waitForBuild, type TestFarm } from '../helpers/farm';
+
+/** Parses as ONNX (so the upload is accepted) but uses an operator no runtime has. */
+function unknownOperatorModel(): Buffer {
+  const g = new GraphBuilder(3);
+  const x = g.input('x', 'float', ['batch', 4]);
+  g.node('NoSuchOperator', [x], {}, 'y');
+  g.output('y', 'float', ['batch', 4]);
+  return g.toModel({ graphName: 'broken' });
+}
+
+describe('builds that fail', () => {
+  let farm: TestFarm;
+  let target: string;
+
+  beforeAll(async () => {
+    // Attempts stay at the default (3): a final failure must come from the error's kind.
+    farm = await startFarm();
+    target = (await farm.startWorker()).targets[0];
+  });
+  afterAll(() => farm.stop());
+
+  async function build(model: Buffer, name: string, options: object = {}) {
+    const pushed = await farm.request('POST', `/v1/models?name=${name}`, { role: 'builder', body: model, headers: { 'content-type': 'application/octet-stream' } });
+    expect(pushed.status).toBe(201);
+    const body = await (await farm.request('POST', '/v1/builds', { role: 'builder', body: { model: name, targets: [target], options } })).json();
+    return waitForBuild(farm, body.builds[0].id);
+  }
+
+  it('fails a model ONNX Runtime cannot load at once, without retries', async () => {
+    const result = await build(unknownOperatorModel(), 'broken');
+    expect(result).toMatchObject({ state: 'failed', attempts: 1, published: false });
+    expect(result.error).toMatch(/NoSuchOperator/);
+    const job = await farm.api.ctx.queues.queue(target).getJob(result.id);
+    expect(job?.attemptsMade).toBe(1);
+    expect(await job?.getState()).toBe('failed');
+  });
+
+  it('names the input and its symbolic dims when a shape is missing', async () => {
+    const result = await build(symbolicDimsModel(), 'symbolic');
+    expect(result).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(result.error).toMatch(/input "tokens" has symbolic dims \[seq\]|seq/);
+    expect(result.error).toMatch(/options\.shapes/);
+  });
+
+  it('fails a build that runs past its timeout', async () => {
+    const result = await build(tinyConv({ seed: 9 }), 'slow', { timeoutSeconds: 1, benchmark: { iterations: 100_000, maxBatch: 1 } });
+    expect(result).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(result.error).toBe('Build timed out after 1 s (options.timeoutSeconds)');
+  });
+});
