@@ -86,25 +86,32 @@ export async function streamBuildEvents(ctx: FarmContext, hub: EventHub, req: Re
   });
   const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   let closed = false;
+  let finish: (() => void) | undefined;
+  // Listened for before any await: a client gone while Redis confirms the subscription is still seen.
+  let clientGone = false;
+  req.on('close', () => {
+    clientGone = true;
+    finish?.();
+  });
   const buffered: BuildEvent[] = [];
   let replaying = true;
   const onEvent = (event: BuildEvent) => {
     if (closed) return;
     if (replaying) return void buffered.push(event);
     send(event.type, event);
-    if (event.type === 'state' && TERMINAL_STATES.has(event.state)) finish();
+    if (event.type === 'state' && TERMINAL_STATES.has(event.state)) finish?.();
   };
   // Subscribe before reading the snapshot so nothing between the two is lost.
   const unsubscribe = await hub.subscribe(ctx.keys.events(record.id), onEvent);
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-  const finish = () => {
+  finish = () => {
     if (closed) return;
     closed = true;
     clearInterval(keepAlive);
     unsubscribe();
     res.end();
   };
-  req.on('close', finish);
+  if (clientGone) return finish();
 
   const current = (await ctx.builds.get(record.id)) ?? record;
   send('state', { type: 'state', buildId: current.id, state: current.state, error: current.error, at: current.updatedAt });

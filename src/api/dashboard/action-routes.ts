@@ -28,15 +28,23 @@ export function actionRoutes(ctx: FarmContext, hub: EventHub, catalog: Catalog):
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
+    // Listened for before the await: a client gone while Redis confirms the subscription is still seen.
+    let stop: (() => void) | null = null;
+    let gone = false;
+    req.on('close', () => {
+      gone = true;
+      stop?.();
+    });
     const unsubscribe = await hub.subscribe(ctx.keys.allEvents, (event: BuildEvent) => {
       res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
     });
-    res.write(': connected\n\n');
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.on('close', () => {
+    stop = () => {
       clearInterval(keepAlive);
       unsubscribe();
-    });
+    };
+    if (gone) return stop();
+    res.write(': connected\n\n');
   });
 
   router.get('/dashboard/api/builds/:id/events', apiRole('reader'), async (req, res) => {
