@@ -63,6 +63,8 @@ const EnvSchema = z.object({
   KILN_SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(30 * SECOND),
   /** Attempts per build for transient errors (Default: 3). */
   KILN_ATTEMPTS: z.coerce.number().int().positive().default(3),
+  /** First retry delay after a transient failure, in ms; doubled for each further attempt (Default: 10000). */
+  KILN_RETRY_DELAY_MS: z.coerce.number().int().nonnegative().default(10 * SECOND),
   /** Identifier of this worker (Default: <hostname>-<pid>). */
   KILN_WORKER_ID: z.string().optional(),
   /** Log level: debug, info, warn, error (Default: info). */
@@ -109,6 +111,7 @@ export interface KilnConfig {
   stalledMs: number;
   shutdownGraceMs: number;
   attempts: number;
+  retryDelayMs: number;
   workerId?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   trtexec?: string;
@@ -150,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     stalledMs: e.KILN_STALLED_MS,
     shutdownGraceMs: e.KILN_SHUTDOWN_GRACE_MS,
     attempts: e.KILN_ATTEMPTS,
+    retryDelayMs: e.KILN_RETRY_DELAY_MS,
     workerId: e.KILN_WORKER_ID,
     logLevel: e.KILN_LOG_LEVEL,
     trtexec: e.KILN_TRTEXEC,

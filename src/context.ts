@@ -31,7 +31,7 @@ export interface FarmContext {
 export function createContext(config: KilnConfig, name: string, store: ArtifactStore = createStore(config.store)): FarmContext {
   const redis = connectRedis(config.redisUrl, name);
   const keys = redisKeys(config.prefix);
-  const queues = new BuildQueues(redis, config.prefix, config.attempts);
+  const queues = new BuildQueues(redis, config.prefix, config.attempts, config.retryDelayMs);
   return {
     config,
     redis,

@@ -17,8 +17,7 @@ export interface BuildJobResult {
   published: boolean;
 }
 
-const SECOND = 1000;
-const DAY = 24 * 3600 * SECOND;
+const DAY = 24 * 3600 * 1000;
 
 export class BuildQueues {
   private readonly queues = new Map<string, Queue<BuildJobData, BuildJobResult>>();
@@ -27,6 +26,7 @@ export class BuildQueues {
     private readonly connection: Redis,
     private readonly prefix: string,
     private readonly attempts: number,
+    private readonly retryDelayMs: number,
   ) {}
 
   /** BullMQ queue names may not contain ':'; target keys never do (see core/target.ts). */
@@ -43,8 +43,8 @@ export class BuildQueues {
     return {
       jobId: buildKey,
       attempts: this.attempts,
-      // Transient failures (a storage hiccup, a lost worker) retry after 10 s, 20 s, 40 s, ...
-      backoff: { type: 'exponential', delay: 10 * SECOND },
+      // Transient failures (a storage hiccup, a lost worker) retry after 10 s, 20 s, 40 s, ... by default.
+      backoff: { type: 'exponential', delay: this.retryDelayMs },
       // Finished jobs are removed: the build record and the artifact set are the history.
       removeOnComplete: true,
       removeOnFail: { age: 7 * DAY },

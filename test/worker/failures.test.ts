@@ -1,9 +1,12 @@
 /**
  * Builds that cannot succeed fail once, with a message that says why: a model ONNX Runtime cannot
  * load (BullMQ UnrecoverableError: no retries), a missing symbolic dim, and a build past its timeout.
+ * A transient failure (the model missing from storage for a while) is retried and then succeeds.
  */
-import { GraphBuilder, symbolicDimsModel, tinyConv } from '../models';
-import { startFarm, waitForBuild, type TestFarm } from '../helpers/farm';
+import { createHash } from 'node:crypto';
+import { GraphBuilder, symbolicDimsModel, tinyConv, tinyMlp } from '../models';
+import { readEvents, startFarm, waitForBuild, type TestFarm } from '../helpers/farm';
+import { modelKey } from '../../src/storage/layout';
 
 /** Parses as ONNX (so the upload is accepted) but uses an operator no runtime has. */
 function unknownOperatorModel(): Buffer {
@@ -20,7 +23,7 @@ describe('builds that fail', () => {
 
   beforeAll(async () => {
     // Attempts stay at the default (3): a final failure must come from the error's kind.
-    farm = await startFarm();
+    farm = await startFarm({ env: { KILN_RETRY_DELAY_MS: '200' } });
     target = (await farm.startWorker()).targets[0];
   });
   afterAll(() => farm.stop());
@@ -52,5 +55,21 @@ describe('builds that fail', () => {
     const result = await build(tinyConv({ seed: 9 }), 'slow', { timeoutSeconds: 1, benchmark: { iterations: 100_000, maxBatch: 1 } });
     expect(result).toMatchObject({ state: 'failed', attempts: 1 });
     expect(result.error).toBe('Build timed out after 1 s (options.timeoutSeconds)');
+  });
+
+  it('retries a transient failure with backoff, and the next attempt succeeds', async () => {
+    const model = tinyMlp({ seed: 5 });
+    const sha = createHash('sha256').update(model).digest('hex');
+    await farm.request('POST', '/v1/models?name=flaky', { role: 'builder', body: model, headers: { 'content-type': 'application/octet-stream' } });
+    // Storage "loses" the model: the worker's download fails, which is not the model's fault.
+    await farm.api.ctx.store.delete(modelKey(sha));
+    const body = await (await farm.request('POST', '/v1/builds', { role: 'builder', body: { model: 'flaky', targets: [target] } })).json();
+    const id = body.builds[0].id;
+    const events = await readEvents(await farm.request('GET', `/v1/builds/${id}/events?log=0`, { role: 'reader' }), (e) => e.event === 'state' && e.data.state === 'queued' && /retrying/.test(e.data.error ?? ''));
+    expect(events[events.length - 1].data.error).toMatch(/^attempt 1 failed, retrying: /);
+    await farm.api.ctx.store.put(modelKey(sha), model, { sha256: sha });
+    const result = await waitForBuild(farm, id);
+    expect(result.state).toBe('succeeded');
+    expect(result.attempts).toBeGreaterThanOrEqual(2);
   });
 });
