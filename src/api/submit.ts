@@ -53,11 +53,13 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput): Promi
       continue;
     }
     const { record, created } = await ctx.builds.ensure(spec, id, 'queued');
-    if (!created && isFinished(record)) {
+    const requeued = !created && isFinished(record);
+    if (requeued) {
       // A failed, cancelled (or unpublished-since) build asked for again is built again.
       await ctx.builds.update(id, { state: 'queued', percent: 0 }, ['error', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict']);
-      await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildId: id, state: 'queued', at: new Date().toISOString() });
     }
+    // Live views (dashboard tables) learn of new and requeued builds at once.
+    if (created || requeued) await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildId: id, state: 'queued', at: new Date().toISOString() });
     const outcome = await ctx.queues.enqueue(spec, id);
     const entry: SubmittedBuild = { id, target: key, state: outcome === 'joined' ? record.state : 'queued', cached: false, joined: outcome === 'joined' };
     if (!live.has(key)) entry.warning = `No live worker serves ${key}; the build waits in its queue until one does`;
