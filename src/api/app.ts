@@ -12,6 +12,7 @@ import { buildRoutes } from './routes/builds';
 import { modelRoutes } from './routes/models';
 import { requestRoutes } from './routes/requests';
 import { resolveRoutes } from './routes/resolve';
+import { timingCacheRoutes } from './routes/timing-caches';
 import { workerRoutes } from './routes/workers';
 
 const VERSION: string = require('../../package.json').version;
@@ -38,6 +39,7 @@ export function createApp(ctx: FarmContext, hub: EventHub): Express {
   app.use(requestRoutes(ctx));
   app.use(artifactRoutes(ctx));
   app.use(resolveRoutes(ctx, async (trt, cc) => (await ctx.store.head(timingCacheKey(trt, cc))) !== null));
+  app.use(timingCacheRoutes(ctx));
   app.use(workerRoutes(ctx));
   app.use(dashboardRoutes(ctx, hub));
 

@@ -1,4 +1,5 @@
 /** What the index keeps of a published artifact set: the manifest facts resolve needs. */
+import { loosestPrecision, TensorRtOptionsSchema } from '../worker/toolchains/tensorrt/options';
 import type { Manifest } from './manifest';
 
 export interface PublishedArtifact {
@@ -16,9 +17,13 @@ export interface PublishedArtifact {
 
 export function summarize(manifest: Manifest): PublishedArtifact {
   const options = manifest.spec.options as Record<string, unknown>;
-  const trt = (options.tensorrt ?? {}) as Record<string, unknown>;
   const traits: Record<string, string> = {};
-  if (typeof trt.precision === 'string') traits.precision = trt.precision;
+  if (manifest.spec.target.toolchain === 'tensorrt') {
+    // The narrowest format the engine may compute in (fp32, tf32, fp16, bf16, int8, fp8): what a
+    // client means by "an fp16 engine". Options are a list of trtexec flags, so they are reduced.
+    const parsed = TensorRtOptionsSchema.safeParse(options.tensorrt ?? {});
+    if (parsed.success) traits.precision = loosestPrecision(parsed.data);
+  }
   return {
     buildKey: manifest.buildKey,
     modelId: manifest.spec.modelId,

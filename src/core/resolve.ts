@@ -22,6 +22,15 @@ export interface Resolution {
 
 const ccNumber = (cc: string) => Number(cc);
 
+/**
+ * An engine's precision trait is the narrowest format it may compute in (fp32, tf32, fp16, bf16,
+ * int8, fp8). A client asking for fp32 takes a default engine too: TF32 is how TensorRT runs fp32
+ * math unless noTF32 is given.
+ */
+function precisionMatches(engine: string | undefined, wanted: string): boolean {
+  return engine === wanted || (wanted === 'fp32' && engine === 'tf32');
+}
+
 const newestFirst = (a: PublishedArtifact, b: PublishedArtifact) => b.publishedAt.localeCompare(a.publishedAt);
 
 export function resolveArtifact(client: Client, published: PublishedArtifact[], hasTimingCache: boolean): Resolution {
@@ -34,7 +43,7 @@ export function resolveArtifact(client: Client, published: PublishedArtifact[], 
 
   const engines = usable.filter((a) => {
     if (a.target.toolchain !== 'tensorrt' || a.target.trt !== client.trt) return false;
-    return !client.precision || a.traits.precision === client.precision;
+    return !client.precision || precisionMatches(a.traits.precision, client.precision);
   });
   const plain = engines.filter((a) => a.target.toolchain === 'tensorrt' && a.target.hwCompat === 'none' && a.target.cc === client.cc);
   if (client.sku) {
