@@ -13,6 +13,7 @@ import type { FarmContext } from '../context';
 import type { WorkerFacts } from '../core/manifest';
 import { targetKey } from '../core/target';
 import { publishEvent } from '../state/build-events';
+import { CpuSampler, pushTelemetry, type TelemetrySample } from '../state/worker-telemetry';
 import { connectRedis } from '../state/redis';
 import type { WorkerInfo } from '../state/worker-registry';
 import { readManifest } from '../storage/publish';
@@ -27,6 +28,8 @@ export interface WorkerOptions {
   /** Overrides detection (tests, or pinning a worker to some targets). */
   capabilities?: Capabilities[];
   log?: (line: string) => void;
+  /** Telemetry sent with every heartbeat. (Default: the first toolchain's telemetry(), else the host's CPU) */
+  telemetry?: () => Promise<TelemetrySample | null>;
 }
 
 export class KilnWorker {
@@ -41,6 +44,7 @@ export class KilnWorker {
   private current: { buildKey: string; abort: AbortController; done: Promise<unknown> } | null = null;
   private busy: Promise<void> = Promise.resolve();
   private stopping = false;
+  private sampleTelemetry: () => Promise<TelemetrySample | null> = async () => null;
 
   constructor(
     private readonly config: KilnConfig,
@@ -75,6 +79,10 @@ export class KilnWorker {
       for (const target of cap.targets) this.toolchainByTarget.set(targetKey(target), toolchain);
     }
     this.facts = { id: this.id, host: os.hostname(), toolchains, hardware };
+    // A toolchain's hardware reading (a GPU's, even with no target served), else the host's CPU.
+    const reporting = this.options.toolchains.find((t) => t.telemetry);
+    const cpu = new CpuSampler();
+    this.sampleTelemetry = this.options.telemetry ?? (reporting?.telemetry ? () => reporting.telemetry!() : async () => cpu.sample());
     this.info = { id: this.id, host: os.hostname(), pid: process.pid, targets: this.targets, toolchains, hardware, notes, currentBuild: null, since: new Date().toISOString(), lastBeat: '' };
 
     await this.subscriber.subscribe(this.ctx.keys.cancel);
@@ -101,7 +109,11 @@ export class KilnWorker {
   }
 
   private async beat(): Promise<void> {
-    await this.ctx.workers.beat({ ...this.info, currentBuild: this.current?.buildKey ?? null }, this.config.heartbeatMs * 3);
+    // A failed reading must not stop the heartbeat: the worker is alive even if NVML is not.
+    const sample = await this.sampleTelemetry().catch(() => null);
+    const ttlMs = this.config.heartbeatMs * 3;
+    await this.ctx.workers.beat({ ...this.info, currentBuild: this.current?.buildKey ?? null, ...(sample ? { telemetry: { ...sample } } : {}) }, ttlMs);
+    if (sample) await pushTelemetry(this.ctx.redis, this.ctx.keys, this.id, sample, { ttlMs });
   }
 
   /** One build at a time per worker, across all of its queues. */

@@ -64,9 +64,10 @@ export function registerFarm(program: Command, io: Io): void {
 
   program
     .command('worker')
-    .description('Run a worker in the foreground (builds every target this machine can serve)')
-    .action(async () => {
+    .description('Run a worker in the foreground: a CPU worker, or with --gpu one TensorRT worker per GPU')
+    .option('--gpu <which>', 'GPUs to build on: all, or NVML indices/UUIDs such as 0,1 (Default: KILN_GPUS, else none: a CPU worker)')
+    .action(async (flags: { gpu?: string }) => {
       const { runWorker } = require('../../worker/main') as typeof import('../../worker/main');
-      await runWorker();
+      await runWorker({ gpu: flags.gpu });
     });
 }
