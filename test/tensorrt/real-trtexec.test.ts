@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -8,6 +8,13 @@ import { isFound, locateTrtexec } from '../../src/worker/toolchains/tensorrt/loc
 import { toLatencyStats } from '../../src/worker/toolchains/tensorrt/log-parser';
 import { TensorRtOptionsSchema, type TensorRtOptionsInput } from '../../src/worker/toolchains/tensorrt/options';
 import { checkPlan } from '../../src/worker/toolchains/tensorrt/plan-header';
+import { makeBuildSpec } from '../../src/core/build-spec';
+import { readModelInfo } from '../../src/core/onnx/read-model';
+import { BuildOptionsSchema } from '../../src/core/options';
+import { FsStore } from '../../src/storage/fs-store';
+import { cudaEnvFor, detectGpus } from '../../src/worker/hardware/gpu';
+import { createTensorRtToolchain } from '../../src/worker/toolchains/tensorrt';
+import type { StepContext } from '../../src/worker/toolchains/toolchain';
 import { tinyConv } from '../models';
 import { runTrtexec } from './standin';
 
@@ -84,5 +91,37 @@ suite(REAL ? `against the real trtexec at ${REAL}` : 'against a real trtexec: sk
     expect(run.log.status).toBe('passed');
     expect(toLatencyStats(run.log.performance?.gpuComputeTime)).not.toBeNull();
     expect(run.log.performance?.throughputQps).toBeGreaterThan(0);
+  });
+
+  test('the toolchain on this GPU: build from the fleet cache, validate against ONNX Runtime, benchmark', async () => {
+    const detection = await detectGpus();
+    if (!detection.ok) throw new Error(`The real-trtexec suite needs the GPU through NVML: ${detection.reason}`);
+    const gpu = detection.gpus[0];
+    const store = new FsStore(join(dir, 'store'));
+    const toolchain = createTensorRtToolchain({ store, gpu, trtexec: REAL, env: cudaEnvFor(gpu), device: 0 });
+    const caps = await toolchain.detect();
+    expect(caps.targets.length).toBeGreaterThan(0);
+    const modelPath = join(dir, 'toolchain.onnx');
+    await writeFile(modelPath, tinyConv());
+    const workDir = join(dir, 'toolchain-work');
+    await mkdir(workDir);
+    const model = await readModelInfo(modelPath);
+    const options = BuildOptionsSchema.parse({ tensorrt: { precision: ['fp16'] }, benchmark: { maxBatch: 4 } });
+    const lines: string[] = [];
+    const ctx: StepContext = {
+      spec: makeBuildSpec(model.sha256, caps.targets[0], options),
+      model,
+      modelPath,
+      workDir,
+      signal: new AbortController().signal,
+      progress: () => undefined,
+      log: (line) => lines.push(line),
+    };
+    const built = await toolchain.build(ctx);
+    expect(built.details).toMatchObject({ cc: gpu.cc, trtVersion: trt, timingCache: { fleet: 'published' } });
+    const validation = await toolchain.validate(ctx, built);
+    expect(validation.verdict).not.toBe('fail');
+    const benchmark = await toolchain.benchmark(ctx, built);
+    expect(benchmark.rows.map((r) => r.batch)).toEqual([1, 2, 4]);
   });
 });
