@@ -9,6 +9,7 @@ import type { EventHub } from './event-hub';
 import { openApiDocument } from './openapi';
 import { artifactRoutes } from './routes/artifacts';
 import { buildRoutes } from './routes/builds';
+import { calibrationRoutes } from './routes/calibration';
 import { modelRoutes } from './routes/models';
 import { requestRoutes } from './routes/requests';
 import { resolveRoutes } from './routes/resolve';
@@ -40,6 +41,7 @@ export function createApp(ctx: FarmContext, hub: EventHub): Express {
   app.use(artifactRoutes(ctx));
   app.use(resolveRoutes(ctx, async (trt, cc) => (await ctx.store.head(timingCacheKey(trt, cc))) !== null));
   app.use(timingCacheRoutes(ctx));
+  app.use(calibrationRoutes(ctx));
   app.use(workerRoutes(ctx));
   app.use(dashboardRoutes(ctx, hub));
 

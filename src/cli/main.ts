@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { KilnApiError, KilnConnectionError } from './client';
 import { registerBuild } from './commands/build';
 import { registerBuilds } from './commands/builds';
+import { registerCalibration } from './commands/calibration';
 import { registerFarm } from './commands/farm';
 import { registerFetch } from './commands/fetch';
 import { registerModels } from './commands/models';
@@ -32,6 +33,7 @@ export function createProgram(io: Io): Command {
     // Usage errors come back as exceptions, so `run` decides the exit status (2) instead of commander.
     .exitOverride();
   registerModels(program, io);
+  registerCalibration(program, io);
   registerBuild(program, io);
   registerBuilds(program, io);
   registerFetch(program, io);

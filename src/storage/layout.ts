@@ -6,6 +6,7 @@
  *   builds/<buildKey>/manifest.json           an artifact set, published when this exists
  *   builds/<buildKey>/<sha256>/<file>         the files the manifest lists, by their content
  *   timing-caches/trt<version>-sm<cc>.cache   the fleet timing cache of one TensorRT version and CC
+ *   calibration/<sha256>.cache                an uploaded INT8 calibration cache, stored once by its content
  *
  * Files of an artifact set are keyed by their sha256 as well as their name because two workers
  * can build the same build key (a stalled job run again while its first worker still finishes):
@@ -26,6 +27,7 @@ const CC = /^\d{1,2}\.\d$/;
 export const MODELS_PREFIX = 'models/';
 export const BUILDS_PREFIX = 'builds/';
 export const TIMING_CACHES_PREFIX = 'timing-caches/';
+export const CALIBRATION_PREFIX = 'calibration/';
 
 export function modelKey(sha256: string): string {
   return `${MODELS_PREFIX}${hex(sha256, 'a model sha256')}.onnx`;
@@ -70,6 +72,11 @@ export function timingCacheKey(trtVersion: string, cc: string): string {
     throw new InvalidKeyError(`Expected a compute capability as major.minor (e.g. 8.9) but received ${JSON.stringify(cc)}`);
   }
   return `${TIMING_CACHES_PREFIX}trt${trtVersion}-sm${ccToSm(cc)}.cache`;
+}
+
+/** `calibrationKey(sha)` = `calibration/<sha>.cache`: an INT8 calibration cache, by its content. */
+export function calibrationKey(sha256: string): string {
+  return `${CALIBRATION_PREFIX}${hex(sha256, 'a calibration cache sha256')}.cache`;
 }
 
 /** File names inside an artifact set: `[A-Za-z0-9._-]`, not starting with a dot. */
