@@ -36,6 +36,8 @@ function printOptions(log, o, trt) {
   log.info('=== Build Options ===');
   log.info(`Memory Pools: workspace: ${o.workspace !== undefined ? `${parseFloat(o.workspace)} MiB` : 'default'}, dlaSRAM: default, dlaLocalDRAM: default, dlaGlobalDRAM: default`);
   log.info(`Precision: ${precisionText(o.precision)}`);
+  // sampleOptions.cpp prints "Dynamic" for --int8 (or --best) without --calib.
+  log.info(`Calibration: ${(o.precision.has('int8') || o.precision.has('best')) && !o.calib ? 'Dynamic' : o.calib || ''}`);
   log.info(`Skip inference: ${o.skipInference ? 'Enabled' : 'Disabled'}`);
   log.info(`Save engine: ${o.saveEngine || ''}`);
   log.info(`Load engine: ${o.loadEngine || ''}`);

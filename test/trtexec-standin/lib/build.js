@@ -176,6 +176,24 @@ const LAYER_TYPES = {
   Gather: 'Gather', Flatten: 'NoOp', Reshape: 'NoOp', Softmax: 'Softmax',
 };
 
+/**
+ * --calib with --int8 (or --best): trtexec's RndInt8Calibrator (an EntropyCalibration2 calibrator)
+ * hands the file to TensorRT, which prints these lines when it calibrates from the cache. Without a
+ * readable file real TensorRT calibrates on random inputs; the stand-in does not play that.
+ */
+function readCalibration(log, file) {
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'latin1');
+  } catch {
+    return;
+  }
+  if (text === '') return;
+  log.trt('I', `Reading Calibration Cache for calibrator: EntropyCalibration2`);
+  log.trt('I', 'Generated calibration scales using calibration cache. Make sure that calibration cache has latest scales.');
+  log.trt('I', 'To regenerate calibration cache, please delete the existing one. TensorRT will generate a new calibration cache.');
+}
+
 /** Builds the engine; returns what inference needs, or null after printing trtexec's failure lines. */
 async function build(log, o, setup) {
   const { trt, device, misbehave } = setup;
@@ -205,6 +223,7 @@ async function build(log, o, setup) {
   }
   log.trt('I', `${o.timingCacheFile ? 'Global' : 'Local'} timing cache in use. Profiling results in this builder pass will ${o.timingCacheFile ? '' : 'not '}be stored.`);
   if (atLeast(trt, '10.0')) log.trt('I', 'Compiler backend is used during engine build.');
+  if (o.calib && (o.precision.has('int8') || o.precision.has('best'))) readCalibration(log, o.calib);
 
   const keys = layerKeys(model, profiles[0], o.precision, device.cc, trt);
   const misses = keys.filter((k) => !cache.entries[k]);

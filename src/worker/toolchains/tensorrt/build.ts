@@ -2,7 +2,8 @@
  * The TensorRT build: trtexec turns the ONNX into an engine on this worker's GPU, starting from
  * the fleet timing cache of (TensorRT version, CC) and growing it.
  *
- *   fleet cache -> work dir; idle guard; trtexec --onnx --saveEngine --timingCacheFile
+ *   fleet cache (and the INT8 calibration cache the options name) -> work dir; idle guard;
+ *   trtexec --onnx --saveEngine --timingCacheFile [--calib]
  *   --skipInference --exportLayerInfo --profilingVerbosity=detailed + the mapped options;
  *   check what trtexec says it ran on and the plan header; publish the grown cache (CAS).
  *
@@ -13,8 +14,9 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { buildKeyOf } from '../../../core/build-spec';
 import { GpuBusyError, type IdleReport } from '../../gpu/idle-guard';
-import { BuildInputError, type BuildOutput, type BuiltFile, type StepContext } from '../toolchain';
-import { buildArgs } from './args';
+import type { BuildOutput, BuiltFile, StepContext } from '../toolchain';
+import { buildArgs, type BuildPaths } from './args';
+import { calibrationWarnings, fetchCalibrationCache } from './calibration-cache';
 import { trtexecFailure } from './failure';
 import type { TrtexecLog } from './log-parser';
 import { checkPlan } from './plan-header';
@@ -25,6 +27,8 @@ import { fetchFleetCache, publishFleetCache, type CachePublishOutcome } from './
 export const ENGINE_FILE = 'engine.plan';
 export const TIMING_CACHE_FILE = 'timing.cache';
 export const LAYER_INFO_FILE = 'layer-info.json';
+/** The work dir's copy of the INT8 calibration cache, as --calib. */
+export const CALIBRATION_FILE = 'calibration.cache';
 /** trtexec warnings kept in the report (the build log has them all). */
 const WARNINGS_KEPT = 50;
 
@@ -32,21 +36,29 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
   const target = checkTarget(ctx.spec, setup);
   const options = tensorRtOptions(ctx.spec);
   const { trtexec, gpu } = setup;
-  if (options.calibration) {
-    throw new BuildInputError('options.tensorrt.calibration: this farm cannot store INT8 calibration caches yet; build with fp16, or int8 with Q/DQ nodes in the model');
-  }
   const profiles = buildProfiles(ctx.model, { ...ctx.spec.options, tensorrt: options });
-  const paths = {
+  const paths: BuildPaths = {
     onnx: ctx.modelPath,
     engine: path.join(ctx.workDir, ENGINE_FILE),
     timingCache: path.join(ctx.workDir, TIMING_CACHE_FILE),
     layerInfo: path.join(ctx.workDir, LAYER_INFO_FILE),
+    ...(options.calibration ? { calib: path.join(ctx.workDir, CALIBRATION_FILE) } : {}),
   };
   // Options this TensorRT or GPU does not accept fail here, before anything is downloaded or run.
   const args = [
     ...buildArgs({ trt: trtexec.version, cc: gpu.cc, options: { ...options, profiles }, paths, targetHwCompat: target.hwCompat }),
     ...deviceArgs(setup),
   ];
+
+  const warnings: string[] = [];
+  const calibration = options.calibration ? await fetchCalibrationCache(setup.store, options.calibration, paths.calib!) : null;
+  if (calibration) {
+    ctx.log(`calibration: INT8 calibration cache ${calibration.sha256} (${calibration.header}, ${calibration.tensors} tensor scales, ${calibration.sizeBytes} bytes)`);
+    for (const warning of calibrationWarnings(calibration, trtexec.version)) {
+      ctx.log(`calibration: ${warning}`);
+      warnings.push(warning);
+    }
+  }
 
   const fleet = await fetchFleetCache(setup.store, trtexec.version, gpu.cc, paths.timingCache);
   ctx.log(
@@ -87,7 +99,7 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
   const engineBytes = (await stat(paths.engine)).size;
   ctx.log(`engine: ${engineBytes} bytes, plan header checked (TensorRT ${expected})`);
 
-  const warnings = dedupe(run.log.warnings).slice(0, WARNINGS_KEPT);
+  warnings.push(...dedupe(run.log.warnings).slice(0, WARNINGS_KEPT));
   let outcome: CachePublishOutcome | 'not-written' = 'not-written';
   let savedBytes = 0;
   if (await exists(paths.timingCache)) {
@@ -136,6 +148,9 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
       },
       layers: await layerSummary(paths.layerInfo),
       profiles: profiles ?? null,
+      ...(calibration
+        ? { calibration: { sha256: calibration.sha256, header: calibration.header, algorithm: calibration.algorithm, trtVersion: calibration.trtVersion, tensors: calibration.tensors, sizeBytes: calibration.sizeBytes } }
+        : {}),
       argv: args,
       warningCount: run.log.warningCount,
       ...(idle ? { gpuIdle: idle satisfies IdleReport } : {}),
