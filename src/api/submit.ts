@@ -1,10 +1,17 @@
 /**
  * Submitting a request: one build key per target; a published key answers at once (`cached`) and
  * enqueues nothing; otherwise one job per key, joined by anyone who asks for the same key.
+ *
+ * A request that some target cannot build is refused whole, before anything is queued: a TensorRT
+ * target key names its TensorRT version and CC, so the worker's option gates can be run here, and
+ * a calibration cache must have been uploaded. The worker checks again before trtexec runs.
  */
 import { buildKeyOf, makeBuildSpec } from '../core/build-spec';
-import { BuildOptionsSchema, type BuildOptionsInput } from '../core/options';
-import { TargetParseError, toTarget, targetKey, type Target } from '../core/target';
+import { BuildOptionsSchema, type BuildOptions, type BuildOptionsInput } from '../core/options';
+import { TargetParseError, toTarget, targetKey, type Target, type TensorRtTarget } from '../core/target';
+import { hasCalibrationCache, missingCalibrationMessage } from '../worker/toolchains/tensorrt/calibration-cache';
+import { checkTensorRtOptions } from '../worker/toolchains/tensorrt/check-options';
+import { TrtOptionError } from '../worker/toolchains/tensorrt/errors';
 import type { FarmContext } from '../context';
 import type { BuildRecord, BuildState } from '../state/build-records';
 import { publishEvent } from '../state/build-events';
@@ -40,6 +47,7 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput): Promi
   const options = parsedOptions.data;
   const live = await ctx.workers.liveTargets();
   const targets = resolveTargets(input.targets, live);
+  await checkTargetsAccept(ctx, targets, options);
 
   const builds: SubmittedBuild[] = [];
   for (const target of targets) {
@@ -92,6 +100,24 @@ function resolveTargets(input: 'live' | unknown[], live: Set<string>): Target[] 
     }
   });
   return [...seen.values()];
+}
+
+/** Every problem of every target at once, so one resubmission can fix them all. */
+async function checkTargetsAccept(ctx: FarmContext, targets: Target[], options: BuildOptions): Promise<void> {
+  const tensorrt = targets.filter((t): t is TensorRtTarget => t.toolchain === 'tensorrt');
+  if (tensorrt.length === 0) return;
+  const problems: string[] = [];
+  for (const target of tensorrt) {
+    try {
+      checkTensorRtOptions({ trt: target.trt, cc: target.cc, options: options.tensorrt, targetHwCompat: target.hwCompat });
+    } catch (err) {
+      if (!(err instanceof TrtOptionError)) throw err;
+      problems.push(`${targetKey(target)}: ${err.message}`);
+    }
+  }
+  const calibration = options.tensorrt.calibration;
+  if (calibration && !(await hasCalibrationCache(ctx.store, calibration))) problems.push(missingCalibrationMessage(calibration));
+  if (problems.length > 0) throw badRequest(problems.join('; '), { problems });
 }
 
 function isFinished(record: BuildRecord): boolean {
