@@ -70,7 +70,7 @@ export const BuildOptionsSchema = z
     timeoutSeconds: positiveInt.max(7 * 24 * 3600).default(3600).describe('Build timeout in seconds (Default: 3600).'),
     onnxruntime: OnnxRuntimeOptionsSchema.default(() => OnnxRuntimeOptionsSchema.parse({})),
     tensorrt: TensorRtOptionsSchema.default(() => TensorRtOptionsSchema.parse({})).describe(
-      'TensorRT build options in trtexec\'s vocabulary (precision, profiles, workspace, ...); checked against the worker\'s TensorRT version before trtexec runs.',
+      'TensorRT build options in trtexec\'s vocabulary (precision, profiles, workspace, ...); checked against the target\'s TensorRT version and GPU at submit, and against the worker\'s own before trtexec runs.',
     ),
   })
   .strict();
