@@ -1,0 +1,90 @@
+/**
+ * 1 GiB through the API, watched from outside: the upload (POST /v1/models, raw streamed body)
+ * and the download (GET /v1/artifacts/<key>/<file>, streamed by the filesystem store) against a
+ * plain fs.createReadStream of the same stored file, with the API's RSS sampled meanwhile.
+ *
+ * The page cache is warmed by one untimed read of the file before anything is timed, so both the
+ * disk read and the download read from memory alike; the runs then alternate (disk, API, disk,
+ * API, ...) and the median of each is reported.
+ */
+import { latencyStats } from '../../src/worker/benchmark';
+import { withTimeout } from './cleanup';
+import { processCpuSeconds, type CpuMeter, type CpuWindow } from './cpu-meter';
+import { downloadToSink, expectJson, readToSink, uploadFile, type Transfer } from './http';
+import { mbps } from './report';
+import type { PhaseMemory, RssSampler } from './rss-sampler';
+
+const MINUTE = 60_000;
+
+export interface UploadMeasurement {
+  bytes: number;
+  ms: number;
+  mbPerSecond: number;
+  memory: PhaseMemory;
+  apiCpuSeconds: number;
+  record: { sha256: string; size: number };
+}
+
+export async function measureUpload(sampler: RssSampler, apiPid: number, url: string, token: string, file: string): Promise<UploadMeasurement> {
+  const phase = sampler.phase();
+  const cpu0 = processCpuSeconds(apiPid);
+  const transfer = await withTimeout(uploadFile(url, token, file), 5 * MINUTE, 'The 1 GiB upload');
+  const apiCpuSeconds = processCpuSeconds(apiPid) - cpu0;
+  const memory = phase.end();
+  const record = expectJson<{ sha256: string; size: number }>({ status: transfer.status, headers: transfer.headers, body: transfer.body! }, 201, 'the 1 GiB upload');
+  return { bytes: transfer.bytes, ms: transfer.ms, mbPerSecond: mbps(transfer.bytes, transfer.ms), memory, apiCpuSeconds, record };
+}
+
+export interface DownloadMeasurement {
+  bytes: number;
+  runs: number;
+  diskMbPerSecond: number[];
+  apiMbPerSecond: number[];
+  diskMedian: number;
+  apiMedian: number;
+  /** The API's CPU time per download: what a faster download has to cut. */
+  apiCpuSecondsPerDownload: number[];
+  memory: PhaseMemory;
+  cpu: CpuWindow;
+}
+
+export async function measureDownload(
+  sampler: RssSampler,
+  meter: CpuMeter,
+  options: { apiPid: number; url: string; token: string; storedFile: string; size: number; sha256: string; runs: number },
+): Promise<DownloadMeasurement> {
+  const checkRead = (t: Transfer, what: string) => {
+    if (t.bytes !== options.size) throw new Error(`Expected ${options.size} bytes from ${what} but received ${t.bytes}`);
+    return mbps(t.bytes, t.ms);
+  };
+  checkRead(await readToSink(options.storedFile), 'the warm-up read'); // warms the page cache, untimed
+  const disk: number[] = [];
+  const api: number[] = [];
+  const apiCpu: number[] = [];
+  const phase = sampler.phase();
+  const window = meter.start();
+  for (let i = 0; i < options.runs; i++) {
+    disk.push(checkRead(await withTimeout(readToSink(options.storedFile), 5 * MINUTE, 'Reading the stored file'), 'the disk read'));
+    const cpu0 = processCpuSeconds(options.apiPid);
+    const download = await withTimeout(downloadToSink(options.url, options.token), 5 * MINUTE, 'The 1 GiB download');
+    apiCpu.push(processCpuSeconds(options.apiPid) - cpu0);
+    if (download.status !== 200) throw new Error(`Expected HTTP 200 from the download but received ${download.status}`);
+    if (download.headers['x-kiln-sha256'] !== options.sha256) {
+      throw new Error(`Expected X-Kiln-Sha256 ${options.sha256} on the download but received ${String(download.headers['x-kiln-sha256'])}`);
+    }
+    api.push(checkRead(download, 'the download'));
+  }
+  const cpu = window.end();
+  const memory = phase.end();
+  return {
+    bytes: options.size,
+    runs: options.runs,
+    diskMbPerSecond: disk,
+    apiMbPerSecond: api,
+    diskMedian: latencyStats(disk).median,
+    apiMedian: latencyStats(api).median,
+    apiCpuSecondsPerDownload: apiCpu,
+    memory,
+    cpu,
+  };
+}

@@ -1,0 +1,273 @@
+/**
+ * `npm run bench`: the serving side of the farm, measured against its baselines in one run on this
+ * machine (Kiln issue 2's targets):
+ *   1. resolve latency at a fixed 2,000 requests/s and the highest rate it sustains, next to a
+ *      bare node:http server answering the same JSON bytes;
+ *   2. a 1 GiB artifact download through the API against reading the same file from disk;
+ *   3. the API's peak RSS during a 1 GiB upload and a 1 GiB download;
+ *   4. a resubmission of a published build.
+ * The API, the bare server and the load generator each run in their own process. Everything the
+ * run makes (temp files, a Redis prefix, processes) is removed at the end, pass or fail.
+ * Prints a table, writes docs/bench/latest.json and docs/bench/README.md, and exits 1 when a
+ * target is missed (2 when the run could not finish).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import { loadConfig } from '../src/config';
+import { readModelInfo } from '../src/core/onnx';
+import { connectRedis } from '../src/state/redis';
+import { createStore } from '../src/storage/create-store';
+import { localTargetKey } from '../src/worker/toolchains/onnxruntime/detect';
+import { deletePrefix, REDIS_URL, TOKENS } from '../test/helpers/farm';
+import { startChild } from './lib/child';
+import { CpuMeter } from './lib/cpu-meter';
+import { Cleanup, withTimeout } from './lib/cleanup';
+import { writeBigOnnx } from './lib/big-onnx';
+import { closeAgent, expectJson, request } from './lib/http';
+import { measureResolve, type ResolveSettings } from './lib/measure-resolve';
+import { measureResubmit } from './lib/measure-resubmit';
+import { measureDownload, measureUpload } from './lib/measure-transfer';
+import { publishCpuArtifact } from './lib/publish-artifact';
+import { formatTable, machine, mb, MB, ms, writeResults, type Row } from './lib/report';
+import { RssSampler } from './lib/rss-sampler';
+
+const GiB = 1024 ** 3;
+const MINUTE = 60_000;
+
+/** What is measured and against what. */
+const SETTINGS = {
+  fileBytes: 1 * GiB,
+  resolve: {
+    rate: 2000,
+    pacedSeconds: 10,
+    pacedWarmupSeconds: 2,
+    connections: 32,
+    maxSeconds: 8,
+    maxWarmupSeconds: 2,
+    attempts: 3,
+    quietCores: 0.15,
+  } satisfies ResolveSettings,
+  downloadRuns: 5,
+  resubmit: { warmup: 30, measured: 300 },
+  targets: { resolveP99Ms: 5, resolveShareOfBare: 0.5, downloadShareOfDisk: 0.7, peakRssBytes: 200 * MB, resubmitP50Ms: 10 },
+};
+
+const METHOD = `- Processes: the Kiln API (\`startApi\`, filesystem store, Redis under a fresh key prefix), the bare
+  \`node:http\` server and the load generator each run in their own Node process, from source through
+  tsx's CommonJS hook (\`--require tsx/cjs\`); the bench process drives uploads, downloads and
+  resubmissions and samples the API's memory. Redis runs on the same machine; everything shares its cores.
+- Resolve: \`GET /v1/resolve?model=<name>&target=<local CPU target>\` with a reader bearer token, for a
+  model that has a published CPU artifact set. The bare server answers every request with the API's
+  exact response bytes and content type. Fixed rate: an open-loop generator starts ${SETTINGS.resolve.rate}
+  requests/s on keep-alive connections (a new connection when none is idle), ${SETTINGS.resolve.pacedWarmupSeconds} s of
+  warm-up then ${SETTINGS.resolve.pacedSeconds} s measured; latency runs from the moment a request is started to the end of
+  its response. (autocannon's \`overallRate\` was not used for this: it sends each connection's quota for
+  the second back to back at the start of the second, i.e. bursts, not a rate.) Highest rate: autocannon,
+  ${SETTINGS.resolve.connections} connections, a ${SETTINGS.resolve.maxWarmupSeconds} s warm-up run, then ${SETTINGS.resolve.maxSeconds} s measured; requests/s over the measured
+  run, and the server's CPU time (/proc/<pid>/stat) per request. Any non-2xx answer fails the run.
+- Shared machine: the CPU used by processes other than the bench's own (its process tree and Redis) is
+  measured during every run. When it exceeds ${SETTINGS.resolve.quietCores} cores during the resolve runs, they are all run again
+  (up to ${SETTINGS.resolve.attempts} attempts) and the quietest attempt is reported; \`latest.json\` keeps every attempt.
+- Download: the API streams the 1 GiB primary file of the artifact set (\`GET /v1/artifacts/<key>/<file>\`)
+  to a client in the bench process that only counts bytes; the disk read is \`fs.createReadStream\` of the
+  same stored file into the same counting sink. The page cache is warmed by one untimed read first, so both
+  read from memory; then ${SETTINGS.downloadRuns} alternating runs each, median reported. MB = 10^6 bytes.
+- Memory: the API's VmRSS from /proc/<pid>/status every 50 ms, and VmHWM (the kernel's peak) after
+  resetting it through /proc/<pid>/clear_refs at the start of each phase; the peak is the larger. The
+  upload is a real ONNX model (one 1 GiB float initializer, written to disk in streamed chunks) sent as a
+  raw streamed body to \`POST /v1/models\`; the API hashes it into a temp file, parses it and stores it.
+  The RSS includes tsx's CommonJS hook (about 15 MB more than the compiled API).
+- Resubmission: \`POST /v1/builds\` for the published build key, ${SETTINGS.resubmit.measured} sequential requests after
+  ${SETTINGS.resubmit.warmup} warm-up ones, each checked to answer 200 with \`cached: true\`; timed in the client.
+- The artifact set is published through \`publishArtifactSet\` + \`ArtifactIndex.add\` (files, then the
+  manifest, then the index), as a worker would, without running a build of the 1 GiB model.`;
+
+interface Outcome {
+  rows: Row[];
+  details: Record<string, unknown>;
+}
+
+async function runBench(cleanup: Cleanup, outcome: Outcome): Promise<void> {
+  const { rows, details } = outcome;
+  const log = (line: string) => console.log(`[bench] ${line}`);
+
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'kiln-bench-'));
+  cleanup.add(`remove ${scratch}`, () => rm(scratch, { recursive: true, force: true }));
+  const prefix = `kb${randomBytes(5).toString('hex')}`;
+  cleanup.add(`delete the Redis prefix ${prefix}`, () => deletePrefix(prefix));
+  const env: Record<string, string> = {
+    REDIS_URL,
+    KILN_PREFIX: prefix,
+    KILN_HOME: path.join(scratch, 'home'),
+    KILN_PORT: '0',
+    KILN_TOKENS: `reader:${TOKENS.reader},builder:${TOKENS.builder},admin:${TOKENS.admin}`,
+    KILN_LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+  };
+  const config = loadConfig(env);
+  const targetKey = localTargetKey();
+
+  log(`writing a ${mb(SETTINGS.fileBytes)} ONNX model (streamed)`);
+  const modelFile = path.join(scratch, 'big.onnx');
+  await writeBigOnnx(modelFile, SETTINGS.fileBytes);
+  const info = await readModelInfo(modelFile, { sha256: 'not computed here' });
+  log(`readModelInfo accepts it: ${info.size} bytes, inputs ${info.inputs.map((i) => i.name).join(',')}`);
+
+  const load = await startChild('load generator', 'load-generator.ts', {});
+  cleanup.add('stop the load generator', () => load.stop());
+  const api = await startChild('API', 'api-server.ts', { env });
+  cleanup.add('stop the API', () => api.stop());
+  const apiUrl = String(api.ready.url);
+  const sampler = new RssSampler(api.pid);
+  sampler.start();
+  cleanup.add('stop sampling', async () => sampler.stop());
+  const idleRss = sampler.read().rss;
+  log(`API pid ${api.pid} at ${apiUrl}, idle RSS ${mb(idleRss)}`);
+  const redis = connectRedis(REDIS_URL, 'kiln-bench');
+  cleanup.add('close the bench Redis connection', () => redis.quit());
+  const meter = new CpuMeter(await localRedisPid(redis));
+
+  log('uploading the model through POST /v1/models');
+  const upload = await measureUpload(sampler, api.pid, `${apiUrl}/v1/models?name=bench-big`, TOKENS.builder, modelFile);
+  details.upload = upload;
+  const modelId = upload.record.sha256;
+
+  log(`publishing a CPU artifact set for ${targetKey}`);
+  const store = createStore(config.store);
+  cleanup.add('close the bench store', async () => store.close?.());
+  await mkdir(path.join(scratch, 'set'));
+  const set = await withTimeout(
+    publishCpuArtifact({ store, redis, prefix, modelId, targetKey, primaryFile: modelFile, scratchDir: path.join(scratch, 'set') }),
+    5 * MINUTE,
+    'Publishing the artifact set',
+  );
+  if (config.store.kind !== 'filesystem') throw new Error('Expected the filesystem store');
+  const storedFile = path.join(config.store.dir, ...set.primaryKey.split('/'));
+  // The bench's own copy is no longer needed: the stored one is what both sides read.
+  await rm(modelFile);
+
+  log('downloading it through GET /v1/artifacts and reading it from disk');
+  const primary = set.manifest.files.find((f) => f.name === set.manifest.primary)!;
+  const download = await measureDownload(sampler, meter, {
+    apiPid: api.pid,
+    url: `${apiUrl}/v1/artifacts/${set.buildKey}/${primary.name}`,
+    token: TOKENS.reader,
+    storedFile,
+    size: primary.size,
+    sha256: primary.sha256,
+    runs: SETTINGS.downloadRuns,
+  });
+  details.download = download;
+
+  const resolvePath = `/v1/resolve?model=bench-big&target=${encodeURIComponent(targetKey)}`;
+  const answer = await request(`${apiUrl}${resolvePath}`, { token: TOKENS.reader });
+  const resolved = expectJson<{ rung: string; buildKey?: string }>(answer, 200, 'resolve');
+  if (resolved.rung !== 'cpu' || resolved.buildKey !== set.buildKey) {
+    throw new Error(`Expected resolve to answer the published CPU artifact ${set.buildKey} but received ${answer.body.toString('utf8').slice(0, 200)}`);
+  }
+  const bare = await startChild('bare server', 'bare-server.ts', {
+    bodyBase64: answer.body.toString('base64'),
+    contentType: String(answer.headers['content-type']),
+  });
+  cleanup.add('stop the bare server', () => bare.stop());
+  log(`resolve answers ${answer.body.length} bytes; measuring resolve and the bare server (about a minute)`);
+  const headers = { Authorization: `Bearer ${TOKENS.reader}` };
+  const { chosen, attempts } = await measureResolve(
+    load,
+    meter,
+    [
+      { name: 'api', url: `${apiUrl}${resolvePath}`, pid: api.pid },
+      { name: 'bare', url: `${String(bare.ready.url)}${resolvePath}`, pid: bare.pid },
+    ],
+    headers,
+    SETTINGS.resolve,
+    log,
+  );
+  details.resolve = { payloadBytes: answer.body.length, chosen: attempts.indexOf(chosen), attempts };
+  await bare.stop();
+
+  log('resubmitting the published build');
+  const resubmit = await measureResubmit(apiUrl, api.pid, TOKENS.builder, { model: modelId, targets: [targetKey] }, SETTINGS.resubmit);
+  details.resubmit = resubmit;
+  details.apiIdleRssBytes = idleRss;
+
+  const t = SETTINGS.targets;
+  const { api: r, bare: b } = chosen.servers;
+  const share = r.max.requestsPerSecond / b.max.requestsPerSecond;
+  const dlShare = download.apiMedian / download.diskMedian;
+  const rate = `${SETTINGS.resolve.rate.toLocaleString('en-US')}/s`;
+  rows.push(
+    { measurement: `resolve p50 at ${rate} (bare server: ${ms(b.paced.latencyMs.median)})`, value: ms(r.paced.latencyMs.median), target: '', pass: null },
+    { measurement: `resolve p99 at ${rate} (bare server: ${ms(b.paced.latencyMs.p99)})`, value: ms(r.paced.latencyMs.p99), target: `<= ${t.resolveP99Ms} ms`, pass: r.paced.latencyMs.p99 <= t.resolveP99Ms },
+    { measurement: 'resolve highest sustained rate', value: `${Math.round(r.max.requestsPerSecond)}/s`, target: '', pass: null },
+    { measurement: 'bare node:http server, same JSON', value: `${Math.round(b.max.requestsPerSecond)}/s`, target: '', pass: null },
+    { measurement: 'resolve rate / bare server rate', value: `${(share * 100).toFixed(1)}%`, target: `>= ${t.resolveShareOfBare * 100}%`, pass: share >= t.resolveShareOfBare },
+    {
+      measurement: `server CPU per request at the highest rate (bare server: ${Math.round(b.max.serverCpuMicrosPerRequest)} µs)`,
+      value: `${Math.round(r.max.serverCpuMicrosPerRequest)} µs`,
+      target: '',
+      pass: null,
+    },
+    { measurement: '1 GiB read from disk (page cache warm)', value: `${Math.round(download.diskMedian)} MB/s`, target: '', pass: null },
+    {
+      measurement: `1 GiB download through the API (API CPU ${median(download.apiCpuSecondsPerDownload).toFixed(2)} s per download)`,
+      value: `${Math.round(download.apiMedian)} MB/s`,
+      target: '',
+      pass: null,
+    },
+    { measurement: 'download / disk read', value: `${(dlShare * 100).toFixed(1)}%`, target: `>= ${t.downloadShareOfDisk * 100}%`, pass: dlShare >= t.downloadShareOfDisk },
+    { measurement: `API peak RSS, 1 GiB upload (${Math.round(upload.mbPerSecond)} MB/s; idle ${mb(idleRss)})`, value: mb(upload.memory.peakBytes), target: `< ${mb(t.peakRssBytes)}`, pass: upload.memory.peakBytes < t.peakRssBytes },
+    { measurement: 'API peak RSS, 1 GiB downloads', value: mb(download.memory.peakBytes), target: `< ${mb(t.peakRssBytes)}`, pass: download.memory.peakBytes < t.peakRssBytes },
+    { measurement: `resubmission of a published build, p50 (p99 ${ms(resubmit.latencyMs.p99)})`, value: ms(resubmit.latencyMs.median), target: `< ${t.resubmitP50Ms} ms`, pass: resubmit.latencyMs.median < t.resubmitP50Ms },
+    {
+      measurement: 'other processes\' CPU meanwhile (resolve runs / downloads)',
+      value: `${chosen.otherCores.toFixed(2)} / ${download.cpu.otherCores.toFixed(2)} cores`,
+      target: '',
+      pass: null,
+    },
+  );
+}
+
+/** The pid of the Redis the bench uses when it runs on this machine (its CPU is the bench's too). */
+async function localRedisPid(redis: Redis): Promise<number[]> {
+  const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
+  return Number.isInteger(pid) && existsSync(`/proc/${pid}`) && ['127.0.0.1', 'localhost', '::1'].includes(redis.options.host ?? '') ? [pid] : [];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+async function main(): Promise<void> {
+  const cleanup = new Cleanup();
+  cleanup.onSignals();
+  const started = performance.now();
+  const outcome: Outcome = { rows: [], details: {} };
+  let error: unknown;
+  try {
+    await runBench(cleanup, outcome);
+  } catch (err) {
+    error = err;
+  } finally {
+    await cleanup.run();
+    closeAgent();
+  }
+  const seconds = Math.round((performance.now() - started) / 1000);
+  if (error) {
+    console.error(`\n[bench] could not finish after ${seconds} s: ${error instanceof Error ? error.stack ?? error.message : error}`);
+    if (outcome.rows.length) console.log(`\n${formatTable(outcome.rows)}`);
+    console.error('[bench] docs/bench was left as it was (an unfinished run writes no results)');
+    process.exit(2);
+  }
+  const m = machine();
+  console.log(`\n${formatTable(outcome.rows)}\n`);
+  console.log(`${m.cores} cores (${m.cpu}), Node ${m.node}, ${m.date}; ${seconds} s`);
+  const docs = path.join(__dirname, '..', 'docs', 'bench');
+  await writeResults(docs, m, outcome.rows, { seconds, settings: SETTINGS, ...outcome.details }, METHOD);
+  console.log(`results written to ${path.relative(process.cwd(), docs)}/latest.json and README.md`);
+  process.exit(outcome.rows.some((r) => r.pass === false) ? 1 : 0);
+}
+
+void main();
