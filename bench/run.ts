@@ -75,7 +75,9 @@ const METHOD = `- Processes: the Kiln API (\`startApi\`, filesystem store, Redis
 - Download: the API streams the 1 GiB primary file of the artifact set (\`GET /v1/artifacts/<key>/<file>\`)
   to a client in the bench process that only counts bytes; the disk read is \`fs.createReadStream\` of the
   same stored file into the same counting sink. The page cache is warmed by one untimed read first, so both
-  read from memory; then ${SETTINGS.downloadRuns} alternating runs each, median reported. MB = 10^6 bytes.
+  read from memory; then ${SETTINGS.downloadRuns} back-to-back pairs (disk read, download): medians of each, and the
+  median of the per-pair ratios as the download's share (the machine's speed drifts; a pair sees one speed).
+  MB = 10^6 bytes.
 - Memory: the API's VmRSS from /proc/<pid>/status every 50 ms, and VmHWM (the kernel's peak) after
   resetting it through /proc/<pid>/clear_refs at the start of each phase; the peak is the larger. The
   upload is a real ONNX model (one 1 GiB float initializer, written to disk in streamed chunks) sent as a
@@ -198,7 +200,7 @@ async function runBench(cleanup: Cleanup, outcome: Outcome): Promise<void> {
   const t = SETTINGS.targets;
   const { api: r, bare: b } = chosen.servers;
   const share = r.max.requestsPerSecond / b.max.requestsPerSecond;
-  const dlShare = download.apiMedian / download.diskMedian;
+  const dlShare = download.shareMedian;
   const rate = `${SETTINGS.resolve.rate.toLocaleString('en-US')}/s`;
   rows.push(
     { measurement: `resolve p50 at ${rate} (bare server: ${ms(b.paced.latencyMs.median)})`, value: ms(r.paced.latencyMs.median), target: '', pass: null },
@@ -219,7 +221,7 @@ async function runBench(cleanup: Cleanup, outcome: Outcome): Promise<void> {
       target: '',
       pass: null,
     },
-    { measurement: 'download / disk read', value: `${(dlShare * 100).toFixed(1)}%`, target: `>= ${t.downloadShareOfDisk * 100}%`, pass: dlShare >= t.downloadShareOfDisk },
+    { measurement: 'download / disk read (median of back-to-back pairs)', value: `${(dlShare * 100).toFixed(1)}%`, target: `>= ${t.downloadShareOfDisk * 100}%`, pass: dlShare >= t.downloadShareOfDisk },
     { measurement: `API peak RSS, 1 GiB upload (${Math.round(upload.mbPerSecond)} MB/s; idle ${mb(idleRss)})`, value: mb(upload.memory.peakBytes), target: `< ${mb(t.peakRssBytes)}`, pass: upload.memory.peakBytes < t.peakRssBytes },
     { measurement: 'API peak RSS, 1 GiB downloads', value: mb(download.memory.peakBytes), target: `< ${mb(t.peakRssBytes)}`, pass: download.memory.peakBytes < t.peakRssBytes },
     { measurement: `resubmission of a published build, p50 (p99 ${ms(resubmit.latencyMs.p99)})`, value: ms(resubmit.latencyMs.median), target: `< ${t.resubmitP50Ms} ms`, pass: resubmit.latencyMs.median < t.resubmitP50Ms },

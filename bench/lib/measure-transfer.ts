@@ -5,7 +5,7 @@
  *
  * The page cache is warmed by one untimed read of the file before anything is timed, so both the
  * disk read and the download read from memory alike; the runs then alternate (disk, API, disk,
- * API, ...) and the median of each is reported.
+ * API, ...); the medians of each and the median of the per-pair ratios are reported.
  */
 import { latencyStats } from '../../src/worker/benchmark';
 import { withTimeout } from './cleanup';
@@ -42,6 +42,8 @@ export interface DownloadMeasurement {
   apiMbPerSecond: number[];
   diskMedian: number;
   apiMedian: number;
+  /** Median over the runs of download / disk read: each pair ran back to back, so slow drift of a shared machine cancels. */
+  shareMedian: number;
   /** The API's CPU time per download: what a faster download has to cut. */
   apiCpuSecondsPerDownload: number[];
   memory: PhaseMemory;
@@ -83,6 +85,7 @@ export async function measureDownload(
     apiMbPerSecond: api,
     diskMedian: latencyStats(disk).median,
     apiMedian: latencyStats(api).median,
+    shareMedian: latencyStats(api.map((x, i) => x / disk[i])).median,
     apiCpuSecondsPerDownload: apiCpu,
     memory,
     cpu,
