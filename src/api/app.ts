@@ -1,12 +1,12 @@
 /** Builds the express app; `main.ts` makes it listen. */
 import express, { type Express } from 'express';
 import type { FarmContext } from '../context';
-import { timingCacheKey } from '../storage/layout';
 import { identify, TokenTable } from './auth';
 import { dashboardRoutes } from './dashboard';
 import { errorMiddleware, notFound } from './errors';
 import type { EventHub } from './event-hub';
 import { openApiDocument } from './openapi';
+import { ResolveHandler } from './resolve-handler';
 import { artifactRoutes } from './routes/artifacts';
 import { buildRoutes } from './routes/builds';
 import { calibrationRoutes } from './routes/calibration';
@@ -18,7 +18,7 @@ import { workerRoutes } from './routes/workers';
 
 const VERSION: string = require('../../package.json').version;
 
-export function createApp(ctx: FarmContext, hub: EventHub): Express {
+export function createApp(ctx: FarmContext, hub: EventHub, tokens = new TokenTable(ctx.config.tokens), resolve = new ResolveHandler(ctx, tokens)): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -31,7 +31,7 @@ export function createApp(ctx: FarmContext, hub: EventHub): Express {
   const openapi = openApiDocument(VERSION);
   app.get('/openapi.json', (_req, res) => res.json(openapi));
 
-  app.use(identify(new TokenTable(ctx.config.tokens)));
+  app.use(identify(tokens));
   // JSON bodies only where JSON is expected: model uploads are streamed by their own route.
   app.use('/v1/builds', express.json({ limit: '16mb' }));
 
@@ -39,7 +39,7 @@ export function createApp(ctx: FarmContext, hub: EventHub): Express {
   app.use(buildRoutes(ctx, hub));
   app.use(requestRoutes(ctx));
   app.use(artifactRoutes(ctx));
-  app.use(resolveRoutes(ctx, async (trt, cc) => (await ctx.store.head(timingCacheKey(trt, cc))) !== null));
+  app.use(resolveRoutes(resolve));
   app.use(timingCacheRoutes(ctx));
   app.use(calibrationRoutes(ctx));
   app.use(workerRoutes(ctx));

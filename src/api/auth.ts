@@ -35,28 +35,44 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** Reads the bearer token (if any) and sets req.role; never rejects by itself. */
+/** The role of an Authorization header: null without a bearer token; 401 for an unknown one. */
+export function roleFromHeader(table: TokenTable, header: string | undefined): Role | null {
+  if (!header?.startsWith('Bearer ')) return null;
+  const role = table.roleOf(header.slice(7).trim());
+  if (!role) throw new ApiError(401, 'unauthorized', 'The bearer token is not valid for this Kiln');
+  return role;
+}
+
+/** 401 without a role, 403 with too low a one; says what is missing either way. */
+export function checkRole(have: Role | null | undefined, needed: Role): void {
+  if (!have) {
+    throw new ApiError(401, 'unauthorized', `Authentication required: send "Authorization: Bearer <token>" with a ${needed} (or higher) token`);
+  }
+  if (RANK[have] < RANK[needed]) throw new ApiError(403, 'forbidden', `This needs the ${needed} role; your token has the ${have} role`);
+}
+
+export const WWW_AUTHENTICATE = 'Bearer realm="kiln"';
+
+/** Reads the bearer token (if any) and sets req.role; rejects only a token that is not valid. */
 export function identify(table: TokenTable): RequestHandler {
   return (req, _res, next) => {
-    const header = req.headers.authorization;
-    if (header?.startsWith('Bearer ')) {
-      const role = table.roleOf(header.slice(7).trim());
-      if (!role) return next(new ApiError(401, 'unauthorized', 'The bearer token is not valid for this Kiln'));
-      req.role = role;
+    try {
+      req.role = roleFromHeader(table, req.headers.authorization) ?? undefined;
+      next();
+    } catch (err) {
+      next(err);
     }
-    next();
   };
 }
 
 export function requireRole(role: Role): RequestHandler {
   return (req, res, next) => {
-    if (!req.role) {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="kiln"');
-      return next(new ApiError(401, 'unauthorized', `Authentication required: send "Authorization: Bearer <token>" with a ${role} (or higher) token`));
+    try {
+      checkRole(req.role, role);
+      next();
+    } catch (err) {
+      if (!req.role) res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
+      next(err);
     }
-    if (RANK[req.role] < RANK[role]) {
-      return next(new ApiError(403, 'forbidden', `This needs the ${role} role; your token has the ${req.role} role`));
-    }
-    next();
   };
 }

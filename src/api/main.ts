@@ -1,10 +1,12 @@
 /** The API process: `npm run start:api` (or `kiln api`). */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { loadConfig, type KilnConfig } from '../config';
 import { createContext, type FarmContext } from '../context';
 import { connectRedis } from '../state/redis';
 import { createApp } from './app';
+import { TokenTable } from './auth';
 import { EventHub } from './event-hub';
+import { ResolveHandler } from './resolve-handler';
 
 export interface RunningApi {
   server: Server;
@@ -18,10 +20,32 @@ export async function startApi(config: KilnConfig, ctx: FarmContext = createCont
   // The Redis indexes are rebuilt from storage when Redis lost them (a new or flushed Redis).
   await ctx.artifacts.ensureBuilt(ctx.store);
   if ((await ctx.redis.hlen(ctx.keys.models)) === 0) await ctx.models.rebuild();
-  const app = createApp(ctx, hub);
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.on('error', reject);
+  const tokens = new TokenTable(config.tokens);
+  const resolve = new ResolveHandler(ctx, tokens);
+  // A published build can change what resolve answers: drop cached answers when one succeeds.
+  const stopInvalidating = await hub.subscribe(ctx.keys.allEvents, (event) => {
+    if (event.type === 'state' && event.state === 'succeeded') resolve.invalidate();
+  });
+  const app = createApp(ctx, hub, tokens, resolve);
+  // GET /v1/resolve is answered before Express: it is the request a farm serves most, and the
+  // router costs several times the answer (docs/bench). Everything else goes to Express.
+  const server = createServer((req, res) => {
+    const url = req.url ?? '';
+    if (req.method !== 'GET' || !url.startsWith('/v1/resolve?')) return app(req, res);
+    resolve.handle(url.slice('/v1/resolve?'.length), req.headers.authorization).then(
+      (result) => {
+        res.writeHead(result.status, { ...result.headers, 'Content-Length': result.body.length });
+        res.end(result.body);
+      },
+      (err) => {
+        console.error('[api] GET /v1/resolve failed:', err);
+        res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'internal', message: 'Internal error' } }));
+      },
+    );
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolveListen());
   });
   // Long uploads and SSE streams must not be cut by Node's default request timeout.
   server.requestTimeout = 0;
@@ -38,6 +62,7 @@ export async function startApi(config: KilnConfig, ctx: FarmContext = createCont
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      stopInvalidating();
       await hub.close();
       await ctx.close();
     },

@@ -22,6 +22,11 @@ export interface ModelRecord {
 export const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const MODEL_REF_FORMS = 'a sha256 (64 hex digits, or a unique prefix of 12 or more), a name (resnet50) or name@version (resnet50@2)';
 
+/** HSET key field max(current, ARGV[2]). */
+const RAISE_TO = `local v = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > v then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1`;
+
 export class ModelRefError extends Error {
   override name = 'ModelRefError';
 }
@@ -73,7 +78,10 @@ export class ModelRegistry {
       if (already) return already;
       // Next free version; HSETNX makes concurrent pushes of one name pick different versions.
       for (let v = (await this.latestVersion(name)) + 1; ; v++) {
-        if (await this.redis.hsetnx(this.keys.modelNames, `${name}@${v}`, sha)) return `${name}@${v}`;
+        if (await this.redis.hsetnx(this.keys.modelNames, `${name}@${v}`, sha)) {
+          await this.noteVersion(name, v);
+          return `${name}@${v}`;
+        }
       }
     }
     const label = `${name}@${version}`;
@@ -81,16 +89,30 @@ export class ModelRegistry {
       const owner = await this.redis.hget(this.keys.modelNames, label);
       if (owner !== sha) throw new LabelConflictError(`${label} already names model ${owner}; pick another version or omit it to get the next one`);
     }
+    await this.noteVersion(name, version);
     return label;
   }
 
+  /**
+   * The latest version of a name, from a per-name index (one HGET), so resolving `name` stays O(1)
+   * however many labels the farm has. Names labelled before the index existed are found by a scan,
+   * once, and indexed.
+   */
   private async latestVersion(name: string): Promise<number> {
+    const indexed = await this.redis.hget(this.keys.modelLatest, name);
+    if (indexed !== null) return Number(indexed);
     let latest = 0;
     for (const label of await this.redis.hkeys(this.keys.modelNames)) {
       const [n, v] = label.split('@');
       if (n === name) latest = Math.max(latest, Number(v));
     }
+    if (latest > 0) await this.noteVersion(name, latest);
     return latest;
+  }
+
+  /** Raises the indexed latest version of a name (never lowers it; atomic across API processes). */
+  private async noteVersion(name: string, version: number): Promise<void> {
+    await this.redis.eval(RAISE_TO, 1, this.keys.modelLatest, name, version);
   }
 
   /** Resolves a sha, a unique sha prefix, `name` (latest version) or `name@version` to a record. */
@@ -122,6 +144,10 @@ export class ModelRegistry {
       const multi = this.redis.multi().hset(this.keys.models, record.sha256, JSON.stringify(record));
       for (const label of record.labels) multi.hset(this.keys.modelNames, label, record.sha256);
       await multi.exec();
+      for (const label of record.labels) {
+        const [name, version] = label.split('@');
+        await this.noteVersion(name, Number(version));
+      }
       count++;
     }
     return count;

@@ -26,6 +26,7 @@ export function redisKeys(prefix: string) {
     indexBuilt: `${prefix}:index:built`,
     models: `${prefix}:models`,
     modelNames: `${prefix}:model-names`,
+    modelLatest: `${prefix}:model-latest`,
     events: (buildId: string) => `${prefix}:events:${buildId}`,
     allEvents: `${prefix}:events`,
     cancel: `${prefix}:cancel`,

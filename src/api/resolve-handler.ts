@@ -1,0 +1,108 @@
+/**
+ * GET /v1/resolve as a handler that knows no web framework: (query string, Authorization header)
+ * -> { status, headers, body }. Express mounts it like any route, and the server also calls it
+ * before Express for the hottest request a farm answers (every client asks it at start-up): the
+ * router and middleware chain cost several times the answer itself.
+ *
+ * Answers are cached for a short time per query string. A build that publishes clears the cache
+ * (the API hears it on the farm-wide event channel); other changes, such as a new version of a
+ * model name, show within RESOLVE_CACHE_MS.
+ */
+import type { FarmContext } from '../context';
+import { resolveArtifact, type Client } from '../core/resolve';
+import { parseTargetKey, TargetParseError } from '../core/target';
+import { timingCacheKey } from '../storage/layout';
+import { checkRole, roleFromHeader, WWW_AUTHENTICATE, type TokenTable } from './auth';
+import { ApiError, badRequest, fromZod } from './errors';
+import { mapRefError } from './routes/models';
+import { ResolveQuerySchema } from './schemas';
+
+export const RESOLVE_CACHE_MS = 2000;
+/** Distinct query strings kept; past it the cache starts over (a bound, not an LRU). */
+const MAX_ENTRIES = 10_000;
+
+export interface HandlerResult {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+const JSON_TYPE = { 'Content-Type': 'application/json; charset=utf-8' };
+
+export class ResolveHandler {
+  private readonly cache = new Map<string, { body: Buffer; expires: number }>();
+
+  constructor(
+    private readonly ctx: FarmContext,
+    private readonly tokens: TokenTable,
+    private readonly cacheMs = RESOLVE_CACHE_MS,
+  ) {}
+
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  /** `search` is the query string without its `?`. */
+  async handle(search: string, authorization: string | undefined): Promise<HandlerResult> {
+    try {
+      checkRole(roleFromHeader(this.tokens, authorization), 'reader');
+      const now = Date.now();
+      const hit = this.cache.get(search);
+      if (hit && hit.expires > now) return { status: 200, headers: JSON_TYPE, body: hit.body };
+      const body = Buffer.from(JSON.stringify(await this.answer(search)));
+      if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
+      this.cache.set(search, { body, expires: now + this.cacheMs });
+      return { status: 200, headers: JSON_TYPE, body };
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      const headers: Record<string, string> = { ...JSON_TYPE };
+      if (err.status === 401) headers['WWW-Authenticate'] = WWW_AUTHENTICATE;
+      const error: Record<string, unknown> = { code: err.code, message: err.message };
+      if (err.details !== undefined) error.details = err.details;
+      return { status: err.status, headers, body: Buffer.from(JSON.stringify({ error })) };
+    }
+  }
+
+  private async answer(search: string): Promise<Record<string, unknown>> {
+    const query = ResolveQuerySchema.safeParse(Object.fromEntries(new URLSearchParams(search)));
+    if (!query.success) throw fromZod(query.error, 'query');
+    const q = query.data;
+    const client = toClient(q);
+    const model = await this.ctx.models.resolve(q.model).catch(mapRefError);
+    const published = await this.ctx.artifacts.forModel(model.sha256);
+    const timingCache = client.kind === 'gpu' && (await this.ctx.store.head(timingCacheKey(client.trt, client.cc))) !== null;
+    const resolution = resolveArtifact(client, published, timingCache);
+    const body: Record<string, unknown> = { model: model.sha256, rung: resolution.rung, note: resolution.note };
+    if (resolution.artifact) {
+      const a = resolution.artifact;
+      body.buildKey = a.buildKey;
+      body.target = a.targetKey;
+      body.validation = a.validation;
+      body.primary = a.primary;
+      body.files = a.files.map((f) => ({ ...f, url: `/v1/artifacts/${a.buildKey}/${f.name}` }));
+    } else {
+      body.files = [{ name: `${model.sha256}.onnx`, sha256: model.sha256, size: model.size, url: `/v1/models/${model.sha256}/file` }];
+      if (resolution.rung === 'timing-cache' && client.kind === 'gpu') {
+        body.timingCache = { url: `/v1/timing-caches/${client.trt}/${client.cc}` };
+      }
+    }
+    return body;
+  }
+}
+
+function toClient(q: { target?: string; cc?: string; trt?: string; sku?: string; precision?: string }): Client {
+  if (q.cc || q.trt) {
+    if (!q.cc || !q.trt) throw badRequest('A GPU client gives both cc (e.g. 8.9) and trt (e.g. 10.9.0)');
+    return { kind: 'gpu', cc: q.cc, trt: q.trt, sku: q.sku, precision: q.precision };
+  }
+  if (!q.target) throw badRequest('Give target (a CPU target key, e.g. ort1.30.0-x86_64-avx2) or cc and trt for a GPU client');
+  let target;
+  try {
+    target = parseTargetKey(q.target);
+  } catch (err) {
+    if (err instanceof TargetParseError) throw badRequest(err.message);
+    throw err;
+  }
+  if (target.toolchain !== 'onnxruntime') throw badRequest(`target ${q.target} is a TensorRT target: give cc, trt and sku instead`);
+  return { kind: 'cpu', targetKey: q.target };
+}
