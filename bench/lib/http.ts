@@ -102,11 +102,14 @@ export function downloadToSink(url: string, token: string): Promise<Transfer> {
   });
 }
 
-/** Reads a file into the same kind of counting sink, through fs.createReadStream (64 KiB chunks, as the store reads). */
+/**
+ * Reads a file into the same kind of counting sink, through fs.createReadStream in 1 MiB chunks,
+ * as the filesystem store reads, so the two sides of the comparison read the disk the same way.
+ */
 export async function readToSink(file: string): Promise<Transfer> {
   const started = performance.now();
   const sink = countingSink();
-  await pipeline(createReadStream(file), sink);
+  await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), sink);
   return { bytes: sink.bytes, ms: performance.now() - started, status: 0, headers: {} };
 }
 

@@ -3,10 +3,15 @@
  * and the download (GET /v1/artifacts/<key>/<file>, streamed by the filesystem store) against a
  * plain fs.createReadStream of the same stored file, with the API's RSS sampled meanwhile.
  *
- * The page cache is warmed by one untimed read of the file before anything is timed, so both the
- * disk read and the download read from memory alike; the runs then alternate (disk, API, disk,
- * API, ...); the medians of each and the median of the per-pair ratios are reported.
+ * Two ways, each as back-to-back pairs (disk read, download), reporting the medians and the median
+ * of the per-pair ratios:
+ *  - cold: the page cache is dropped before every read, so both sides read the disk itself (what
+ *    "reading the file from disk" means; needs root, for /proc/sys/vm/drop_caches);
+ *  - warm: one untimed read first, so both sides read from memory: the API's own overhead against
+ *    a memory copy, which loopback HTTP cannot match.
  */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { latencyStats } from '../../src/worker/benchmark';
 import { withTimeout } from './cleanup';
 import { processCpuSeconds, type CpuMeter, type CpuWindow } from './cpu-meter';
@@ -35,7 +40,19 @@ export async function measureUpload(sampler: RssSampler, apiPid: number, url: st
   return { bytes: transfer.bytes, ms: transfer.ms, mbPerSecond: mbps(transfer.bytes, transfer.ms), memory, apiCpuSeconds, record };
 }
 
+/** Drops the page cache (after a sync); false where that is not allowed (not root, a container). */
+export function dropPageCache(): boolean {
+  try {
+    execFileSync('sync');
+    writeFileSync('/proc/sys/vm/drop_caches', '3');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface DownloadMeasurement {
+  cache: 'cold' | 'warm';
   bytes: number;
   runs: number;
   diskMbPerSecond: number[];
@@ -53,20 +70,25 @@ export interface DownloadMeasurement {
 export async function measureDownload(
   sampler: RssSampler,
   meter: CpuMeter,
-  options: { apiPid: number; url: string; token: string; storedFile: string; size: number; sha256: string; runs: number },
+  options: { apiPid: number; url: string; token: string; storedFile: string; size: number; sha256: string; runs: number; cache: 'cold' | 'warm' },
 ): Promise<DownloadMeasurement> {
+  const prepare = () => {
+    if (options.cache === 'cold' && !dropPageCache()) throw new Error('Cannot drop the page cache (needs root): measure warm only');
+  };
   const checkRead = (t: Transfer, what: string) => {
     if (t.bytes !== options.size) throw new Error(`Expected ${options.size} bytes from ${what} but received ${t.bytes}`);
     return mbps(t.bytes, t.ms);
   };
-  checkRead(await readToSink(options.storedFile), 'the warm-up read'); // warms the page cache, untimed
+  if (options.cache === 'warm') checkRead(await readToSink(options.storedFile), 'the warm-up read'); // untimed
   const disk: number[] = [];
   const api: number[] = [];
   const apiCpu: number[] = [];
   const phase = sampler.phase();
   const window = meter.start();
   for (let i = 0; i < options.runs; i++) {
+    prepare();
     disk.push(checkRead(await withTimeout(readToSink(options.storedFile), 5 * MINUTE, 'Reading the stored file'), 'the disk read'));
+    prepare();
     const cpu0 = processCpuSeconds(options.apiPid);
     const download = await withTimeout(downloadToSink(options.url, options.token), 5 * MINUTE, 'The 1 GiB download');
     apiCpu.push(processCpuSeconds(options.apiPid) - cpu0);
@@ -79,6 +101,7 @@ export async function measureDownload(
   const cpu = window.end();
   const memory = phase.end();
   return {
+    cache: options.cache,
     bytes: options.size,
     runs: options.runs,
     diskMbPerSecond: disk,
