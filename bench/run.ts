@@ -73,8 +73,9 @@ const METHOD = `- Processes: the Kiln API (\`startApi\`, filesystem store, Redis
   measured during every run. When it exceeds ${SETTINGS.resolve.quietCores} cores during the resolve runs, they are all run again
   (up to ${SETTINGS.resolve.attempts} attempts) and the quietest attempt is reported; \`latest.json\` keeps every attempt.
 - Download: the API streams the 1 GiB primary file of the artifact set (\`GET /v1/artifacts/<key>/<file>\`)
-  to a client in the bench process that only counts bytes; the disk read is \`fs.createReadStream\` of the
-  same stored file (1 MiB reads, as the store reads) into the same counting sink. ${SETTINGS.downloadRuns} back-to-back
+  to \`curl -o /dev/null\`, and the disk read is \`dd bs=1M\` of the same stored file to /dev/null, so both
+  sides are read by equally cheap native programs (without curl and dd: a node:http client and
+  \`fs.createReadStream\` into the same counting sink). ${SETTINGS.downloadRuns} back-to-back
   pairs (disk read, download): medians of each, and the median of the per-pair ratios as the download's
   share (the machine's speed drifts; a pair sees one speed). The target is judged with the page cache
   dropped before every read (both sides read the disk; needs root); the same pairs with a warm page cache
@@ -222,7 +223,7 @@ async function runBench(cleanup: Cleanup, outcome: Outcome): Promise<void> {
     },
     { measurement: `1 GiB read from disk (page cache ${download.cache})`, value: `${Math.round(download.diskMedian)} MB/s`, target: '', pass: null },
     {
-      measurement: `1 GiB download through the API, page cache ${download.cache} (API CPU ${median(download.apiCpuSecondsPerDownload).toFixed(2)} s per download)`,
+      measurement: `1 GiB download through the API, page cache ${download.cache} (read by ${download.reader}; API CPU ${median(download.apiCpuSecondsPerDownload).toFixed(2)} s per download)`,
       value: `${Math.round(download.apiMedian)} MB/s`,
       target: '',
       pass: null,

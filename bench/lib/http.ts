@@ -1,4 +1,6 @@
 /** The bench's HTTP client side: small JSON calls on a keep-alive agent, and streamed transfers. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
@@ -85,6 +87,36 @@ export async function uploadFile(url: string, token: string, file: string): Prom
     req.on('error', reject);
     pipeline(createReadStream(file), req).catch(reject);
   });
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Native readers for the download comparison, where the machine has them: curl for the download
+ * and dd for the disk read, so both sides are read by equally cheap C programs and the numbers
+ * measure the API and the disk, not a Node client sharing the two cores (null without them).
+ */
+export async function nativeReaders(): Promise<{ download(url: string, token: string): Promise<Transfer>; read(file: string): Promise<Transfer> } | null> {
+  try {
+    await execFileAsync('curl', ['--version']);
+    await execFileAsync('dd', ['--version']);
+  } catch {
+    return null;
+  }
+  return {
+    async download(url, token) {
+      const started = performance.now();
+      const { stdout } = await execFileAsync('curl', ['-sS', '-o', '/dev/null', '-H', `Authorization: Bearer ${token}`, '-w', '%{http_code} %{size_download} %header{x-kiln-sha256}', url]);
+      const ms = performance.now() - started;
+      const [status, bytes, sha256] = stdout.trim().split(' ');
+      return { bytes: Number(bytes), ms, status: Number(status), headers: { 'x-kiln-sha256': sha256 } };
+    },
+    async read(file) {
+      const started = performance.now();
+      await execFileAsync('dd', [`if=${file}`, 'of=/dev/null', 'bs=1M']);
+      return { bytes: (await stat(file)).size, ms: performance.now() - started, status: 0, headers: {} };
+    },
+  };
 }
 
 /** GETs a URL into a counting sink. */

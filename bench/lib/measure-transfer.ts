@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { latencyStats } from '../../src/worker/benchmark';
 import { withTimeout } from './cleanup';
 import { processCpuSeconds, type CpuMeter, type CpuWindow } from './cpu-meter';
-import { downloadToSink, expectJson, readToSink, uploadFile, type Transfer } from './http';
+import { downloadToSink, expectJson, nativeReaders, readToSink, uploadFile, type Transfer } from './http';
 import { mbps } from './report';
 import type { PhaseMemory, RssSampler } from './rss-sampler';
 
@@ -52,6 +52,8 @@ export function dropPageCache(): boolean {
 }
 
 export interface DownloadMeasurement {
+  /** What read the two sides. */
+  reader: string;
   cache: 'cold' | 'warm';
   bytes: number;
   runs: number;
@@ -75,11 +77,14 @@ export async function measureDownload(
   const prepare = () => {
     if (options.cache === 'cold' && !dropPageCache()) throw new Error('Cannot drop the page cache (needs root): measure warm only');
   };
+  const native = await nativeReaders();
+  const readFile = native ? native.read : readToSink;
+  const download = native ? native.download : downloadToSink;
   const checkRead = (t: Transfer, what: string) => {
     if (t.bytes !== options.size) throw new Error(`Expected ${options.size} bytes from ${what} but received ${t.bytes}`);
     return mbps(t.bytes, t.ms);
   };
-  if (options.cache === 'warm') checkRead(await readToSink(options.storedFile), 'the warm-up read'); // untimed
+  if (options.cache === 'warm') checkRead(await readFile(options.storedFile), 'the warm-up read'); // untimed
   const disk: number[] = [];
   const api: number[] = [];
   const apiCpu: number[] = [];
@@ -87,20 +92,21 @@ export async function measureDownload(
   const window = meter.start();
   for (let i = 0; i < options.runs; i++) {
     prepare();
-    disk.push(checkRead(await withTimeout(readToSink(options.storedFile), 5 * MINUTE, 'Reading the stored file'), 'the disk read'));
+    disk.push(checkRead(await withTimeout(readFile(options.storedFile), 5 * MINUTE, 'Reading the stored file'), 'the disk read'));
     prepare();
     const cpu0 = processCpuSeconds(options.apiPid);
-    const download = await withTimeout(downloadToSink(options.url, options.token), 5 * MINUTE, 'The 1 GiB download');
+    const fetched = await withTimeout(download(options.url, options.token), 5 * MINUTE, 'The 1 GiB download');
     apiCpu.push(processCpuSeconds(options.apiPid) - cpu0);
-    if (download.status !== 200) throw new Error(`Expected HTTP 200 from the download but received ${download.status}`);
-    if (download.headers['x-kiln-sha256'] !== options.sha256) {
-      throw new Error(`Expected X-Kiln-Sha256 ${options.sha256} on the download but received ${String(download.headers['x-kiln-sha256'])}`);
+    if (fetched.status !== 200) throw new Error(`Expected HTTP 200 from the download but received ${fetched.status}`);
+    if (fetched.headers['x-kiln-sha256'] !== options.sha256) {
+      throw new Error(`Expected X-Kiln-Sha256 ${options.sha256} on the download but received ${String(fetched.headers['x-kiln-sha256'])}`);
     }
-    api.push(checkRead(download, 'the download'));
+    api.push(checkRead(fetched, 'the download'));
   }
   const cpu = window.end();
   const memory = phase.end();
   return {
+    reader: native ? 'curl and dd' : 'node:http and fs.createReadStream',
     cache: options.cache,
     bytes: options.size,
     runs: options.runs,

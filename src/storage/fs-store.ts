@@ -33,7 +33,7 @@ import { assertValidPutOptions, DEFAULT_CONTENT_TYPE, preconditionFailed } from 
 import { toReadable, VerifyingHasher } from './verifying-hasher';
 
 const SECOND = 1000;
-const READ_CHUNK_BYTES = 1024 * 1024;
+const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 const ABANDONED_TEMP_MS = 24 * 60 * 60 * SECOND;
 
 export interface FsStoreOptions {
@@ -125,8 +125,8 @@ export class FsStore implements ArtifactStore {
     const { handle, info } = opened;
     try {
       const served = range ? resolveRange(key, range, info.size) : undefined;
-      // The stream closes the handle when it ends or is destroyed. 1 MiB reads (not the default
-      // 64 KiB) cut the per-chunk cost of serving large artifacts by more than half (docs/bench).
+      // The stream closes the handle when it ends or is destroyed. 4 MiB reads (not the default
+      // 64 KiB) keep the disk reading ahead of the socket: twice the download speed (docs/bench).
       const body = handle.createReadStream({ ...(served ?? { start: 0 }), highWaterMark: READ_CHUNK_BYTES });
       return served ? { body, info, range: served } : { body, info };
     } catch (err) {
