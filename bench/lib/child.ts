@@ -3,7 +3,7 @@
  * TypeScript through tsx, take their settings over IPC (never from the environment), answer
  * `{ id, result | error }` to `{ id, ...job }` messages, and exit when the parent goes away.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 

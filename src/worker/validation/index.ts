@@ -22,3 +22,4 @@ export {
 } from './seeded-inputs';
 export { DEFAULT_TOLERANCES, PRECISIONS, tolerancesFor, type Precision, type Tolerances } from './tolerances';
 export { validationShapes } from './input-shapes';
+export { validationReport, type ValidationRun } from './validation-report';

@@ -2,7 +2,7 @@ import { BUILD_STATES } from '../../../state/build-records';
 import type { OverviewData } from '../data/overview';
 import { firstLine } from '../format';
 import { html, type Html } from '../html';
-import { buildLink, chart, empty, modelLink, section, stateBadge, STATE_COLORS, timeAgo } from './components';
+import { buildLink, chart, empty, modelLink, section, STATE_COLORS, timeAgo } from './components';
 
 export function overviewBody(data: OverviewData, labelOf: (sha: string) => string | null): Html {
   const hourLabels = data.finishedPerHour.map((b) => `${b.hour.slice(11, 13)}:00`);

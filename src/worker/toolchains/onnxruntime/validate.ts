@@ -5,9 +5,9 @@
  * (or user) inputs, and every output is compared.
  */
 import type { ValidationReport } from '../../../core/report';
-import { compareOutputs } from '../../validation/compare';
+import { validationReport } from '../../validation/validation-report';
 import { validationShapes } from '../../validation/input-shapes';
-import { makeInputs, type HostTensor } from '../../validation/seeded-inputs';
+import { makeInputs } from '../../validation/seeded-inputs';
 import { tolerancesFor } from '../../validation/tolerances';
 import { BuildInputError, type BuildOutput, type StepContext } from '../toolchain';
 import { REFERENCE_NAME } from './options';
@@ -47,25 +47,7 @@ export async function validateOnnxRuntime(ctx: StepContext, built: BuildOutput):
     },
     false,
   );
-  const { verdict, outputs } = compareOutputs(reference, candidate, { rtol, atol, failRatio: validation.failRatio });
-  for (const o of outputs) {
-    ctx.log(`validate ${o.name}: ${o.verdict}, ${o.mismatched}/${o.elements} outside tolerance, max abs ${o.maxAbsError}, max rel ${o.maxRelError}`);
-  }
+  const report = validationReport({ referenceName: REFERENCE_NAME, reference, candidate, inputs, rtol, atol, options: validation, log: (line) => ctx.log(line) });
   ctx.progress(100);
-  return {
-    verdict,
-    reference: REFERENCE_NAME,
-    rtol,
-    atol,
-    seed: validation.seed,
-    failRatio: validation.failRatio,
-    inputs: describeForReport(inputs),
-    outputs,
-  };
-}
-
-function describeForReport(inputs: Record<string, HostTensor>): ValidationReport['inputs'] {
-  return Object.fromEntries(
-    Object.values(inputs).map((t) => [t.name, { dims: t.dims, type: t.type, source: t.source }]),
-  );
+  return report;
 }

@@ -9,8 +9,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ValidationReport } from '../../../core/report';
-import { compareOutputs, type OutputTensor } from '../../validation/compare';
-import { makeInputs, writeRawTensor, type HostTensor } from '../../validation/seeded-inputs';
+import type { OutputTensor } from '../../validation/compare';
+import { validationReport } from '../../validation/validation-report';
+import { makeInputs, writeRawTensor } from '../../validation/seeded-inputs';
 import { tolerancesFor } from '../../validation/tolerances';
 import { describeInputs, runSession, withSession } from '../onnxruntime/session';
 import { BuildInputError, type BuildOutput, type StepContext } from '../toolchain';
@@ -64,24 +65,17 @@ export async function validateTensorRt(ctx: StepContext, built: BuildOutput, set
       );
     }
   });
-  const { verdict, outputs } = compareOutputs(reference, candidate, { rtol, atol, failRatio: validation.failRatio });
-  for (const o of outputs) {
-    const missing = candidate[o.name] ? '' : ' (trtexec exported no such output)';
-    ctx.log(`validate ${o.name}: ${o.verdict}, ${o.mismatched}/${o.elements} outside isclose(rtol=${rtol}, atol=${atol}), max abs ${o.maxAbsError}, max rel ${o.maxRelError}${missing}`);
-  }
-  ctx.progress(100);
-  return {
-    verdict,
-    reference: REFERENCE_NAME,
+  const report = validationReport({
+    referenceName: REFERENCE_NAME,
+    reference,
+    candidate,
+    inputs,
     rtol,
     atol,
-    seed: validation.seed,
-    failRatio: validation.failRatio,
-    inputs: describeForReport(inputs),
-    outputs,
-  };
-}
-
-function describeForReport(inputs: Record<string, HostTensor>): ValidationReport['inputs'] {
-  return Object.fromEntries(Object.values(inputs).map((t) => [t.name, { dims: t.dims, type: t.type, source: t.source }]));
+    options: validation,
+    log: (line) => ctx.log(line),
+    missingNote: 'trtexec exported no such output',
+  });
+  ctx.progress(100);
+  return report;
 }
