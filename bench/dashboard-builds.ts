@@ -10,7 +10,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { startApi } from '../src/api/main';
 import { loadConfig } from '../src/config';
 import { createContext } from '../src/context';
@@ -19,6 +18,7 @@ import { BuildOptionsSchema } from '../src/core/options';
 import type { ModelInfo } from '../src/core/onnx/model-info';
 import type { BuildReport } from '../src/core/report';
 import { parseTargetKey } from '../src/core/target';
+import { deletePrefix } from '../test/helpers/farm';
 import type { BuildState } from '../src/state/build-records';
 
 const arg = (name: string, fallback: number) => {
@@ -167,14 +167,7 @@ async function main(): Promise<void> {
     if (worstBuildsP99 >= 300) process.exitCode = 1;
   } finally {
     await api.close();
-    const redis = new Redis(config.redisUrl);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
+    await deletePrefix(prefix);
     await rm(home, { recursive: true, force: true });
   }
 }
