@@ -57,3 +57,20 @@ export function describeInputs(inputs: Record<string, HostTensor>): string {
     .map((t) => `${t.name}: ${t.type}[${t.dims.join(', ')}]`)
     .join(', ');
 }
+
+/**
+ * The reference outputs every validation compares with: the original model on ONNX Runtime's CPU
+ * provider with graph optimisations off. A model that cannot run on the inputs it was given is
+ * bad input, not a transient failure.
+ */
+export async function runReference(modelPath: string, inputs: Record<string, HostTensor>): Promise<Record<string, OutputTensor>> {
+  return withSession(modelPath, 'disabled', 'the original model', async (session) => {
+    try {
+      return await runSession(session, inputs);
+    } catch (err) {
+      throw new BuildInputError(
+        `ONNX Runtime could not run the original model on inputs ${describeInputs(inputs)}: ${(err as Error).message}; check options.shapes and options.validation`,
+      );
+    }
+  });
+}

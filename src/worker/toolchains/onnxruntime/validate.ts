@@ -9,9 +9,9 @@ import { validationReport } from '../../validation/validation-report';
 import { validationShapes } from '../../validation/input-shapes';
 import { makeInputs } from '../../validation/seeded-inputs';
 import { tolerancesFor } from '../../validation/tolerances';
-import { BuildInputError, type BuildOutput, type StepContext } from '../toolchain';
+import type { BuildOutput, StepContext } from '../toolchain';
 import { REFERENCE_NAME } from './options';
-import { describeInputs, runSession, withSession } from './session';
+import { runReference, runSession, withSession } from './session';
 
 export async function validateOnnxRuntime(ctx: StepContext, built: BuildOutput): Promise<ValidationReport> {
   const { validation } = ctx.spec.options;
@@ -21,16 +21,7 @@ export async function validateOnnxRuntime(ctx: StepContext, built: BuildOutput):
   ctx.progress(0);
 
   ctx.signal.throwIfAborted();
-  const reference = await withSession(ctx.modelPath, 'disabled', 'the original model', async (session) => {
-    try {
-      return await runSession(session, inputs);
-    } catch (err) {
-      throw new BuildInputError(
-        `ONNX Runtime could not run the original model on inputs ${describeInputs(inputs)}: ${(err as Error).message}; ` +
-          'check options.shapes and options.validation',
-      );
-    }
-  });
+  const reference = await runReference(ctx.modelPath, inputs);
   ctx.progress(50);
 
   ctx.signal.throwIfAborted();

@@ -13,8 +13,8 @@ import type { OutputTensor } from '../../validation/compare';
 import { validationReport } from '../../validation/validation-report';
 import { makeInputs, writeRawTensor } from '../../validation/seeded-inputs';
 import { tolerancesFor } from '../../validation/tolerances';
-import { describeInputs, runSession, withSession } from '../onnxruntime/session';
-import { BuildInputError, type BuildOutput, type StepContext } from '../toolchain';
+import { describeInputs, runReference } from '../onnxruntime/session';
+import type { BuildOutput, StepContext } from '../toolchain';
 import { inferenceArgs } from './args';
 import { bindingType, toBinding } from './bindings';
 import { readExportedOutputs } from './export-output';
@@ -56,15 +56,7 @@ export async function validateTensorRt(ctx: StepContext, built: BuildOutput, set
   ctx.progress(50);
 
   ctx.signal.throwIfAborted();
-  const reference = await withSession(ctx.modelPath, 'disabled', 'the original model', async (session) => {
-    try {
-      return await runSession(session, inputs);
-    } catch (err) {
-      throw new BuildInputError(
-        `ONNX Runtime could not run the original model on inputs ${describeInputs(inputs)}: ${(err as Error).message}; check options.shapes and options.validation`,
-      );
-    }
-  });
+  const reference = await runReference(ctx.modelPath, inputs);
   const report = validationReport({
     referenceName: REFERENCE_NAME,
     reference,
