@@ -103,6 +103,11 @@ export class KilnWorker {
         maxStalledCount: 2,
       });
       worker.on('error', (err) => this.log(`queue ${key}: ${err.message}`));
+      // A job whose workers died too often is failed by BullMQ's stalled-job check, where no
+      // build code runs: the record must not stay 'active' for ever.
+      worker.on('failed', (job, err) => {
+        if (job && /stalled/i.test(err.message)) void this.failStalled(job.data.buildKey, err.message);
+      });
       this.bullWorkers.push(worker);
     }
     this.log(`serving ${this.targets.length ? this.targets.join(', ') : 'no targets'}`);
@@ -196,6 +201,13 @@ export class KilnWorker {
       clearTimeout(timeout);
       this.current = null;
       void this.beat().catch(() => undefined);
+    }
+  }
+
+  private async failStalled(buildKey: string, reason: string): Promise<void> {
+    const record = await this.ctx.builds.get(buildKey);
+    if (record && (record.state === 'active' || record.state === 'queued')) {
+      await this.finish(buildKey, { state: 'failed', finishedAt: new Date().toISOString(), error: `Its workers stopped answering too often (${reason})` });
     }
   }
 
