@@ -1,21 +1,54 @@
 /**
  * The README's dashboard screenshots, taken from a running farm by the same browser tooling as
- * the end-to-end test: a private farm with a CPU worker builds a few real models (tiny-conv, a
- * small ResNet-18, and a request fanned out to targets no worker here serves, one of which is
- * cancelled), then headless Chromium signs in and photographs the pages.
+ * the end-to-end test. A private farm has one CPU worker and two GPU workers played by the trtexec
+ * stand-in (test/trtexec-standin, a test double, not TensorRT): an RTX 4080 (CC 8.9, TensorRT
+ * 10.9.0) and a T4 (CC 7.5, TensorRT 8.6.1), whose NVML readings are injected. It builds a small
+ * ResNet-18 for the CPU and both GPUs in one request (fp16 on the GPUs), plus a target no worker
+ * serves (left queued), tiny-conv on the CPU, and a model with a symbolic dim and no
+ * options.shapes (which fails); then headless Chromium signs in and photographs the pages.
  *
  *   node --import tsx scripts/screenshots.ts [outDir]      (Default: docs/screenshots)
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import type { GpuTelemetry } from '../src/native/types';
 import { readTelemetry } from '../src/state/worker-telemetry';
+import { createStore } from '../src/storage/create-store';
+import { createTensorRtToolchain } from '../src/worker/toolchains/tensorrt';
 import { launchBrowser, signIn } from '../test/dashboard/browser';
 import { startFarm, TOKENS, waitForBuild, type TestFarm } from '../test/helpers/farm';
-import { resnet18, tinyConv } from '../test/models';
+import { resnet18, symbolicDimsModel, tinyConv } from '../test/models';
+import { RTX_4080, standinTrtexec, T4, type PlayedGpu } from '../test/tensorrt/gpu-standin';
 
 const OUT = path.resolve(process.argv[2] ?? 'docs/screenshots');
-/** Heartbeat samples on the fleet chart before it is photographed (500 ms apart in the test farm). */
+/** Heartbeat samples on the fleet charts before they are photographed (500 ms apart in the test farm). */
 const TELEMETRY_SAMPLES = 40;
+/** A target no worker here serves: its build stays queued. */
+const UNSERVED = 'trt10.9.0-sm86';
+
+/** GPUs (by uuid) with a build of this script under way, so their played NVML readings look busy. */
+const busyGpus = new Set<string>();
+
+/** What NVML would report for a played GPU: busy while this script has a build on it, idle otherwise. */
+function playedTelemetry(played: PlayedGpu): () => Promise<GpuTelemetry> {
+  return async () => {
+    const busy = busyGpus.has(played.gpu.uuid);
+    return {
+      index: played.gpu.index,
+      utilizationGpu: busy ? 87 : 2,
+      utilizationMemory: busy ? 41 : 0,
+      memoryUsedBytes: (busy ? 2300 : 420) * 2 ** 20,
+      memoryTotalBytes: played.gpu.memoryTotalBytes,
+      processes: [],
+      temperatureC: busy ? 61 : 38,
+      smClockMHz: busy ? 2505 : 210,
+      memClockMHz: busy ? 11201 : 405,
+      powerWatts: busy ? 182 : 14,
+      at: new Date().toISOString(),
+    };
+  };
+}
 
 async function upload(farm: TestFarm, name: string, bytes: Buffer): Promise<void> {
   const response = await farm.request('POST', `/v1/models?name=${name}`, { role: 'builder', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
@@ -28,40 +61,63 @@ async function submit(farm: TestFarm, model: string, targets: string[], options:
   return response.json();
 }
 
+async function settle(farm: TestFarm, id: string): Promise<void> {
+  const build = await waitForBuild(farm, id, 120_000);
+  console.log(`build ${id.slice(0, 12)} ${build.targetKey}: ${build.state}${build.error ? ` (${build.error.split('\n')[0]})` : ''}`);
+}
+
 async function main(): Promise<void> {
   await mkdir(OUT, { recursive: true });
-  const farm = await startFarm();
+  const bin = await mkdtemp(path.join(os.tmpdir(), 'kiln-screenshots-'));
+  // One attempt: the failing build fails at once instead of backing off first.
+  const farm = await startFarm({ env: { KILN_ATTEMPTS: '1' } });
   const browser = await launchBrowser({ width: 1360, height: 860 });
   try {
-    // Two CPU workers on this machine share its target's queue.
-    const worker = await farm.startWorker({}, { KILN_WORKER_ID: 'cpu-worker-1' });
-    await farm.startWorker({}, { KILN_WORKER_ID: 'cpu-worker-2' });
-    const local = worker.targets[0];
+    const gpuWorker = async (played: PlayedGpu, name: string) => {
+      const toolchain = createTensorRtToolchain({
+        store: createStore(farm.config.store),
+        gpu: played.gpu,
+        trtexec: await standinTrtexec(bin, name, played),
+        device: 0,
+        killGraceMs: 500,
+        telemetry: playedTelemetry(played),
+      });
+      return farm.startWorker({ toolchains: [toolchain] }, { KILN_WORKER_ID: name });
+    };
+    const cpu = await farm.startWorker({}, { KILN_WORKER_ID: 'cpu-worker-1' });
+    await gpuWorker(RTX_4080, 'gpu-rtx4080');
+    await gpuWorker(T4, 'gpu-t4');
+    const local = cpu.targets[0];
     await upload(farm, 'tiny-conv', tinyConv());
     await upload(farm, 'resnet18-small', resnet18({ width: 16, imageSize: 96, classes: 100 }));
+    await upload(farm, 'seq-proj', symbolicDimsModel());
 
-    const bench = { benchmark: { maxBatch: 16, warmup: 2, iterations: 20 } };
-    const tiny = await submit(farm, 'tiny-conv', [local], bench);
-    // One request fanned out over a matrix: the local CPU target builds, the GPU ones wait for workers.
-    const resnet = await submit(farm, 'resnet18-small', [local, 'ort1.30.0-aarch64-neon', 'trt10.9.0-sm89', 'trt10.9.0-sm89-nvidia-geforce-rtx-4090', 'trt10.9.0-sm86', 'trt10.9.0-sm86-ampere+'], {
+    const tiny = await submit(farm, 'tiny-conv', [local], { benchmark: { maxBatch: 16, warmup: 2, iterations: 20 } });
+    // One request fanned out over a matrix: CPU and two GPU rows build; the unserved target waits.
+    for (const played of [RTX_4080, T4]) busyGpus.add(played.gpu.uuid);
+    const resnet = await submit(farm, 'resnet18-small', [local, 'trt10.9.0-sm89', 'trt8.6.1-sm75', UNSERVED], {
+      tensorrt: { precision: ['fp16'] },
       benchmark: { maxBatch: 8, warmup: 2, iterations: 10 },
     });
-    const resnetLocal = resnet.builds.find((b) => b.target === local)!.id;
-    const cancel = await farm.request('DELETE', `/v1/builds/${resnet.builds.find((b) => b.target === 'trt10.9.0-sm86')!.id}`, { role: 'builder' });
-    if (cancel.status !== 200) throw new Error(`Expected 200 for the cancel but received ${cancel.status}: ${await cancel.text()}`);
-    for (const id of [tiny.builds[0].id, resnetLocal]) {
-      const build = await waitForBuild(farm, id, 120_000);
-      console.log(`build ${id.slice(0, 12)} ${build.targetKey}: ${build.state}${build.error ? ` (${build.error.split('\n')[0]})` : ''}`);
-    }
-    // A second, smaller batch ladder of tiny-conv, so the overview shows more than one success.
-    const again = await submit(farm, 'tiny-conv', [local], { benchmark: { maxBatch: 4, warmup: 1, iterations: 10 } });
-    await waitForBuild(farm, again.builds[0].id);
+    const idOf = (target: string) => resnet.builds.find((b) => b.target === target)!.id;
+    // 'seq' has only a name and options.shapes is not given: the build fails and says so.
+    const broken = await submit(farm, 'seq-proj', [local]);
 
-    // The fleet chart needs some history: wait for the worker's heartbeats to fill it.
-    for (;;) {
-      const samples = await readTelemetry(farm.api.ctx.redis, farm.api.ctx.keys, worker.id);
-      if (samples.length >= TELEMETRY_SAMPLES) break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+    await Promise.all(
+      [RTX_4080, T4].map(async (played) => {
+        await settle(farm, idOf(played === RTX_4080 ? 'trt10.9.0-sm89' : 'trt8.6.1-sm75'));
+        busyGpus.delete(played.gpu.uuid);
+      }),
+    );
+    for (const id of [tiny.builds[0].id, idOf(local), broken.builds[0].id]) await settle(farm, id);
+
+    // The fleet charts need some history: wait for the heartbeats to fill them.
+    for (const worker of farm.workers) {
+      for (;;) {
+        const samples = await readTelemetry(farm.api.ctx.redis, farm.api.ctx.keys, worker.id);
+        if (samples.length >= TELEMETRY_SAMPLES) break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
     }
 
     const { page } = browser;
@@ -75,13 +131,14 @@ async function main(): Promise<void> {
       console.log(`wrote ${path.join(OUT, file)}`);
     };
     await shoot('/dashboard', 'overview.png');
-    await shoot(`/dashboard/builds/${resnetLocal}`, 'build-detail.png');
+    await shoot(`/dashboard/builds/${idOf('trt10.9.0-sm89')}`, 'build-detail.png');
     await shoot('/dashboard/fleet', 'fleet.png');
     await shoot('/dashboard/builds', 'builds.png');
     await shoot(`/dashboard/requests/${resnet.request}`, 'request-matrix.png');
   } finally {
     await browser.close();
     await farm.stop();
+    await rm(bin, { recursive: true, force: true });
   }
 }
 
