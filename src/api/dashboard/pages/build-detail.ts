@@ -1,10 +1,11 @@
 import { LOG_FILE } from '../../../core/manifest';
-import type { BenchmarkReport, BuildReport, ValidationReport } from '../../../core/report';
+import type { BenchmarkReport, ValidationReport } from '../../../core/report';
 import type { BuildDetailData, TimelineStep } from '../data/build-detail';
 import { formatBytes, formatDuration, formatNumber, shortId } from '../format';
 import { html, type Html } from '../html';
 import { hasRole, type Session } from '../sessions';
 import { buildActions } from './builds';
+import { detailsSection, tensorRtSection } from './build-report';
 import { chart, duration, empty, modelLink, progressBar, section, stateBadge, timeAgo } from './components';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -23,7 +24,7 @@ export function buildDetailBody(d: BuildDetailData, session: Session): Html {
     <dt>Created</dt><dd>${timeAgo(r.createdAt)}</dd>
     <dt>Started</dt><dd>${timeAgo(r.startedAt)}</dd>
     <dt>Finished</dt><dd>${timeAgo(r.finishedAt)}</dd>
-    <dt>Duration</dt><dd>${duration(r)}</dd>
+    <dt>Start → finish</dt><dd>${duration(r)} <span class="muted small">queue wait excluded, publishing included</span></dd>
     <dt>Validation</dt><dd>${r.verdict ? verdictBadge(r.verdict) : '—'}</dd>
     <dt>Requests</dt><dd>${d.requests.length ? d.requests.map((id, i) => html`${i ? ', ' : ''}<a class="mono" href="/dashboard/requests/${id}">${id.slice(0, 8)}</a>`) : '—'}</dd>
   </dl>`;
@@ -38,13 +39,13 @@ export function buildDetailBody(d: BuildDetailData, session: Session): Html {
     ${r.error ? html`<div class="alert" role="alert"><strong>${r.state === 'failed' ? 'Failed' : 'Note'}:</strong> <span class="pre-wrap">${r.error}</span></div>` : ''}
     <div class="grid-2">
       ${section('Facts', facts)}
-      ${section('Timeline', timelineView(d.timeline, r.state), 'timeline-h')}
+      ${section('Timeline', html`${timelineView(d.timeline, r.state)}<p class="small muted">Wall clock per phase on the worker; “building” includes toolchain setup around the engine build itself.</p>`, 'timeline-h')}
     </div>
     ${section('Log', logView(d, live), 'log-h')}
     ${validationSection(report?.validation ?? null)}
     ${benchmarkSection(report?.benchmark ?? null)}
     ${artifactsSection(d)}
-    ${report && report.toolchain.name === 'tensorrt' ? tensorRtSection(report) : ''}
+    ${report && report.toolchain.name === 'tensorrt' ? tensorRtSection(report, r.spec) : ''}
     ${report ? detailsSection(report) : ''}
     ${section('Spec', html`<details><summary>The build spec (JSON): model, target and every option, whose canonical form hashes to the build key</summary><pre class="code">${JSON.stringify(r.spec, null, 2)}</pre></details>`, 'spec-h')}`;
 }
@@ -156,58 +157,4 @@ function artifactsSection(d: BuildDetailData): Html {
       </table>`,
     'artifacts-h',
   );
-}
-
-/** TensorRT facts from `build.details`, under whichever names the toolchain reports them. */
-function tensorRtSection(report: BuildReport): Html {
-  const d = report.build.details;
-  const device = (typeof d.device === 'object' && d.device ? d.device : {}) as Record<string, unknown>;
-  const cache = (typeof d.timingCache === 'object' && d.timingCache ? d.timingCache : {}) as Record<string, unknown>;
-  const rows: [string, string][] = [];
-  const add = (label: string, value: unknown) => {
-    if (value !== undefined && value !== null && value !== '') rows.push([label, String(value)]);
-  };
-  add('Device', typeof d.device === 'string' ? d.device : device.name);
-  add('Compute capability', device.cc ?? d.cc);
-  add('Device memory', typeof device.memoryMiB === 'number' ? `${device.memoryMiB} MiB` : undefined);
-  add('TensorRT', d.trtVersion ?? d.tensorrtVersion ?? report.toolchain.version);
-  const cacheBytes = d.timingCacheBytes ?? cache.savedBytes ?? cache.bytes;
-  add('Timing cache', typeof cacheBytes === 'number' ? formatBytes(cacheBytes) : undefined);
-  if (typeof cache.loadedBytes === 'number') add('Timing cache loaded', formatBytes(cache.loadedBytes));
-  if (typeof cache.entries === 'number') add('Timing cache entries', cache.entries);
-  add('Engine size', typeof d.engineSizeMiB === 'number' ? `${d.engineSizeMiB} MiB` : undefined);
-  const layers = layerSummary(d.layers ?? d.layerSummary);
-  return section(
-    'TensorRT',
-    html`${rows.length ? html`<dl class="facts">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>` : empty('The report has no TensorRT device facts.')}
-      ${layers.length ? html`<h3>Layers</h3><table><thead><tr><th scope="col">Kind</th><th scope="col" class="num">Layers</th></tr></thead>
-        <tbody>${layers.map(([k, n]) => html`<tr><th scope="row">${k}</th><td class="num">${n}</td></tr>`)}</tbody></table>` : ''}`,
-    'trt-h',
-  );
-}
-
-/** Accepts `{ byType: {Conv: 3} }`, `{ Conv: 3 }`, or a list of layers with a type/precision. */
-function layerSummary(value: unknown): [string, number][] {
-  if (!value || typeof value !== 'object') return [];
-  if (Array.isArray(value)) {
-    const counts = new Map<string, number>();
-    for (const layer of value as Record<string, unknown>[]) {
-      const kind = String(layer?.type ?? layer?.LayerType ?? layer?.precision ?? 'layer');
-      counts.set(kind, (counts.get(kind) ?? 0) + 1);
-    }
-    return [...counts];
-  }
-  const obj = value as Record<string, unknown>;
-  const source = (obj.byType ?? obj.types ?? obj) as Record<string, unknown>;
-  return Object.entries(source).filter((e): e is [string, number] => typeof e[1] === 'number');
-}
-
-function detailsSection(report: BuildReport): Html {
-  const flat = Object.entries(report.build.details).filter(([k, v]) => !['device', 'layers', 'layerSummary', 'timingCache'].includes(k) && v !== undefined);
-  const body = html`<dl class="facts">
-      <dt>Build time</dt><dd>${formatDuration(report.build.seconds * 1000)}</dd>
-      ${flat.map(([k, v]) => html`<dt>${k}</dt><dd class="${typeof v === 'object' ? 'mono small' : ''}">${typeof v === 'object' ? JSON.stringify(v) : String(v)}</dd>`)}
-    </dl>
-    ${report.warnings.length ? html`<h3>Warnings</h3><ul class="warnings">${report.warnings.map((w) => html`<li class="pre-wrap">${w}</li>`)}</ul>` : ''}`;
-  return section('Build details', body, 'details-h');
 }
