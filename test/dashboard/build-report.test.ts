@@ -1,6 +1,9 @@
 /** The build page's TensorRT and "Build details" sections read as labelled facts, each once. */
 import type { BuildSpec } from '../../src/core/build-spec';
 import type { BuildReport } from '../../src/core/report';
+import { hardwareFacts } from '../../src/api/dashboard/data/fleet';
+import { formatBytes } from '../../src/api/dashboard/format';
+import type { WorkerInfo } from '../../src/state/worker-registry';
 import { detailsSection, enginePrecision, humanLabel, layerSummary, tensorRtSection } from '../../src/api/dashboard/pages/build-report';
 
 const spec = (tensorrt: unknown) => ({ options: { tensorrt } }) as unknown as BuildSpec;
@@ -71,5 +74,13 @@ describe('build report sections', () => {
 
   it('makes labels from camelCase keys', () => {
     expect(humanLabel('engineBytes')).toBe('Engine bytes');
+  });
+});
+
+describe('fleet hardware facts', () => {
+  it('formats GPU memory with the same formatter as the build page', () => {
+    const info = { hardware: { gpus: [{ name: 'RTX 4080', memoryTotalBytes: 15948 * 2 ** 20 }] }, toolchains: {} } as unknown as WorkerInfo;
+    expect(hardwareFacts(info).find((f) => f.label === 'GPU memory')?.value).toBe(formatBytes(15948 * 2 ** 20));
+    expect(formatBytes(15948 * 2 ** 20)).toBe('15.6 GiB');
   });
 });

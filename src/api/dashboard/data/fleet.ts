@@ -3,6 +3,7 @@ import type { FarmContext } from '../../../context';
 import type { BuildRecord } from '../../../state/build-records';
 import type { WorkerInfo } from '../../../state/worker-registry';
 import { readTelemetry, type TelemetrySample } from '../../../state/worker-telemetry';
+import { formatBytes } from '../format';
 
 export interface FleetWorker {
   info: WorkerInfo;
@@ -49,7 +50,7 @@ export function hardwareFacts(info: WorkerInfo): { label: string; value: string 
   add('GPU', h.gpuName, h.name, gpu?.name);
   add('CC', h.cc, h.computeCapability, gpu?.cc);
   const mem = h.memoryTotalBytes ?? gpu?.memoryTotalBytes;
-  if (typeof mem === 'number') facts.push({ label: 'GPU memory', value: `${(mem / 2 ** 30).toFixed(1)} GiB` });
+  if (typeof mem === 'number') facts.push({ label: 'GPU memory', value: formatBytes(mem) });
   add('Driver', h.driverVersion, gpu?.driverVersion);
   add('TensorRT', info.toolchains.tensorrt?.startsWith('unavailable') ? null : info.toolchains.tensorrt);
   add('CPU', h.cpuModel);
