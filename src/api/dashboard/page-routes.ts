@@ -76,7 +76,7 @@ export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
     const found = await requestData(ctx, String(req.params.id));
     if (!found) throw notFound(`No request ${req.params.id}`);
     const { labelOf } = await catalog.models();
-    render(req, res, 'requests', `Request ${found.summary.request.id.slice(0, 8)}`, requestMatrixBody(found.summary, found.builds, labelOf), { scripts: ['live.js'] });
+    render(req, res, 'requests', `Request ${found.summary.request.id.slice(0, 8)}`, requestMatrixBody(found.summary, found.builds, labelOf, found.liveTargets), { scripts: ['live.js'] });
   });
 
   router.get('/dashboard/models', reader, async (req, res) => {

@@ -21,28 +21,39 @@ export function requestsBody(requests: RequestSummary[], labelOf: (sha: string) 
     </table>`;
 }
 
-export function requestMatrixBody(summary: RequestSummary, builds: BuildRecord[], labelOf: (sha: string) => string | null): Html {
+const WAITING_NOTE = 'Nothing is building: the builds left are queued, waiting for a worker that serves their target.';
+
+/** `liveTargets`: targets some live worker serves; queued cells outside it are marked, as are rows none of whose targets is served. */
+export function requestMatrixBody(summary: RequestSummary, builds: BuildRecord[], labelOf: (sha: string) => string | null, liveTargets: Set<string>): Html {
   const r = summary.request;
   const m = buildMatrix(r, builds);
+  const rowCells = (row: string) => m.columns.map((col) => m.cells.get(`${row}\u0000${col}`)).filter((c) => c !== undefined);
+  const unservedRow = (row: string) => rowCells(row).every((c) => !liveTargets.has(c.target));
+  const unservedQueued = Object.entries(r.builds).filter(([target, id]) => !liveTargets.has(target) && builds.find((b) => b.id === id)?.state === 'queued').map(([t]) => t);
   const grid = html`<table class="matrix" aria-describedby="matrix-note">
       <thead><tr><th scope="col">CC / CPU ISA</th>${m.columns.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
       <tbody>${m.rows.map(
-        (row) => html`<tr><th scope="row">${row}</th>${m.columns.map((col) => {
+        (row) => html`<tr><th scope="row">${row}${unservedRow(row) ? html`<span class="unserved-note">no live worker serves this row</span>` : ''}</th>${m.columns.map((col) => {
           const cell = m.cells.get(`${row}\u0000${col}`);
           if (!cell) return html`<td class="cell-none"><span class="sr-only">not requested</span></td>`;
           const state = cell.build?.state ?? 'unknown';
-          return html`<td class="cell state-bg-${state}" data-build-id="${cell.buildId}" data-state="${state}">
+          const unserved = state === 'queued' && !liveTargets.has(cell.target);
+          return html`<td class="cell state-bg-${state}${unserved ? ' cell-unserved' : ''}" data-build-id="${cell.buildId}" data-state="${state}">
             <a href="/dashboard/builds/${cell.buildId}" title="${cell.target}">
               <span class="cell-target mono">${cell.target}</span>
               <span class="cell-state" data-field="state">${state}</span>
               ${cell.build?.state === 'active' ? html`<span class="cell-progress" data-field="progress-label">${cell.build.phase ?? ''} ${cell.build.percent}%</span>` : html`<span class="cell-progress" data-field="progress-label"></span>`}
               ${cell.build?.verdict ? html`<span class="cell-verdict">validation ${cell.build.verdict}</span>` : ''}
+              ${unserved ? html`<span class="cell-unserved-note">no live worker serves it</span>` : ''}
             </a></td>`;
         })}</tr>`,
       )}</tbody>
     </table>`;
   return html`<div class="title-row"><h1>Request <span class="mono">${r.id.slice(0, 8)}</span></h1>${stateBadge(summary.state)}</div>
     <p>${modelLink(r.modelId, labelOf(r.modelId))}, ${r.targets.length} target${r.targets.length === 1 ? '' : 's'}, submitted ${timeAgo(r.createdAt)}.</p>
+    ${summary.state === 'waiting' || unservedQueued.length ? html`<p class="small muted" id="waiting-note">${summary.state === 'waiting' ? WAITING_NOTE : ''}${
+      unservedQueued.length ? html` No live worker serves <span class="mono">${unservedQueued.join(', ')}</span>; ${unservedQueued.length === 1 ? 'it stays' : 'they stay'} queued until one registers.` : ''
+    }</p>` : ''}
     ${section('Matrix', html`<p id="matrix-note" class="small muted">Rows: the toolchain version with the GPU compute capability or CPU ISA. Columns: the SKU or compatibility level. Each cell opens its build; states update live.</p><div class="scroll-x" data-live-rows>${grid}</div>`, 'matrix-h')}
     ${section('Options', html`<details><summary>The options set of this request (JSON, with defaults filled in)</summary><pre class="code">${JSON.stringify(r.options, null, 2)}</pre></details>`, 'options-h')}`;
 }
