@@ -72,12 +72,12 @@ export function buildRows(builds: BuildRecord[], labelOf: (sha: string) => strin
 function buildRow(b: BuildRecord, labelOf: (sha: string) => string | null, csrf: string | null): Html {
   return html`<tr data-build-id="${b.id}" data-state="${b.state}">
     <td>${buildLink(b.id)}</td>
-    <td>${modelLink(b.modelId, labelOf(b.modelId))}</td>
-    <td class="mono">${b.targetKey}</td>
+    <td class="nowrap">${modelLink(b.modelId, labelOf(b.modelId))}</td>
+    <td class="mono nowrap">${b.targetKey}</td>
     <td>${stateBadge(b.state)}${b.state === 'failed' && b.error ? html`<div class="error-line small" title="${b.error}">${firstLine(b.error)}</div>` : ''}</td>
     <td>${progressBar(b)}</td>
-    <td>${timeAgo(b.createdAt)}</td>
-    <td>${duration(b)}</td>
+    <td class="nowrap">${timeAgo(b.createdAt)}</td>
+    <td class="nowrap">${duration(b)}</td>
     ${csrf !== null ? html`<td class="actions" data-field="actions">${buildActions(b, csrf)}</td>` : ''}
   </tr>`;
 }
