@@ -10,7 +10,9 @@
     const doughnut = spec.type === 'doughnut';
     const datasets = spec.datasets.map((d, i) => {
       const color = d.color || PALETTE[i % PALETTE.length];
-      const base = { label: d.label, data: d.data, stack: spec.stacked ? 'all' : d.stack };
+      const linear = spec.x && spec.x.linear;
+      const data = linear ? d.data.map((y, j) => ({ x: spec.labels[j], y })) : d.data;
+      const base = { label: d.label, data, stack: spec.stacked ? 'all' : d.stack };
       if (doughnut) return Object.assign(base, { backgroundColor: spec.labels.map((l, j) => STATE[l] || PALETTE[j % PALETTE.length]), borderColor: '#fff', borderWidth: 2 });
       if (spec.type === 'line') return Object.assign(base, { borderColor: color, backgroundColor: color, pointRadius: spec.labels.length > 40 ? 0 : 3, borderWidth: 2, tension: 0.2, spanGaps: true });
       return Object.assign(base, { backgroundColor: color, borderColor: color, borderWidth: 0, borderRadius: 3 });
@@ -18,6 +20,7 @@
     const axis = (a, stacked) => Object.assign(
       { stacked: Boolean(stacked), grid: { color: '#e5e7eb' }, ticks: { color: '#374151', autoSkip: true, maxRotation: 0, maxTicksLimit: 12 }, title: { display: Boolean(a && a.title), text: (a && a.title) || '', color: '#374151' } },
       a && a.log ? { type: 'logarithmic' } : {},
+      a && a.linear ? { type: 'linear' } : {},
       a && a.min !== undefined ? { min: a.min } : {},
       a && a.max !== undefined ? { max: a.max } : {},
     );
@@ -30,7 +33,7 @@
     };
     if (!doughnut) options.scales = { x: axis(spec.x, spec.stacked), y: axis(spec.y, spec.stacked) };
     else options.plugins.legend.position = 'right';
-    return { type: spec.type, data: { labels: spec.labels.map(String), datasets }, options };
+    return { type: spec.type, data: spec.x && spec.x.linear ? { datasets } : { labels: spec.labels.map(String), datasets }, options };
   }
 
   function draw(root) {

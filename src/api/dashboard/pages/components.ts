@@ -40,7 +40,11 @@ export interface ChartSpec {
   type: 'bar' | 'line' | 'doughnut';
   labels: (string | number)[];
   datasets: { label: string; data: (number | null)[]; color?: string; stack?: string }[];
-  x?: { title?: string; log?: boolean; time?: boolean };
+  /**
+   * `linear`: the labels are numbers placed by value (e.g. seconds), so uneven spacing shows, as
+   * gaps between heartbeats do; Chart.js's time scale would need a date adapter, which is not served.
+   */
+  x?: { title?: string; log?: boolean; linear?: boolean };
   y?: { title?: string; log?: boolean; min?: number; max?: number };
   stacked?: boolean;
   horizontal?: boolean;

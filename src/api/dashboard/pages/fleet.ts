@@ -1,5 +1,5 @@
 import { hardwareFacts, type FleetWorker } from '../data/fleet';
-import { formatBytes } from '../format';
+import { formatBytes, formatDuration } from '../format';
 import { html, type Html } from '../html';
 import { buildLink, chart, empty, progressBar, stateBadge, timeAgo } from './components';
 
@@ -16,17 +16,20 @@ function workerCard(w: FleetWorker): Html {
   const facts = hardwareFacts(info);
   const t = w.telemetry;
   const latest = t[t.length - 1];
-  const source = latest?.source === 'gpu' ? 'GPU' : 'CPU';
+  // A CPU reading is the whole machine's (os.cpus()), shared with anything else running there.
+  const source = latest?.source === 'gpu' ? 'GPU' : 'host CPU';
+  const lastAt = t.length ? Date.parse(t[t.length - 1].at) : 0;
   const memPercent = (s: (typeof t)[number]) => (s.memoryUsedBytes !== null && s.memoryTotalBytes ? Math.round((s.memoryUsedBytes / s.memoryTotalBytes) * 1000) / 10 : null);
   const telemetry = t.length
     ? html`${t.length > 1
         ? chart(
             `chart-worker-${info.id.replace(/[^A-Za-z0-9_-]/g, '_')}`,
-            `${source} utilisation and memory, last ${Math.max(1, Math.round((Date.parse(t[t.length - 1].at) - Date.parse(t[0].at)) / 60000))} min`,
+            `${source === 'GPU' ? 'GPU' : 'Host CPU'} utilisation and memory, last ${formatDuration(lastAt - Date.parse(t[0].at))}`,
             {
               type: 'line',
-              labels: t.map((s) => s.at.slice(11, 19)),
-              x: { title: 'time (UTC)' },
+              // Seconds before the latest beat, placed by value: a missed heartbeat shows as a gap.
+              labels: t.map((s) => Math.round((Date.parse(s.at) - lastAt) / 100) / 10),
+              x: { title: `seconds before the latest beat (${t[t.length - 1].at.slice(11, 19)} UTC)`, linear: true },
               y: { title: '%', min: 0, max: 100 },
               datasets: [
                 { label: `${source} utilisation %`, data: t.map((s) => s.utilizationPercent), color: '#2563eb' },
@@ -36,7 +39,8 @@ function workerCard(w: FleetWorker): Html {
             { height: 180 },
           )
         : ''}
-      <p class="small">Latest: ${latest.utilizationPercent ?? '—'}% busy, ${formatBytes(latest.memoryUsedBytes)} of ${formatBytes(latest.memoryTotalBytes)}${
+      <p class="small">Latest: ${latest.utilizationPercent ?? '—'}% ${source} busy${source === 'GPU' ? '' : ' (the whole machine, every process on it)'}, ${formatBytes(latest.memoryUsedBytes)} of ${formatBytes(latest.memoryTotalBytes)}${
+        source === 'GPU' ? '' : ' host memory'}${
         latest.temperatureC != null ? `, ${latest.temperatureC} °C` : ''
       }${latest.powerWatts != null ? `, ${Math.round(latest.powerWatts)} W` : ''} (${timeAgo(latest.at)}).</p>`
     : html`<p class="muted small">No telemetry reported yet.</p>`;
