@@ -1,5 +1,6 @@
 /** The request page says "waiting" when nothing runs, and marks what no live worker serves. */
-import { dashboardRequestState, type RequestSummary } from '../../src/api/dashboard/data/requests';
+import { type RequestSummary } from '../../src/api/dashboard/data/requests';
+import { matrixState } from '../../src/api/routes/requests';
 import { requestMatrixBody } from '../../src/api/dashboard/pages/requests';
 import type { BuildRecord } from '../../src/state/build-records';
 import type { RequestRecord } from '../../src/state/requests';
@@ -16,16 +17,16 @@ const build = (id: string, targetKey: string, state: BuildRecord['state']) => ({
 
 describe('request page', () => {
   it('calls a request waiting when nothing is active and the rest is queued', () => {
-    expect(dashboardRequestState(['succeeded', 'succeeded', 'queued'])).toBe('waiting');
-    expect(dashboardRequestState(['active', 'queued'])).toBe('running');
-    expect(dashboardRequestState(['queued', 'queued'])).toBe('queued');
-    expect(dashboardRequestState(['succeeded'])).toBe('succeeded');
-    expect(dashboardRequestState([])).toBe('unknown');
+    expect(matrixState(['succeeded', 'succeeded', 'queued'])).toBe('waiting');
+    expect(matrixState(['active', 'queued'])).toBe('running');
+    expect(matrixState(['queued', 'queued'])).toBe('queued');
+    expect(matrixState(['succeeded'])).toBe('succeeded');
+    expect(matrixState([])).toBe('unknown');
   });
 
   it('marks a queued cell and its row when no live worker serves the target', () => {
     const builds = [build('b1', 'trt10.9.0-sm89', 'succeeded'), build('b2', 'trt10.9.0-sm86', 'queued')];
-    const summary: RequestSummary = { request, state: dashboardRequestState(builds.map((b) => b.state)), counts: {} };
+    const summary: RequestSummary = { request, state: matrixState(builds.map((b) => b.state)), counts: {} };
     const out = requestMatrixBody(summary, builds, () => null, new Set(['trt10.9.0-sm89'])).value;
     expect(out).toContain('badge state-waiting');
     expect(out).toMatch(/class="cell state-bg-queued cell-unserved" data-build-id="b2"/);

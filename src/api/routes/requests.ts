@@ -4,12 +4,17 @@ import type { BuildState } from '../../state/build-records';
 import { requireRole } from '../auth';
 import { notFound } from '../errors';
 
-/** A request's state is its matrix's: running while any build is unfinished, then the worst outcome. */
+/**
+ * A request's state is its matrix's: running while any build is active; queued while every build
+ * is queued; waiting when some are done and the rest are queued (nothing runs for it until a
+ * worker takes them); then the worst outcome.
+ */
 export function matrixState(states: BuildState[]): string {
-  if (states.some((s) => s === 'active')) return 'running';
-  if (states.some((s) => s === 'queued')) return states.some((s) => s !== 'queued') ? 'running' : 'queued';
-  if (states.some((s) => s === 'failed')) return 'failed';
-  if (states.some((s) => s === 'cancelled')) return 'cancelled';
+  if (states.length === 0) return 'unknown';
+  if (states.includes('active')) return 'running';
+  if (states.includes('queued')) return states.every((s) => s === 'queued') ? 'queued' : 'waiting';
+  if (states.includes('failed')) return 'failed';
+  if (states.includes('cancelled')) return 'cancelled';
   return 'succeeded';
 }
 

@@ -59,15 +59,6 @@ export interface RequestSummary {
   counts: Record<string, number>;
 }
 
-/**
- * The API's request state, except that a request with builds done and the rest only queued (none
- * active) is "waiting", not "running": nothing runs for it until a worker takes the queued ones.
- */
-export function dashboardRequestState(states: BuildRecord['state'][]): string {
-  const state = states.length ? matrixState(states) : 'unknown';
-  return state === 'running' && !states.includes('active') ? 'waiting' : state;
-}
-
 export async function requestData(ctx: FarmContext, id: string): Promise<{ summary: RequestSummary; builds: BuildRecord[]; liveTargets: Set<string> } | null> {
   const request = await ctx.requests.get(id);
   if (!request) return null;
@@ -85,5 +76,5 @@ export async function latestRequests(ctx: FarmContext, count: number): Promise<R
 function summarize(request: RequestRecord, builds: BuildRecord[]): RequestSummary {
   const counts: Record<string, number> = {};
   for (const b of builds) counts[b.state] = (counts[b.state] ?? 0) + 1;
-  return { request, state: dashboardRequestState(builds.map((b) => b.state)), counts };
+  return { request, state: matrixState(builds.map((b) => b.state)), counts };
 }
