@@ -27,18 +27,10 @@ command -v trtexec || echo "trtexec: not found"
 echo
 "$node" "$cache/gpu-probe.js" "$addon"
 
-if python3 -c 'import torch' 2>/dev/null; then
-  ready=/tmp/kiln-busy.ready
-  rm -f "$ready"
-  python3 scripts/device/busy-gpu.py "$ready" &
-  busy=$!
-  while [ ! -f "$ready" ] && kill -0 "$busy" 2>/dev/null; do sleep 0.2; done
-  sleep 1  # NVML's utilization is an average over its last sample period
-  echo
-  echo "# while python3 (pid $busy) multiplies matrices on GPU 0"
+. scripts/device/busy-gpu.sh
+if start_busy_gpu; then
   "$node" "$cache/gpu-probe.js" "$addon" telemetry
   echo "## nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader"
   nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader
-  kill "$busy"
-  wait "$busy" 2>/dev/null
+  stop_busy_gpu
 fi

@@ -100,15 +100,5 @@ export interface RawGpuList {
   cudaDriverVersion: number | null;
 }
 
-export interface RawTelemetry {
-  index: number;
-  utilizationGpu: number | null;
-  utilizationMemory: number | null;
-  memoryUsedBytes: number | null;
-  memoryTotalBytes: number | null;
-  processes: GpuProcess[] | null;
-  temperatureC: number | null;
-  smClockMHz: number | null;
-  memClockMHz: number | null;
-  powerMilliwatts: number | null;
-}
+/** What the addon returns: the public reading before power is converted and the time is stamped. */
+export type RawTelemetry = Omit<GpuTelemetry, 'powerWatts' | 'at'> & { powerMilliwatts: number | null };
