@@ -9,6 +9,7 @@
 const { playedSetup } = require('./lib/device');
 const { Log } = require('./lib/log');
 const { parse, InvalidArgument } = require('./lib/options');
+const { fill } = require('./lib/contract');
 const { printHelp, printOptions, printDevice } = require('./lib/banner');
 const { build } = require('./lib/build');
 const { loadEngine, infer } = require('./lib/run');
@@ -16,7 +17,7 @@ const { atLeast } = require('./lib/device');
 
 async function main(log, report) {
   const setup = playedSetup(process.env);
-  const { trt, device, misbehave } = setup;
+  const { trt, device, misbehave, contract } = setup;
   if (misbehave['ignore-sigterm']) {
     // Says so once, so a test can wait for the signal to have arrived before escalating to SIGKILL.
     process.on('SIGTERM', () => log.warn('the stand-in ignores SIGTERM (KILN_STANDIN_MISBEHAVE=ignore-sigterm)'));
@@ -30,22 +31,24 @@ async function main(log, report) {
   }
   let parsed;
   try {
-    parsed = parse(argv, trt);
+    parsed = parse(argv, contract);
   } catch (err) {
     if (!(err instanceof InvalidArgument)) throw err;
-    printHelp();
-    log.error(err.message);
-    return report('FAILED');
+    return failCommandLine(log, report, contract, [err.message]);
   }
   if (parsed.options.help) {
     printHelp();
     return 0;
   }
   if (parsed.unknown.length > 0) {
-    printHelp();
-    for (const arg of parsed.unknown) log.error(`Unknown option: ${arg.name} ${arg.value}`);
+    return failCommandLine(log, report, contract, parsed.unknown.map((a) => fill(contract.commandLine.unknownOption, a.name, a.value)));
+  }
+  if (parsed.notPlayed.length > 0) {
+    // Not trtexec's voice: the release accepts these, the stand-in cannot play them.
+    for (const name of new Set(parsed.notPlayed)) log.error(`the Kiln trtexec stand-in does not play ${name} (TensorRT ${contract.version}'s trtexec accepts it)`);
     return report('FAILED');
   }
+  for (const warning of parsed.warnings) log.warn(warning);
   const o = parsed.options;
   log.verbose = Boolean(o.verbose);
   for (const profile of o.profiles) for (const w of profile.warnings) log.warn(w);
@@ -67,6 +70,19 @@ async function main(log, report) {
     return report('PASSED');
   }
   return report((await infer(log, o, setup, engine)) ? 'PASSED' : 'FAILED');
+}
+
+/**
+ * A command line the release refuses: the help text (before the errors from 10.0, after them on 8.6
+ * and 9.x), the errors, then `&&&& FAILED` and exit status 1, or, where the release returns without
+ * the status line (11.1), exit status 1 alone. From the table's commandLine facts.
+ */
+function failCommandLine(log, report, contract, errors) {
+  const { help, failure } = contract.commandLine;
+  if (help.printed === 'before-errors') printHelp();
+  for (const e of errors) log.error(e);
+  if (help.printed === 'after-errors') printHelp();
+  return failure.statusLine ? report('FAILED') : failure.exitStatus;
 }
 
 const log = new Log();

@@ -194,6 +194,40 @@ function readCalibration(log, file) {
   log.trt('I', 'To regenerate calibration cache, please delete the existing one. TensorRT will generate a new calibration cache.');
 }
 
+/**
+ * Whether the plan can be refitted: built with --refit, or stripped with kSTRIP_PLAN, which
+ * "enabled [kREFIT_IDENTICAL] by default" (sampleEngines.cpp, 10.0+). 9.2's kWEIGHTLESS does not.
+ */
+function refittable(o, contract) {
+  const strip = o.stripWeights && contract.options[o.stripWeights];
+  return Boolean(o.refit) || Boolean(strip && strip.builderFlag === 'kSTRIP_PLAN');
+}
+
+/**
+ * --layerPrecisions as setLayerPrecisions applies them (only when --precisionConstraints is not
+ * none): from 9.0 each layer takes an exact name first, else a name with one wildcard, and the
+ * release logs `Set layer X to precision Y`; 8.6 matches exact names and `*` silently.
+ */
+function applyLayerPrecisions(log, o, model, contract) {
+  const g = contract.grammar.layerPrecisions;
+  if (!o.layerPrecisions || o.precisionConstraints === 'none' || !g || !g.logs) return;
+  const patterns = Object.entries(o.layerPrecisions);
+  model.graph.nodes.forEach((node, i) => {
+    const name = node.name || `${node.opType}_${i}`;
+    const hit = patterns.find(([p]) => p === name) || patterns.find(([p]) => oneWildcard(p, name));
+    if (hit) log.info(g.logs.message.replace('{}', name).replace('{}', hit[1]));
+  });
+}
+
+/** matchStringWithOneWildcard (sampleUtils.cpp): the first '*' splits the pattern into prefix and suffix. */
+function oneWildcard(pattern, name) {
+  const star = pattern.indexOf('*');
+  if (star < 0) return pattern === name;
+  const prefix = pattern.slice(0, star);
+  const suffix = pattern.slice(star + 1);
+  return name.length >= prefix.length + suffix.length && name.startsWith(prefix) && name.endsWith(suffix);
+}
+
 /** Builds the engine; returns what inference needs, or null after printing trtexec's failure lines. */
 async function build(log, o, setup) {
   const { trt, device, misbehave } = setup;
@@ -207,6 +241,7 @@ async function build(log, o, setup) {
     return buildFailed(log);
   }
   const profiles = resolved.profiles;
+  applyLayerPrecisions(log, o, model, setup.contract);
 
   if (o.hardwareCompatibilityLevel === 'ampere+' && Number(device.cc) < 8) {
     log.trt('E', '9: [builderConfig.cpp::setHardwareCompatibilityLevel::1118] Error Code 9: API Usage Error (Hardware compatibility level ampere+ is only supported on NVIDIA Ampere and later GPUs.)');
@@ -269,7 +304,12 @@ async function build(log, o, setup) {
     precision: [...o.precision].sort(),
     hardwareCompatibilityLevel: o.hardwareCompatibilityLevel,
     versionCompatible: Boolean(o.versionCompatible),
+    // Without --excludeLeanRuntime a version-compatible plan carries the lean runtime (host code).
+    excludeLeanRuntime: Boolean(o.excludeLeanRuntime),
+    // A weightless plan (--weightless on 9.2/9.3, --stripWeights from 10.0): its weights are not in it.
     stripWeights: Boolean(o.stripWeights),
+    strippedBy: o.stripWeights || null,
+    refittable: refittable(o, setup.contract),
     profiles: profiles.map((p) => ({ min: p.min, opt: p.opt, max: p.max })),
     inputs: model.graph.inputs,
     outputs: model.graph.outputs,
@@ -304,4 +344,4 @@ async function build(log, o, setup) {
   return { meta, model, planBad };
 }
 
-module.exports = { build, setupFailed };
+module.exports = { build, setupFailed, oneWildcard };

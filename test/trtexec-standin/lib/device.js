@@ -3,7 +3,8 @@
  * Who the stand-in plays, from its environment: the TensorRT version and the GPU. Each test worker
  * sets its own, so one machine can play an RTX 4080 with TensorRT 10.9.0 and a T4 with 8.6.1.
  *
- *   KILN_STANDIN_TRT        TensorRT version, e.g. 10.9.0 or 8.6.1.6 (default 10.9.0)
+ *   KILN_STANDIN_TRT        TensorRT version, e.g. 10.9.0 or 8.6.1.6 (default 10.9.0); any release
+ *                           of the contract table (8.6 ... 11.1), see README.md
  *   KILN_STANDIN_CC         compute capability (default 8.9)
  *   KILN_STANDIN_DEVICE     device name (default: a GPU of that CC)
  *   KILN_STANDIN_UUID       device UUID (default: derived from name and CC)
@@ -12,6 +13,7 @@
  *   KILN_STANDIN_MS_PER_TACTIC  simulated build time per timing-cache miss, ms (default 2)
  */
 const crypto = require('node:crypto');
+const { releaseFor } = require('./contract');
 
 /** Known GPUs per CC: name, SMs, memory (MiB), shared memory per SM (KiB), bus width, clocks. */
 const GPUS = {
@@ -23,8 +25,17 @@ const GPUS = {
 };
 const FALLBACK_GPU = { name: 'NVIDIA Stand-in GPU', sms: 32, memoryMiB: 8192, smemKiB: 64, bus: 256, ecc: false, clock: 1.5, memClock: 5 };
 
-/** Build numbers of real releases, so plan headers carry a plausible fourth byte. */
-const KNOWN_BUILDS = { '8.6.1': 6, '10.9.0': 34, '10.3.0': 9, '10.13.3': 9 };
+/**
+ * The fourth number of each release the contract table covers, so plan headers and the banner carry
+ * one. 8.6.1.6 and 10.9.0.34 are real (reference logs); 10.3.0.9 and 10.13.3.9 were chosen for
+ * earlier tests; the others are plausible, not checked against NVIDIA's packages.
+ */
+const KNOWN_BUILDS = {
+  '8.6.1': 6, '9.0.1': 4, '9.1.0': 4, '9.2.0': 5, '9.3.0': 1,
+  '10.0.1': 6, '10.1.0': 27, '10.2.0': 19, '10.3.0': 9, '10.4.0': 26, '10.5.0': 18, '10.6.0': 26, '10.7.0': 23, '10.8.0': 43,
+  '10.9.0': 34, '10.10.0': 31, '10.11.0': 33, '10.12.0': 36, '10.13.0': 35, '10.13.2': 6, '10.13.3': 9, '10.14.1': 48,
+  '10.15.1': 29, '10.16.1': 11, '11.0.0': 20, '11.1.0': 13,
+};
 
 function parseMisbehave(text) {
   const flags = {};
@@ -43,6 +54,8 @@ function playedSetup(env) {
   const release = `${trt.major}.${trt.minor}.${trt.patch}`;
   trt.build = m[4] !== undefined ? +m[4] : KNOWN_BUILDS[release] ?? 1;
   trt.text = release;
+  // The release branch whose trtexec this version ships: its command line, grammar and failures.
+  const contract = releaseFor(trt);
   // NV_TENSORRT_VERSION: major*1000+minor*100+patch before 10.0, major*10000+... from 10.0.
   trt.banner = trt.major >= 10 ? trt.major * 10000 + trt.minor * 100 + trt.patch : trt.major * 1000 + trt.minor * 100 + trt.patch;
 
@@ -58,6 +71,7 @@ function playedSetup(env) {
   const uuid = env.KILN_STANDIN_UUID || uuidFor(`${name}/${configuredCc}`);
   return {
     trt,
+    contract,
     device: { ...gpu, name, uuid, cc, memoryMiB: Number(env.KILN_STANDIN_MEMORY_MIB) || gpu.memoryMiB },
     misbehave,
     msPerTactic: env.KILN_STANDIN_MS_PER_TACTIC !== undefined ? Number(env.KILN_STANDIN_MS_PER_TACTIC) : 2,

@@ -149,8 +149,33 @@ function readOnnx(path) {
   return model;
 }
 
+/**
+ * A copy of the model file with every float initializer's data zeroed in place (raw_data, field 9,
+ * and packed float_data, field 4, of each TensorProto): the same bytes otherwise, so ONNX Runtime
+ * runs the same graph without its weights. What an engine whose weights were stripped computes
+ * when nobody refits it is not in NVIDIA's sources; the stand-in plays it this way (README.md).
+ */
+function zeroWeights(path) {
+  const buf = Buffer.from(fs.readFileSync(path));
+  for (const [f, , v] of new Reader(buf).fields()) {
+    if (f !== 7) continue;
+    for (const [gf, , gv] of v.fields()) {
+      if (gf !== 5) continue;
+      let type = 1;
+      const data = [];
+      for (const [tf, tw, tv] of gv.fields()) {
+        if (tf === 2) type = tv;
+        if ((tf === 9 || tf === 4) && tw === 2) data.push(tv);
+      }
+      // Floating-point weights only: integer initializers are shapes and indices, not weights.
+      if ([1, 10, 11, 16].includes(type)) for (const r of data) buf.fill(0, r.pos, r.end);
+    }
+  }
+  return buf;
+}
+
 function weightBytes(model) {
   return model.graph.initializers.reduce((sum, t) => sum + t.dims.reduce((a, b) => a * b, 1) * (ELEMENT_BYTES[t.type] || 4), 0);
 }
 
-module.exports = { readOnnx, weightBytes, ELEMENT_BYTES };
+module.exports = { readOnnx, weightBytes, zeroWeights, ELEMENT_BYTES };

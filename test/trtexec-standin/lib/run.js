@@ -6,8 +6,9 @@
  * export outputs computed by ONNX Runtime when asked.
  */
 const fs = require('node:fs');
+const path = require('node:path');
 const { atLeast } = require('./device');
-const { readOnnx } = require('./onnx');
+const { readOnnx, zeroWeights } = require('./onnx');
 const { cppFloat } = require('./numbers');
 const { readPlan } = require('./plan');
 const { setupFailed } = require('./build');
@@ -55,8 +56,51 @@ function loadEngine(log, o, setup) {
   if (meta.device !== device.name) {
     log.trt('W', 'Using an engine plan file across different models of devices is not recommended and is likely to affect performance or even cause errors.');
   }
+  if (meta.versionCompatible && !meta.excludeLeanRuntime && !o.versionCompatible) {
+    // The runtime refuses engine host code unless trtexec called setEngineHostCodeAllowed(true),
+    // which it does only for --versionCompatible/--vc (sampleEngines.cpp). Its own message lives in
+    // libnvinfer, not in NVIDIA/TensorRT, so this [TRT] line is the stand-in's wording; the [E]
+    // lines after it are trtexec's (sampleEngines.cpp, sampleInference.cpp, trtexec.cpp).
+    log.trt('E', 'IRuntime::deserializeCudaEngine: [Kiln stand-in wording, not TensorRT\'s] this engine is version compatible and embeds the lean runtime (host code), which this runtime was not allowed to run; load it with --versionCompatible');
+    log.error('Engine deserialization failed');
+    log.error('Got invalid engine!');
+    log.error('Inference set up failed');
+    return null;
+  }
   log.info(`Engine deserialized in ${cppFloat(0.0357642)} sec.`);
-  return { meta };
+  const engine = { meta, onnx: meta.onnx, weights: meta.stripWeights ? 'stripped' : 'built' };
+  const refit = setup.contract.loading.refitFromOnnx;
+  // trtexec refits only `if (supportDeserialization && options.build.refittable)`: without --refit
+  // on the load command, --refitFromOnnx is read and silently unused.
+  if (refit && o.refitFromOnnx && o.refit) return refitFromOnnx(log, o.refitFromOnnx, engine, refit);
+  return engine;
+}
+
+/**
+ * --refitFromOnnx (10.14+): trtexec's refitFromOnnx lines around TensorRT's ONNX parser refitter.
+ * The refitter's own error texts are not in NVIDIA's samples; the stand-in's are labelled.
+ */
+function refitFromOnnx(log, file, engine, refit) {
+  const say = (message) => message.message.replace('{}', file);
+  log.info(say(refit.logs[0]));
+  let problem = null;
+  if (!engine.meta.refittable) problem = 'the engine was not built refittable (--refit, or --stripWeights)';
+  else {
+    try {
+      const model = readOnnx(file);
+      const names = (m) => JSON.stringify(m.graph.initializers.map((t) => [t.name, t.dims]).sort());
+      if (names(model) !== names(readOnnx(engine.meta.onnx))) problem = `the weights of ${file} do not match the engine's layers`;
+    } catch {
+      problem = `cannot read an ONNX model from ${file}`;
+    }
+  }
+  if (problem) {
+    log.trt('E', `[Kiln stand-in wording, not TensorRT's] refit failed: ${problem}`);
+    log.error(refit.failed.message);
+    return null;
+  }
+  log.info(say(refit.logs[1]));
+  return { ...engine, onnx: path.resolve(file), weights: 'refitted' };
 }
 
 /** Concrete input shapes: --shapes, else static dims, else the profile's opt shape (with trtexec's warning). */
@@ -203,18 +247,58 @@ async function infer(log, o, setup, engine) {
   }
   log.info('Starting inference');
   if (misbehave.sleep) await sleep(Number(misbehave.sleep));
-  printPerformance(log, simulateTimings(meta, shapes, setup, inference), inference);
+  const timing = simulateTimings(meta, shapes, setup, inference);
+  // With a profiler on, trtexec times one run; before 11.0 the end-to-end report is then skipped
+  // unless --separateProfileRun (trtexec.cpp, `profilerEnabled && !options.inference.rerun`).
+  const profiled = Boolean(o.exportProfile);
+  if (profiled && !inference.separateProfileRun && !atLeast(trt, '11.0')) {
+    log.info('The e2e network timing is not reported since it is inaccurate due to the extra synchronizations when the profiler is enabled.');
+    log.info('To show e2e network timing report, add --separateProfileRun to profile layer timing in a separate run or remove --dumpProfile to disable the profiler.');
+  } else {
+    printPerformance(log, timing, inference);
+  }
   if (o.exportOutput || inference.dumpOutput) {
-    if (!fs.existsSync(meta.onnx)) throw new Error(`the stand-in cannot find the ONNX its plan came from: ${meta.onnx}`);
-    const model = readOnnx(meta.onnx);
-    const outputs = await runModel(meta.onnx, model, feeds, meta.precision);
+    const onnx = engine.onnx || meta.onnx;
+    if (!fs.existsSync(onnx)) throw new Error(`the stand-in cannot find the ONNX its plan came from: ${onnx}`);
+    const model = readOnnx(onnx);
+    // A stripped plan nobody refitted runs without its weights (zeroed here; see README.md).
+    const stripped = meta.stripWeights && engine.weights !== 'refitted';
+    const outputs = await runModel(stripped ? zeroWeights(onnx) : onnx, model, feeds, meta.precision);
     if (o.exportOutput) exportOutputs(o.exportOutput, outputs);
     if (inference.dumpOutput) {
       log.info('Output Tensors:');
       for (const out of outputs) log.raw(`${out.name}: (${out.dims.join('x')})\n${out.values.map((v) => cppFloat(Number(v))).join(' ')}`);
     }
   }
+  if (profiled) exportProfile(o.exportProfile, engine, timing, setup.contract);
   return true;
+}
+
+/**
+ * --exportProfile in Profiler::exportJSONProfile's layout (sampleReporting.cpp; the fields from the
+ * contract table): `[`, `  { "count" : N }`, then `, { "name" : ..., "timeMs" : ..., ... }` per
+ * layer, `]`. Layers are the ONNX nodes (as --exportLayerInfo names them); the mean GPU time is
+ * shared among them by their weights, with a little jitter per run.
+ */
+function exportProfile(file, engine, timing, contract) {
+  const model = readOnnx(engine.onnx || engine.meta.onnx);
+  const sizes = new Map(model.graph.initializers.map((t) => [t.name, t.dims.reduce((a, b) => a * b, 1)]));
+  const layers = model.graph.nodes.map((node, i) => ({
+    name: node.name || `${node.opType}_${i}`,
+    weight: 1 + node.inputs.reduce((sum, input) => sum + (sizes.get(input) || 0), 0) / 64,
+  }));
+  const total = layers.reduce((a, l) => a + l.weight, 0);
+  const count = timing.rows.length;
+  const gpuMean = timing.rows.reduce((a, r) => a + r.compute, 0) / count;
+  const [countKey] = contract.reporting.exportProfile.header;
+  const keys = contract.reporting.exportProfile.layer;
+  let text = `[\n  { "${countKey}" : ${count} }\n`;
+  for (const layer of layers) {
+    const average = (gpuMean * layer.weight) / total;
+    const values = { name: `"${layer.name}"`, timeMs: cppFloat(average * count), averageMs: cppFloat(average), medianMs: cppFloat(average * 0.995), percentage: cppFloat((layer.weight / total) * 100) };
+    text += `, { ${keys.map((k) => `"${k}" : ${values[k]}`).join(', ')} }\n`;
+  }
+  fs.writeFileSync(file, `${text}]\n`);
 }
 
 module.exports = { loadEngine, infer };
