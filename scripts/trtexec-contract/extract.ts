@@ -58,7 +58,7 @@ interface Branch {
   parts: number[];
 }
 
-/** Release branches from 8.6 on, local or remote-tracking, by version. */
+/** Release branches from 8.6 on (local, as in a mirror, or remote-tracking, as in a clone), by version. */
 function branches(repo: string): Branch[] {
   const refs = git(repo, ['for-each-ref', '--format=%(refname)', 'refs/heads/release/', 'refs/remotes/']).split('\n');
   const found = new Map<string, Branch>();
@@ -67,7 +67,8 @@ function branches(repo: string): Branch[] {
     if (!m) continue;
     const parts = m[2].split('.').map(Number);
     if (parts[0] < OLDEST[0] || (parts[0] === OLDEST[0] && parts[1] < OLDEST[1])) continue;
-    if (!found.has(m[2]) || ref.startsWith('refs/heads/')) found.set(m[2], { version: m[2], ref, name: m[1], parts });
+    // NVIDIA's branch as last fetched (refs/remotes/origin/...) wins over a local branch of the same name.
+    if (!found.has(m[2]) || ref.startsWith('refs/remotes/origin/')) found.set(m[2], { version: m[2], ref, name: m[1], parts });
   }
   return [...found.values()].sort((a, b) => compare(a.parts, b.parts));
 }
