@@ -5,7 +5,6 @@
  * the helpers that split lists and names, and the error each rejection throws.
  */
 import {
-  callsIn,
   cite,
   findFreeFunction,
   findFunction,
@@ -223,4 +222,3 @@ export function builderFlags(engines: SourceFile): Record<string, { flag: string
   return out;
 }
 
-export { callsIn };
