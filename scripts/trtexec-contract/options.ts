@@ -141,7 +141,9 @@ function takesIn(src: ParserSources, body: Block, group: string, members: Record
       const inner = callsIn(file, helper.body, /^getAndDel\w*$/).find((c) => c.args[1]?.text.trim() === param);
       if (!inner) throw new Error(`${cite(file, call.start)}: ${call.name} does not take its ${param} out of the arguments`);
       const dest = destOf(inner);
-      out.push({ name, group, dest, type: declaredType(file, helper.body, inner.start, dest, {}), source: cite(file, call.start), index: at, direct: !order, repeatable, condition, via: helper.body });
+      // `while (getAndDelOptionWithPosition(arguments, argument, ...))` in the helper repeats it too (--profile).
+      const repeats = repeatable || /\bwhile\s*\(\s*$/.test(file.masked.slice(helper.body.open, inner.start));
+      out.push({ name, group, dest, type: declaredType(file, helper.body, inner.start, dest, {}), source: cite(file, call.start), index: at, direct: !order, repeatable: repeats, condition, via: helper.body });
     }
     // Options the helper takes by their own names (getOptimizationProfiles' --minShapes, getRefPairs' --refPair).
     if (!seen.has(helper.body.open)) out.push(...takesIn(src, helper.body, group, {}, at + 0.5, seen));

@@ -39,6 +39,12 @@ afterAll(async () => {
 const SHAPES = ['--minShapes=x:1x3x16x16', '--optShapes=x:2x3x16x16', '--maxShapes=x:4x3x16x16'];
 const buildArgv = (name: string, ...extra: string[]) => [`--onnx=${onnx}`, `--saveEngine=${join(dir, `${name}.plan`)}`, ...SHAPES, ...extra];
 
+/** The JSON body the stand-in writes after a plan's 28-byte header and its length. */
+async function planBody(name: string): Promise<Record<string, unknown>> {
+  const plan = await readFile(join(dir, `${name}.plan`));
+  return JSON.parse(plan.subarray(32, 32 + plan.readUInt32LE(28)).toString()) as Record<string, unknown>;
+}
+
 /** A validation run of a plan: seeded inputs, exported outputs and ONNX Runtime's reference. */
 async function validate(engine: string, who: Played, ...extra: string[]) {
   const x = Float32Array.from({ length: 2 * 3 * 16 * 16 }, (_, i) => Math.sin(i));
@@ -84,6 +90,19 @@ describe('the command line of every release, from the contract table', () => {
     expect([version, run.code, run.log.errors]).toEqual([version, 0, []]);
     const plan = await checkPlan(join(dir, `v${version}.plan`), who.trt);
     expect(`${plan.trt.major}.${plan.trt.minor}`).toBe(version);
+  });
+
+  test('several optimization profiles from 9.0: each --profile takes the shapes right behind it', async () => {
+    const argv = [`--onnx=${onnx}`, `--saveEngine=${join(dir, 'two.plan')}`, '--skipInference', '--profile=0', ...SHAPES, '--profile=1', '--minShapes=x:8x3x16x16', '--optShapes=x:8x3x16x16', '--maxShapes=x:16x3x16x16'];
+    const run = await runStandin(argv, played('10.9'));
+    expect([run.code, run.log.errors]).toEqual([0, []]);
+    expect((await planBody('two')).profiles).toEqual([
+      { min: { x: [1, 3, 16, 16] }, opt: { x: [2, 3, 16, 16] }, max: { x: [4, 3, 16, 16] } },
+      { min: { x: [8, 3, 16, 16] }, opt: { x: [8, 3, 16, 16] }, max: { x: [16, 3, 16, 16] } },
+    ]);
+    const old = await runStandin(argv, played('8.6'));
+    expect(old.code).toBe(1);
+    expect(old.log.errors).toEqual(expect.arrayContaining(['Unknown option: --profile 0', 'Unknown option: --profile 1', 'Unknown option: --minShapes x:8x3x16x16']));
   });
 
   test('an unknown option: FAILED and exit 1; 11.1 exits 1 without the status line', async () => {
@@ -154,8 +173,7 @@ describe('weight stripping and refit', () => {
     expect((await runStandin([...buildArgv('wl91'), '--skipInference', '--weightless'], played('9.1'))).log.errors).toEqual(['Unknown option: --weightless']);
     const built = await runStandin([...buildArgv('wl92'), '--skipInference', '--weightless'], played('9.2'));
     expect(built.code).toBe(0);
-    const plan = await readFile(join(dir, 'wl92.plan'));
-    expect(JSON.parse(plan.subarray(32, 32 + plan.readUInt32LE(28)).toString())).toMatchObject({ stripWeights: true, strippedBy: '--weightless', refittable: false });
+    expect(await planBody('wl92')).toMatchObject({ stripWeights: true, strippedBy: '--weightless', refittable: false });
     const { run, values, reference } = await validate(join(dir, 'wl92.plan'), played('9.2'));
     expect(run.code).toBe(0);
     expect(values.every((v) => v === 0)).toBe(true);

@@ -98,6 +98,7 @@ describe('options per release', () => {
         expect([release.version, name, accepts(release, name)]).toEqual([release.version, name, true]);
       }
       expect(accepts(release, '--profile')).toBe(release.version !== '8.6');
+      if (release.version !== '8.6') expect(release.options['--profile'].repeatable).toBe(true);
       expect(accepts(release, '--useProfile')).toBe(release.version !== '8.6');
     }
     expect(r('10.9').options['--skipInference']).toMatchObject({ kind: 'flag', group: 'build' });
