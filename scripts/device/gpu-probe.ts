@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gpuTelemetry, listGpus, loadAddon } from '../../src/native';
 import { detectGpus } from '../../src/worker/hardware/gpu';
-import { gpuTargets } from '../../src/worker/hardware/gpu-slug';
+import { gpuTargets } from '../../src/core/tensorrt/gpu-targets';
 
 function onPath(command: string): string | null {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {

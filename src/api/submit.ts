@@ -9,9 +9,9 @@
 import { buildKeyOf, makeBuildSpec } from '../core/build-spec';
 import { BuildOptionsSchema, type BuildOptions, type BuildOptionsInput } from '../core/options';
 import { TargetParseError, toTarget, targetKey, type Target, type TensorRtTarget } from '../core/target';
-import { hasCalibrationCache, missingCalibrationMessage } from '../worker/toolchains/tensorrt/calibration-cache';
-import { checkTensorRtOptions } from '../worker/toolchains/tensorrt/check-options';
-import { TrtOptionError } from '../worker/toolchains/tensorrt/errors';
+import { hasCalibrationCache, missingCalibrationMessage } from '../storage/calibration-caches';
+import { checkTensorRtOptions } from '../core/tensorrt/check-options';
+import { TrtOptionError } from '../core/tensorrt/errors';
 import type { FarmContext } from '../context';
 import type { BuildRecord, BuildState } from '../state/build-records';
 import { publishEvent } from '../state/build-events';

@@ -5,8 +5,8 @@
  * before publishing them (bytes 0..3 `ftrt`, 4..7 serialization version 0, 24..27 the TensorRT
  * major.minor.patch.build that made the plan).
  */
-import { PlanHeaderError } from '../worker/toolchains/tensorrt/errors';
-import { checkPlan, type PlanHeader } from '../worker/toolchains/tensorrt/plan-header';
+import { PlanHeaderError } from '../core/tensorrt/errors';
+import { checkPlan, type PlanHeader } from '../core/tensorrt/plan-header';
 
 export { PlanHeaderError, type PlanHeader };
 

@@ -5,7 +5,7 @@
  * keeps only the parts its toolchain reads, so a TensorRT-only option never changes a CPU build key.
  */
 import { z } from 'zod';
-import { TensorRtOptionsSchema } from '../worker/toolchains/tensorrt/options';
+import { TensorRtOptionsSchema } from './tensorrt/options';
 import type { ToolchainName } from './target';
 
 const positiveInt = z.number().int().positive();

@@ -1,5 +1,5 @@
 /** What the index keeps of a published artifact set: the manifest facts resolve needs. */
-import { loosestPrecision, TensorRtOptionsSchema } from '../worker/toolchains/tensorrt/options';
+import { loosestPrecision, TensorRtOptionsSchema } from './tensorrt/options';
 import type { Manifest } from './manifest';
 
 export interface PublishedArtifact {

@@ -2,7 +2,7 @@
  * GPU discovery and telemetry through NVML. Arguments are validated here, before the addon is
  * called; the addon's own errors become NvmlUnavailableError, NvmlError or RangeError.
  */
-import { gpuSkuSlug } from '../worker/hardware/gpu-slug';
+import { gpuSkuSlug } from '../core/gpu-sku';
 import { NvmlError, NvmlUnavailableError } from './errors';
 import { nvmlAddon } from './load-addon';
 import { nvmlReturnName } from './nvml-return';

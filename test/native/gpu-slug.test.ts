@@ -1,6 +1,7 @@
 /** SKU slugs from real NVML names, and the TensorRT targets (queue keys) a GPU can build. */
 import { parseTargetKey, TargetParseError } from '../../src/core/target';
-import { GpuSlugError, gpuSkuSlug, gpuTargets } from '../../src/worker/hardware/gpu-slug';
+import { GpuSlugError, gpuSkuSlug } from '../../src/core/gpu-sku';
+import { gpuTargets } from '../../src/core/tensorrt/gpu-targets';
 
 // [NVML name, slug, CC] for GPUs of every TensorRT-10 generation.
 const GPUS: [string, string, string][] = [

@@ -1,6 +1,6 @@
-import { buildArgs, inferenceArgs, type BuildArgsRequest } from '../../src/worker/toolchains/tensorrt/args';
-import { TrtOptionError } from '../../src/worker/toolchains/tensorrt/errors';
-import { TensorRtOptionsSchema, type TensorRtOptions, type TensorRtOptionsInput } from '../../src/worker/toolchains/tensorrt/options';
+import { buildArgs, inferenceArgs, type BuildArgsRequest } from '../../src/core/tensorrt/build-argv';
+import { TrtOptionError } from '../../src/core/tensorrt/errors';
+import { TensorRtOptionsSchema, type TensorRtOptions, type TensorRtOptionsInput } from '../../src/core/tensorrt/options';
 import { BuildInputError } from '../../src/worker/toolchains/toolchain';
 
 const PATHS = { onnx: '/w/model.onnx', engine: '/w/engine.plan', timingCache: '/w/timing.cache', layerInfo: '/w/layers.json' };

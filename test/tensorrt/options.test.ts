@@ -1,4 +1,4 @@
-import { loosestPrecision, TensorRtOptionsSchema, type TensorRtOptionsInput } from '../../src/worker/toolchains/tensorrt/options';
+import { loosestPrecision, TensorRtOptionsSchema, type TensorRtOptionsInput } from '../../src/core/tensorrt/options';
 
 const parse = (input: TensorRtOptionsInput) => TensorRtOptionsSchema.parse(input);
 const issues = (input: unknown) => {

@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PlanHeaderError } from '../../src/worker/toolchains/tensorrt/errors';
-import { checkPlan, encodePlanHeader, parsePlanHeader, readPlanHeader } from '../../src/worker/toolchains/tensorrt/plan-header';
+import { PlanHeaderError } from '../../src/core/tensorrt/errors';
+import { checkPlan, encodePlanHeader, parsePlanHeader, readPlanHeader } from '../../src/core/tensorrt/plan-header';
 
 describe('plan header', () => {
   let dir: string;

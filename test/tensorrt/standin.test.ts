@@ -2,11 +2,11 @@ import { readFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { buildArgs, inferenceArgs } from '../../src/worker/toolchains/tensorrt/args';
+import { buildArgs, inferenceArgs } from '../../src/core/tensorrt/build-argv';
 import { readExportedOutputs } from '../../src/worker/toolchains/tensorrt/export-output';
 import { toLatencyStats } from '../../src/worker/toolchains/tensorrt/log-parser';
-import { TensorRtOptionsSchema, type TensorRtOptionsInput } from '../../src/worker/toolchains/tensorrt/options';
-import { checkPlan } from '../../src/worker/toolchains/tensorrt/plan-header';
+import { TensorRtOptionsSchema, type TensorRtOptionsInput } from '../../src/core/tensorrt/options';
+import { checkPlan } from '../../src/core/tensorrt/plan-header';
 import { intInputModel, tinyConv, tinyMlp } from '../models';
 import { RTX_4080, runStandin, T4, type Played } from './standin';
 

@@ -7,7 +7,7 @@ import {
   formatTrtVersion,
   parseTrtVersion,
   trtAtLeast,
-} from '../../src/worker/toolchains/tensorrt/version';
+} from '../../src/core/tensorrt/version';
 
 describe('TensorRT versions', () => {
   test('banner integers of both schemes', () => {

@@ -12,12 +12,8 @@ import { SHA256_HEX } from '../../core/hash';
 import type { ObjectInfo } from '../../storage/artifact-store';
 import { PreconditionFailedError } from '../../storage/errors';
 import { calibrationKey } from '../../storage/layout';
-import {
-  CALIBRATION_MAX_BYTES,
-  CalibrationCacheError,
-  checkCalibrationCache,
-  listCalibrationCaches,
-} from '../../worker/toolchains/tensorrt/calibration-cache';
+import { CALIBRATION_MAX_BYTES, CalibrationCacheError, checkCalibrationCache } from '../../core/tensorrt/calibration-cache';
+import { listCalibrationCaches } from '../../storage/calibration-caches';
 import { requireRole } from '../auth';
 import { ApiError, badRequest, notFound } from '../errors';
 import { sendStored } from '../send-stored';

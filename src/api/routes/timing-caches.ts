@@ -8,7 +8,7 @@ import { Router } from 'express';
 import type { FarmContext } from '../../context';
 import { InvalidKeyError } from '../../storage/errors';
 import { timingCacheKey } from '../../storage/layout';
-import { listTimingCaches } from '../../worker/toolchains/tensorrt/timing-cache';
+import { listTimingCaches } from '../../storage/timing-caches';
 import { requireRole } from '../auth';
 import { badRequest, notFound } from '../errors';
 import { sendStored } from '../send-stored';

@@ -66,10 +66,4 @@ export interface Toolchain {
   telemetry?(): Promise<TelemetrySample | null>;
 }
 
-/**
- * Bad input: retrying will not help (a broken model, a missing shape, an option this toolchain
- * does not accept). The worker turns it into BullMQ's UnrecoverableError.
- */
-export class BuildInputError extends Error {
-  override name = 'BuildInputError';
-}
+export { BuildInputError } from '../../core/build-input-error';

@@ -10,7 +10,7 @@
  */
 import type { BenchmarkReport, BenchmarkRow } from '../../../core/report';
 import type { BuildOutput, StepContext } from '../toolchain';
-import { inferenceArgs } from './args';
+import { inferenceArgs } from '../../../core/tensorrt/build-argv';
 import { trtexecFailure } from './failure';
 import { toLatencyStats } from './log-parser';
 import { benchmarkBatches, benchmarkShapes, buildProfiles, dynamicShapes } from './profiles';

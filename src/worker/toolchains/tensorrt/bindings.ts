@@ -8,8 +8,8 @@
 import { ELEMENT_TYPES, elementTypeOf, readNumber, writeNumber } from '../../validation/element-types';
 import type { HostTensor } from '../../validation/seeded-inputs';
 import { BuildInputError } from '../toolchain';
-import type { TensorRtOptions } from './options';
-import { trtAtLeast } from './version';
+import type { TensorRtOptions } from '../../../core/tensorrt/options';
+import { trtAtLeast } from '../../../core/tensorrt/version';
 
 /** trtexec data type name -> ONNX element type name. */
 const FROM_TRT: Record<string, string> = { fp32: 'float', fp16: 'float16', int8: 'int8', int32: 'int32', int64: 'int64', bool: 'bool', uint8: 'uint8' };

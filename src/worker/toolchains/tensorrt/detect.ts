@@ -5,7 +5,7 @@
  * GPU and TensorRT allow (gpuTargets). Without trtexec the GPU is still registered, with no target
  * and the reason.
  */
-import { gpuTargets } from '../../hardware/gpu-slug';
+import { gpuTargets } from '../../../core/tensorrt/gpu-targets';
 import type { Capabilities } from '../toolchain';
 import { isFound, locateTrtexec, type LocateOptions, type TrtexecFound } from './locate';
 

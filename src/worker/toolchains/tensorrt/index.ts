@@ -83,5 +83,3 @@ export { benchmarkTensorRt } from './benchmark';
 export { buildTensorRt, ENGINE_FILE, LAYER_INFO_FILE, TIMING_CACHE_FILE } from './build';
 export { detectTensorRt, gpuHardware, type TensorRtDetection, type WorkerGpu } from './detect';
 export { validateTensorRt, REFERENCE_NAME } from './validate';
-export { listTimingCaches, timingCacheHistoryKey, type TimingCacheListing } from './timing-cache';
-export { TensorRtOptionsSchema, type TensorRtOptions, type TensorRtOptionsInput } from './options';

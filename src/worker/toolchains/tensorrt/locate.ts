@@ -9,7 +9,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { parseBanner } from './log-parser';
-import { compareTrtVersions, MIN_TRT_VERSION } from './version';
+import { compareTrtVersions, MIN_TRT_VERSION } from '../../../core/tensorrt/version';
 
 /** Where NVIDIA's containers and Debian packages install trtexec. */
 export const DEFAULT_TRTEXEC_PATH = '/usr/src/tensorrt/bin/trtexec';

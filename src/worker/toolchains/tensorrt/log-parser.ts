@@ -8,7 +8,7 @@
  * newer trtexec that adds lines still parses.
  */
 import type { LatencyStats } from '../../../core/report';
-import { decodeBannerVersion, formatTrtVersion } from './version';
+import { decodeBannerVersion, formatTrtVersion } from '../../../core/tensorrt/version';
 
 export type Severity = 'V' | 'I' | 'W' | 'E' | 'F';
 export type RunStatus = 'running' | 'passed' | 'failed' | 'waived';

@@ -16,7 +16,7 @@ import type { ModelInfo, TensorInfo } from '../../../core/onnx/model-info';
 import type { BuildOptions } from '../../../core/options';
 import { batchInfo, isSymbolic, resolveShapes, type Shapes } from '../../shapes';
 import { BuildInputError } from '../toolchain';
-import type { ShapeProfile } from './options';
+import type { ShapeProfile } from '../../../core/tensorrt/options';
 
 type Model = Pick<ModelInfo, 'inputs'>;
 type Options = Pick<BuildOptions, 'shapes' | 'benchmark' | 'validation'> & { tensorrt: { profiles?: ShapeProfile[] } };

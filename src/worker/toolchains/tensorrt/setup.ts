@@ -10,7 +10,7 @@ import { BuildInputError, type StepContext } from '../toolchain';
 import type { WorkerGpu } from './detect';
 import { MILESTONE_PERCENT } from './log-parser';
 import type { TrtexecFound } from './locate';
-import { TensorRtOptionsSchema, type TensorRtOptions } from './options';
+import { TensorRtOptionsSchema, type TensorRtOptions } from '../../../core/tensorrt/options';
 import { runTrtexec, type TrtexecRun } from './run-trtexec';
 
 export interface TensorRtSetup {

@@ -15,11 +15,11 @@ import { makeInputs, writeRawTensor } from '../../validation/seeded-inputs';
 import { tolerancesFor } from '../../validation/tolerances';
 import { describeInputs, runReference } from '../onnxruntime/session';
 import type { BuildOutput, StepContext } from '../toolchain';
-import { inferenceArgs } from './args';
+import { inferenceArgs } from '../../../core/tensorrt/build-argv';
 import { bindingType, toBinding } from './bindings';
 import { readExportedOutputs } from './export-output';
 import { trtexecFailure } from './failure';
-import { loosestPrecision } from './options';
+import { loosestPrecision } from '../../../core/tensorrt/options';
 import { buildProfiles, dynamicShapes, validationShapesFor } from './profiles';
 import { abortError, deviceArgs, loggedRun, tensorRtOptions, type TensorRtSetup } from './setup';
 

@@ -1,4 +1,4 @@
-import { BuildInputError } from '../toolchain';
+import { BuildInputError } from '../build-input-error';
 
 /**
  * An option this worker's TensorRT (or its GPU) does not accept, or a value that could smuggle an

@@ -6,19 +6,13 @@
  * hold spaces, brackets and colons (`(Unnamed Layer* 4) [Fully Connected]_output`): readers split on
  * the last `:` (sampleEngines.cpp, readScalesFromCalibrationCache).
  *
- * Users upload a cache like a model (POST /v1/calibration-caches); it is stored once by its sha256
- * (`calibrationKey`), a build names it by that sha256 (`options.tensorrt.calibration`), and the
- * worker copies it into the build's work dir for `--calib`. Size and date come from the stored
- * object and the header from its first line, so the store alone describes every cache.
+ * Users upload a cache like a model (POST /v1/calibration-caches); the stored caches are listed by
+ * src/storage/calibration-caches.ts, and a build names one by its sha256
+ * (`options.tensorrt.calibration`).
  */
 import { createReadStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
-import type { ArtifactStore } from '../../../storage/artifact-store';
-import { NotFoundError } from '../../../storage/errors';
-import { CALIBRATION_PREFIX, calibrationKey } from '../../../storage/layout';
-import { downloadToFile } from '../../../storage/publish';
-import { BuildInputError } from '../toolchain';
 import { decodeBannerVersion, formatTrtVersion } from './version';
 
 /** Calibration caches are a line per tensor; even large networks stay far below this. */
@@ -30,7 +24,6 @@ const HEADER = /^TRT-(\d{4,6})-([A-Za-z][A-Za-z0-9]*Calibration[A-Za-z0-9]*)\r?$
 const SCALE_LINE = /^(.+): ([0-9A-Fa-f]{1,8})\r?$/;
 const MAX_LINE = 4096;
 const EXPECTED = 'a TensorRT INT8 calibration cache (a first line like TRT-8601-EntropyCalibration2, then "tensorName: hexScale" lines)';
-const HOW_TO_UPLOAD = 'upload it with POST /v1/calibration-caches (kiln calibration push FILE)';
 
 export interface CalibrationHeader {
   /** The first line as written, e.g. `TRT-8601-EntropyCalibration2`. */
@@ -44,12 +37,6 @@ export interface CalibrationHeader {
 export interface CalibrationCacheInfo extends CalibrationHeader {
   /** Tensors with a scale. */
   tensors: number;
-}
-
-export interface CalibrationListing extends CalibrationHeader {
-  sha256: string;
-  sizeBytes: number;
-  uploadedAt: string;
 }
 
 /** A file that is not a calibration cache; the message says what was expected and where it went wrong. */
@@ -129,62 +116,6 @@ async function* lines(source: Readable): AsyncGenerator<string> {
   } finally {
     source.destroy();
   }
-}
-
-/** The header of a stored cache, from its first bytes; null when they are not one. */
-export async function readStoredHeader(store: ArtifactStore, sha256: string): Promise<CalibrationHeader | null> {
-  const got = await store.get(calibrationKey(sha256), { start: 0, end: 255 });
-  let text = '';
-  for await (const chunk of got.body) text += (chunk as Buffer).toString('latin1');
-  return parseCalibrationHeader(text.split('\n')[0]);
-}
-
-const STORED = new RegExp(`^${CALIBRATION_PREFIX}([0-9a-f]{64})\\.cache$`);
-
-/** Every stored calibration cache, newest first. */
-export async function listCalibrationCaches(store: ArtifactStore): Promise<CalibrationListing[]> {
-  const found: CalibrationListing[] = [];
-  for await (const info of store.list(CALIBRATION_PREFIX)) {
-    const sha256 = STORED.exec(info.key)?.[1];
-    if (!sha256) continue;
-    // Only checked caches are stored; a header that does not parse means the object changed behind Kiln's back.
-    const header = await readStoredHeader(store, sha256).catch((err) => {
-      if (err instanceof NotFoundError) return null;
-      throw err;
-    });
-    if (!header) continue;
-    found.push({ sha256, sizeBytes: info.size, uploadedAt: info.lastModified.toISOString(), ...header });
-  }
-  return found.sort((a, b) => b.uploadedAt.localeCompare(a.uploadedAt) || a.sha256.localeCompare(b.sha256));
-}
-
-/** Whether a cache of this sha256 was uploaded. */
-export async function hasCalibrationCache(store: ArtifactStore, sha256: string): Promise<boolean> {
-  return (await store.head(calibrationKey(sha256))) !== null;
-}
-
-/** The message for a build naming a cache that was never uploaded (or is gone). */
-export function missingCalibrationMessage(sha256: string): string {
-  return `options.tensorrt.calibration: no INT8 calibration cache ${sha256} was uploaded; ${HOW_TO_UPLOAD}`;
-}
-
-/**
- * Copies the cache to `dest`, verifying its sha256; a cache that is not in the store is bad input
- * (BuildInputError), which retrying will not fix.
- */
-export async function fetchCalibrationCache(store: ArtifactStore, sha256: string, dest: string): Promise<CalibrationCacheInfo & { sha256: string; sizeBytes: number }> {
-  let copied;
-  try {
-    copied = await downloadToFile(store, calibrationKey(sha256), dest, sha256);
-  } catch (err) {
-    if (err instanceof NotFoundError) throw new BuildInputError(missingCalibrationMessage(sha256));
-    throw err;
-  }
-  const info = await checkCalibrationCache(dest).catch((err) => {
-    if (err instanceof CalibrationCacheError) throw new BuildInputError(`options.tensorrt.calibration: the stored cache ${sha256} is not a calibration cache: ${err.message}`);
-    throw err;
-  });
-  return { ...info, sha256: copied.sha256, sizeBytes: copied.size };
 }
 
 /**

@@ -3,11 +3,11 @@
  * TensorRT version and compute capability (`trt8.6.1-sm75`), and a worker only takes jobs of its
  * own version and CC (setup.ts, checkTarget), so what buildArgs would refuse on the worker can be
  * refused when the request is submitted, with the same gate. This runs buildArgs itself, with
- * placeholder paths, so the rules live in one place (args.ts, option-gates.ts); the worker still
+ * placeholder paths, so the rules live in one place (build-argv.ts, gates.ts); the worker still
  * runs it again right before trtexec, as the authority on what its trtexec accepts.
  */
-import type { HwCompat } from '../../../core/target';
-import { buildArgs, type BuildPaths } from './args';
+import type { HwCompat } from '../target';
+import { buildArgs, type BuildPaths } from './build-argv';
 import { TrtOptionError } from './errors';
 import type { TensorRtOptions } from './options';
 

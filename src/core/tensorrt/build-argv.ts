@@ -6,7 +6,7 @@
  * (trtexec splits an option from its value on the first `=`), and the process is spawned without
  * a shell.
  */
-import type { HwCompat } from '../../../core/target';
+import type { HwCompat } from '../target';
 import { TrtOptionError } from './errors';
 import {
   CC_GATES,
@@ -16,7 +16,7 @@ import {
   requireVersion,
   TACTIC_SOURCE_UNTIL,
   TENSOR_FORMAT_SINCE,
-} from './option-gates';
+} from './gates';
 import {
   NAME_PATTERN,
   NAME_RULE,

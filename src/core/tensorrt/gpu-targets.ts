@@ -1,30 +1,8 @@
 /**
- * A GPU's SKU slug and the TensorRT targets it can build.
- *
- * Slug rule: NVML's name in lower case, every run of other characters turned into one `-`, with
- * `nvidia-` in front unless the name already starts with NVIDIA. NVML names newer GPUs
- * `NVIDIA ...` and older ones `Tesla ...`/`Quadro ...`, so the prefix keeps every slug in one family:
- *   NVIDIA GeForce RTX 4080 -> nvidia-geforce-rtx-4080
- *   Tesla T4                -> nvidia-tesla-t4
- *   NVIDIA H100 80GB HBM3   -> nvidia-h100-80gb-hbm3
+ * The TensorRT targets a GPU can build: its CC, its SKU, and the hardware-compatible engines its
+ * compute capability and TensorRT version allow. Workers serve exactly these queues.
  */
-import { targetKey, toTarget, type TensorRtTarget } from '../../core/target';
-
-export class GpuSlugError extends Error {
-  override name = 'GpuSlugError';
-}
-
-export function gpuSkuSlug(name: string): string {
-  const words = name
-    .normalize('NFKD')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  if (words.length === 0) {
-    throw new GpuSlugError(`Expected a GPU name with letters or digits for name but received ${JSON.stringify(name)}`);
-  }
-  return words === 'nvidia' || words.startsWith('nvidia-') ? words : `nvidia-${words}`;
-}
+import { targetKey, toTarget, type TensorRtTarget } from '../target';
 
 export interface GpuTargetFacts {
   /** TensorRT version of the worker's trtexec, major.minor.patch, e.g. `10.9.0`. */

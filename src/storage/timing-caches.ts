@@ -16,12 +16,12 @@ import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { sha256Hex } from '../../../core/hash';
-import { smToCc } from '../../../core/target';
-import type { ArtifactStore, ObjectInfo } from '../../../storage/artifact-store';
-import { NotFoundError, PreconditionFailedError } from '../../../storage/errors';
-import { TIMING_CACHES_PREFIX, timingCacheKey } from '../../../storage/layout';
-import { VerifyingHasher } from '../../../storage/verifying-hasher';
+import { sha256Hex } from '../core/hash';
+import { smToCc } from '../core/target';
+import type { ArtifactStore, ObjectInfo } from './artifact-store';
+import { NotFoundError, PreconditionFailedError } from './errors';
+import { TIMING_CACHES_PREFIX, timingCacheKey } from './layout';
+import { VerifyingHasher } from './verifying-hasher';
 
 /** Builds kept in a cache's history (the count goes on). */
 export const HISTORY_KEPT = 50;
