@@ -18,7 +18,7 @@ export const SubmitSchema = z
     targets: z
       .union([z.literal('live'), z.array(TargetInputSchema).min(1).max(256)])
       .describe('Targets to build for, or "live" for every target served by a live worker'),
-    options: BuildOptionsSchema.optional(),
+    options: BuildOptionsSchema.default(() => BuildOptionsSchema.parse({})),
   })
   .strict();
 

@@ -7,21 +7,22 @@
  * a calibration cache must have been uploaded. The worker checks again before trtexec runs.
  */
 import { buildKeyOf, makeBuildSpec } from '../core/build-spec';
-import { BuildOptionsSchema, type BuildOptions, type BuildOptionsInput } from '../core/options';
+import type { BuildOptions } from '../core/options';
 import { TargetParseError, toTarget, targetKey, type Target, type TensorRtTarget } from '../core/target';
-import { hasCalibrationCache, missingCalibrationMessage } from '../storage/calibration-caches';
-import { checkTensorRtOptions } from '../core/tensorrt/check-options';
+import { checkOptionsForTarget } from '../core/tensorrt/build-argv';
 import { TrtOptionError } from '../core/tensorrt/errors';
 import type { FarmContext } from '../context';
 import type { BuildRecord, BuildState } from '../state/build-records';
 import { publishEvent } from '../state/build-events';
+import { hasCalibrationCache, missingCalibrationMessage } from '../storage/calibration-caches';
 import { readManifest } from '../storage/publish';
-import { badRequest, fromZod } from './errors';
+import { badRequest } from './errors';
 
+/** A request as SubmitSchema parsed it at the edge: options are typed, with every default filled in. */
 export interface SubmitInput {
   model: string;
   targets: 'live' | unknown[];
-  options?: BuildOptionsInput;
+  options: BuildOptions;
 }
 
 export interface SubmittedBuild {
@@ -42,9 +43,7 @@ export interface SubmitResult {
 
 export async function submitRequest(ctx: FarmContext, input: SubmitInput): Promise<SubmitResult> {
   const model = await ctx.models.resolve(input.model);
-  const parsedOptions = BuildOptionsSchema.safeParse(input.options ?? {});
-  if (!parsedOptions.success) throw fromZod(parsedOptions.error, 'options');
-  const options = parsedOptions.data;
+  const { options } = input;
   const live = await ctx.workers.liveTargets();
   const targets = resolveTargets(input.targets, live);
   await checkTargetsAccept(ctx, targets, options);
@@ -109,7 +108,7 @@ async function checkTargetsAccept(ctx: FarmContext, targets: Target[], options: 
   const problems: string[] = [];
   for (const target of tensorrt) {
     try {
-      checkTensorRtOptions({ trt: target.trt, cc: target.cc, options: options.tensorrt, targetHwCompat: target.hwCompat });
+      checkOptionsForTarget(target, options.tensorrt);
     } catch (err) {
       if (!(err instanceof TrtOptionError)) throw err;
       problems.push(`${targetKey(target)}: ${err.message}`);

@@ -1,6 +1,6 @@
 /** What the index keeps of a published artifact set: the manifest facts resolve needs. */
-import { loosestPrecision, TensorRtOptionsSchema } from './tensorrt/options';
 import type { Manifest } from './manifest';
+import { computePrecisionOf } from './tensorrt/precision';
 
 export interface PublishedArtifact {
   buildKey: string;
@@ -16,13 +16,12 @@ export interface PublishedArtifact {
 }
 
 export function summarize(manifest: Manifest): PublishedArtifact {
-  const options = manifest.spec.options as Record<string, unknown>;
   const traits: Record<string, string> = {};
   if (manifest.spec.target.toolchain === 'tensorrt') {
-    // The narrowest format the engine may compute in (fp32, tf32, fp16, bf16, int8, fp8): what a
-    // client means by "an fp16 engine". Options are a list of trtexec flags, so they are reduced.
-    const parsed = TensorRtOptionsSchema.safeParse(options.tensorrt ?? {});
-    if (parsed.success) traits.precision = loosestPrecision(parsed.data);
+    // The compute precision (fp32, tf32, fp16, bf16, int8, fp8): what a client means by "an fp16
+    // engine". Options are a list of trtexec flags, so they are reduced. The spec was parsed when
+    // it was submitted; a manifest without the section predates it and means the defaults.
+    traits.precision = computePrecisionOf(manifest.spec.options.tensorrt?.precision ?? []);
   }
   return {
     buildKey: manifest.buildKey,

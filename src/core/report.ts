@@ -72,5 +72,10 @@ export interface BuildReport {
   build: { seconds: number; details: Record<string, unknown> };
   validation: ValidationReport | null;
   benchmark: BenchmarkReport | null;
+  /**
+   * Why validation and the benchmark were not run (both are null then), e.g. a weight-stripped
+   * engine that the TensorRT which built it cannot refit at load. Absent when they ran.
+   */
+  skipped?: string;
   warnings: string[];
 }

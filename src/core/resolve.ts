@@ -5,6 +5,7 @@
  * Engines are tied to one exact TensorRT version, so every GPU rung requires the client's version.
  */
 import type { PublishedArtifact } from './published-artifact';
+import { compatibleWith, readLevel, type HardwareCompatibilityLevel } from './tensorrt/hardware-compatibility';
 
 export type Rung = 'exact-sku' | 'same-cc' | 'hardware-compatible' | 'timing-cache' | 'cpu' | 'onnx';
 
@@ -20,7 +21,9 @@ export interface Resolution {
   note: string;
 }
 
-const ccNumber = (cc: string) => Number(cc);
+/** Index entries written before hardware compatibility took trtexec's spelling may say `same-cc`. */
+const levelOf = (target: PublishedArtifact['target']): HardwareCompatibilityLevel =>
+  target.toolchain === 'tensorrt' ? (readLevel(target.hwCompat) as HardwareCompatibilityLevel) : 'none';
 
 /**
  * An engine's precision trait is the narrowest format it may compute in (fp32, tf32, fp16, bf16,
@@ -45,7 +48,7 @@ export function resolveArtifact(client: Client, published: PublishedArtifact[], 
     if (a.target.toolchain !== 'tensorrt' || a.target.trt !== client.trt) return false;
     return !client.precision || precisionMatches(a.traits.precision, client.precision);
   });
-  const plain = engines.filter((a) => a.target.toolchain === 'tensorrt' && a.target.hwCompat === 'none' && a.target.cc === client.cc);
+  const plain = engines.filter((a) => a.target.toolchain === 'tensorrt' && levelOf(a.target) === 'none' && a.target.cc === client.cc);
   if (client.sku) {
     const exact = plain.find((a) => a.target.toolchain === 'tensorrt' && a.target.sku === client.sku);
     if (exact) return { rung: 'exact-sku', artifact: exact, note: `Engine built on a ${client.sku}` };
@@ -54,12 +57,10 @@ export function resolveArtifact(client: Client, published: PublishedArtifact[], 
   const sameCc = plain.find((a) => a.target.toolchain === 'tensorrt' && !a.target.sku) ?? plain[0];
   if (sameCc) return { rung: 'same-cc', artifact: sameCc, note: `Engine built for compute capability ${client.cc}${sameCc.target.toolchain === 'tensorrt' && sameCc.target.sku ? ` on a ${sameCc.target.sku}` : ''}` };
   const compatible = engines.find((a) => {
-    if (a.target.toolchain !== 'tensorrt') return false;
-    if (a.target.hwCompat === 'same-cc') return a.target.cc === client.cc;
-    if (a.target.hwCompat === 'ampere+') return ccNumber(client.cc) >= 8.0;
-    return false;
+    const level = levelOf(a.target);
+    return a.target.toolchain === 'tensorrt' && level !== 'none' && compatibleWith(level, a.target.cc, client.cc);
   });
-  if (compatible) return { rung: 'hardware-compatible', artifact: compatible, note: `Hardware-compatible engine (${compatible.target.toolchain === 'tensorrt' ? compatible.target.hwCompat : ''}); it may be slower than a native one` };
+  if (compatible) return { rung: 'hardware-compatible', artifact: compatible, note: `Hardware-compatible engine (${levelOf(compatible.target)}); it may be slower than a native one` };
   if (hasTimingCache) {
     return { rung: 'timing-cache', note: `No engine for TensorRT ${client.trt} on CC ${client.cc}; build locally from the ONNX with the fleet timing cache` };
   }

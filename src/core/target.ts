@@ -2,13 +2,17 @@
  * Targets: where an artifact runs. Every target has one canonical string key, used as its BullMQ
  * queue name, in build specs, in storage paths and in URLs, so it must be stable and contain no ':'.
  *
- *   tensorrt:    trt10.9.0-sm89, trt10.9.0-sm89-nvidia-geforce-rtx-4080, trt10.9.0-sm86-ampere+
+ *   tensorrt:    trt10.9.0-sm89, trt10.9.0-sm89-nvidia-geforce-rtx-4080, trt10.9.0-sm86-ampere+,
+ *                trt10.9.0-sm89-same-cc (hwCompat sameComputeCapability)
  *   onnxruntime: ort1.30.0-x86_64-avx2
  */
 import { z } from 'zod';
-
-export const HW_COMPAT_LEVELS = ['none', 'ampere+', 'same-cc'] as const;
-export type HwCompat = (typeof HW_COMPAT_LEVELS)[number];
+import {
+  HARDWARE_COMPATIBILITY_LEVELS,
+  levelOfKeySuffix,
+  readLevel,
+  TARGET_KEY_SUFFIX,
+} from './tensorrt/hardware-compatibility';
 
 export const CPU_ISAS = ['avx512', 'avx2', 'baseline', 'neon'] as const;
 export type CpuIsa = (typeof CPU_ISAS)[number];
@@ -26,7 +30,9 @@ export const TensorRtTargetSchema = z
     trt: z.string().regex(VERSION, 'TensorRT version as major.minor.patch, e.g. 10.9.0'),
     cc: z.string().regex(CC, 'compute capability as major.minor, e.g. 8.9'),
     sku: z.string().regex(SKU, 'SKU slug in lower-case words joined by -, e.g. nvidia-geforce-rtx-4080').optional(),
-    hwCompat: z.enum(HW_COMPAT_LEVELS).default('none'),
+    hwCompat: z
+      .preprocess(readLevel, z.enum(HARDWARE_COMPATIBILITY_LEVELS).default('none'))
+      .describe('The engine\'s --hardwareCompatibilityLevel: none, ampere+ or sameComputeCapability (key suffix -same-cc). (Default: none)'),
   })
   .strict();
 
@@ -65,17 +71,19 @@ export function targetKey(target: Target): string {
   if (target.toolchain === 'onnxruntime') return `ort${target.ort}-${target.arch}-${target.isa}`;
   let key = `trt${target.trt}-sm${ccToSm(target.cc)}`;
   if (target.sku) key += `-${target.sku}`;
-  if (target.hwCompat !== 'none') key += `-${target.hwCompat}`;
+  if (target.hwCompat !== 'none') key += `-${TARGET_KEY_SUFFIX[target.hwCompat]}`;
   return key;
 }
 
 const ORT_KEY = /^ort(\d+\.\d+\.\d+)-(x86_64|aarch64)-([a-z0-9]+)$/;
+const SUFFIXES = Object.values(TARGET_KEY_SUFFIX);
+const SUFFIX = SUFFIXES.map((suffix) => suffix.replace(/[+]/g, '\\+')).join('|');
 // The SKU group must not swallow a bare hardware-compatibility suffix (trt10.9.0-sm86-ampere+).
-const TRT_KEY = /^trt(\d+\.\d+\.\d+)-sm(\d{2,3})(?:-(?!(?:ampere\+|same-cc)$)(.+?))?(?:-(ampere\+|same-cc))?$/;
+const TRT_KEY = new RegExp(`^trt(\\d+\\.\\d+\\.\\d+)-sm(\\d{2,3})(?:-(?!(?:${SUFFIX})$)(.+?))?(?:-(${SUFFIX}))?$`);
 
 export const TARGET_KEY_FORMS =
   'ort<version>-<x86_64|aarch64>-<avx512|avx2|baseline|neon> (e.g. ort1.30.0-x86_64-avx2) or ' +
-  'trt<version>-sm<cc>[-<sku>][-ampere+|-same-cc] (e.g. trt10.9.0-sm89, trt10.9.0-sm89-nvidia-geforce-rtx-4080)';
+  `trt<version>-sm<cc>[-<sku>][${SUFFIXES.map((suffix) => `-${suffix}`).join('|')}] (e.g. trt10.9.0-sm89, trt10.9.0-sm89-nvidia-geforce-rtx-4080)`;
 
 /** Parses a canonical target key; throws TargetParseError naming the accepted forms. */
 export function parseTargetKey(key: string): Target {
@@ -87,7 +95,7 @@ export function parseTargetKey(key: string): Target {
   if (trt) {
     const raw: Record<string, unknown> = { toolchain: 'tensorrt', trt: trt[1], cc: smToCc(trt[2]) };
     if (trt[3]) raw.sku = trt[3];
-    if (trt[4]) raw.hwCompat = trt[4];
+    if (trt[4]) raw.hwCompat = levelOfKeySuffix(trt[4]);
     return validateTarget(raw, key);
   }
   throw new TargetParseError(`Expected a target key of the form ${TARGET_KEY_FORMS} but received "${key}"`);

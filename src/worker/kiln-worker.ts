@@ -170,7 +170,7 @@ export class KilnWorker {
         state: 'succeeded',
         percent: 100,
         finishedAt: now(),
-        verdict: result.report.validation?.verdict,
+        verdict: result.manifest.validation,
         report: result.report,
         publishedByThisBuild: result.published,
       });

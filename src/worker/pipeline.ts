@@ -75,36 +75,43 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     await downloadToFile(ctx.store, modelKey(spec.modelId), modelPath, spec.modelId);
     const model = await readModelInfo(modelPath, { sha256: spec.modelId });
     log(`model ${spec.modelId} (${model.size} bytes, ${model.inputs.length} inputs, ${model.outputs.length} outputs)`);
-    const step: StepContext = { spec, model, modelPath, workDir, signal, progress: (p) => progress(p), log };
+    const step: StepContext = { buildKey, spec, model, modelPath, workDir, signal, progress: (p) => progress(p), log };
     signal.throwIfAborted();
 
     enter('building');
     const built: BuildOutput = await toolchain.build(step);
     signal.throwIfAborted();
 
-    enter('validating');
-    const validation = await toolchain.validate(step, built);
-    log(`validation: ${validation.verdict} (${validation.outputs.map((o) => `${o.name}: ${o.mismatched}/${o.elements} outside tolerance`).join(', ')})`);
     const report: BuildReport = {
       schema: 1,
       buildKey,
       targetKey: spec.targetKey,
       toolchain: { name: toolchain.name, version: input.worker.toolchains[toolchain.name] ?? 'unknown' },
       build: { seconds: 0, details: built.details },
-      validation,
+      validation: null,
       benchmark: null,
       warnings: built.warnings,
     };
-    if (validation.verdict === 'fail') {
-      await ctx.builds.update(buildKey, { report, verdict: 'fail' });
-      const worst = validation.outputs.filter((o) => o.verdict === 'fail').map((o) => `${o.name}: ${(o.mismatchRatio * 100).toFixed(2)}% of elements outside isclose(rtol=${validation.rtol}, atol=${validation.atol}), max abs error ${o.maxAbsError}`);
-      throw new ValidationFailedError(`Validation failed against ${validation.reference}: ${worst.join('; ')}`);
-    }
-    signal.throwIfAborted();
+    if (built.cannotRun) {
+      // Published as built, never run as something it is not: the report says why there are no numbers.
+      report.skipped = built.cannotRun;
+      log(`validation and benchmark skipped: ${built.cannotRun}`);
+    } else {
+      enter('validating');
+      const validation = await toolchain.validate(step, built);
+      report.validation = validation;
+      log(`validation: ${validation.verdict} (${validation.outputs.map((o) => `${o.name}: ${o.mismatched}/${o.elements} outside tolerance`).join(', ')})`);
+      if (validation.verdict === 'fail') {
+        await ctx.builds.update(buildKey, { report, verdict: 'fail' });
+        const worst = validation.outputs.filter((o) => o.verdict === 'fail').map((o) => `${o.name}: ${(o.mismatchRatio * 100).toFixed(2)}% of elements outside isclose(rtol=${validation.rtol}, atol=${validation.atol}), max abs error ${o.maxAbsError}`);
+        throw new ValidationFailedError(`Validation failed against ${validation.reference}: ${worst.join('; ')}`);
+      }
+      signal.throwIfAborted();
 
-    enter('benchmarking');
-    report.benchmark = await toolchain.benchmark(step, built);
-    signal.throwIfAborted();
+      enter('benchmarking');
+      report.benchmark = await toolchain.benchmark(step, built);
+      signal.throwIfAborted();
+    }
 
     enter('publishing');
     report.build.seconds = (Date.now() - started) / 1000;
@@ -128,7 +135,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
         primary: built.primary.name,
         files: entries,
         worker: input.worker,
-        validation: validation.verdict,
+        validation: report.validation?.verdict ?? 'skipped',
         publishedAt: new Date().toISOString(),
         buildSeconds: report.build.seconds,
       }),

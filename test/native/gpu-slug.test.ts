@@ -1,5 +1,5 @@
 /** SKU slugs from real NVML names, and the TensorRT targets (queue keys) a GPU can build. */
-import { parseTargetKey, TargetParseError } from '../../src/core/target';
+import { parseTargetKey, TargetParseError, targetKey, toTarget } from '../../src/core/target';
 import { GpuSlugError, gpuSkuSlug } from '../../src/core/gpu-sku';
 import { gpuTargets } from '../../src/core/tensorrt/gpu-targets';
 
@@ -82,7 +82,14 @@ describe('gpuTargets', () => {
 
   test('hardware-compatible keys without a SKU parse as such, not as a SKU named ampere+ or same-cc', () => {
     expect(parseTargetKey('trt10.9.0-sm86-ampere+')).toEqual({ toolchain: 'tensorrt', trt: '10.9.0', cc: '8.6', hwCompat: 'ampere+' });
-    expect(parseTargetKey('trt10.9.0-sm89-same-cc')).toEqual({ toolchain: 'tensorrt', trt: '10.9.0', cc: '8.9', hwCompat: 'same-cc' });
+    expect(parseTargetKey('trt10.9.0-sm89-same-cc')).toEqual({ toolchain: 'tensorrt', trt: '10.9.0', cc: '8.9', hwCompat: 'sameComputeCapability' });
+  });
+
+  test('hardware compatibility is spelled as trtexec spells it; the key keeps its short suffix, and the old spelling still reads', () => {
+    const target = { toolchain: 'tensorrt', trt: '10.9.0', cc: '8.9', hwCompat: 'sameComputeCapability' } as const;
+    expect(targetKey(target)).toBe('trt10.9.0-sm89-same-cc');
+    expect(toTarget({ ...target, hwCompat: 'same-cc' })).toEqual(target);
+    expect(() => toTarget({ ...target, hwCompat: 'same' })).toThrow(TargetParseError);
   });
 
   test('malformed facts are TargetParseError naming the field', () => {

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBuildSpec } from '../../src/core/build-spec';
+import { buildKeyOf, makeBuildSpec } from '../../src/core/build-spec';
 import { readModelInfo } from '../../src/core/onnx/read-model';
 import { BuildOptionsSchema, type BuildOptionsInput } from '../../src/core/options';
 import { parseTargetKey, type Target } from '../../src/core/target';
@@ -31,8 +31,10 @@ export function useContexts(): (model: Buffer, options?: BuildOptionsInput, extr
     const target: Target = extra.target ?? parseTargetKey(localTargetKey());
     const logs: string[] = [];
     const percents: number[] = [];
+    const spec = makeBuildSpec(info.sha256, target, BuildOptionsSchema.parse(options));
     return {
-      spec: makeBuildSpec(info.sha256, target, BuildOptionsSchema.parse(options)),
+      buildKey: buildKeyOf(spec),
+      spec,
       model: info,
       modelPath,
       workDir,

@@ -1,4 +1,5 @@
-import { loosestPrecision, TensorRtOptionsSchema, type TensorRtOptionsInput } from '../../src/core/tensorrt/options';
+import { TensorRtOptionsSchema, type TensorRtOptionsInput } from '../../src/core/tensorrt/options';
+import { computePrecisionOf } from '../../src/core/tensorrt/precision';
 
 const parse = (input: TensorRtOptionsInput) => TensorRtOptionsSchema.parse(input);
 const issues = (input: unknown) => {
@@ -46,7 +47,9 @@ describe('TensorRtOptionsSchema', () => {
       { profiles: [{ x: { min: [1], opt: [1], max: [1] } }, { y: { min: [1], opt: [1], max: [1] } }] },
       'profiles: Expected every profile to name the inputs x but profile 1 names y',
     ],
-    [{ inputIOFormats: ['fp16:nchw'] }, 'inputIOFormats.0: an I/O format type:format[+format], type one of fp32, fp16, bf16'],
+    [{ inputIOFormats: ['fp16:nchw'] }, 'inputIOFormats.0: an I/O format: type:layout[+layout] before TensorRT 11.0 (e.g. fp16:chw), layout[+layout] from 11.0 (e.g. hwc8+chw); type one of fp32, fp16, bf16'],
+    [{ inputIOFormats: ['fp16'] }, 'inputIOFormats.0: an I/O format'],
+    [{ layerPrecisions: { '/a/*/b*': 'fp16' }, precisionConstraints: 'obey' }, 'layerPrecisions./a/*/b*: Expected a layer name of'],
   ])('refuses %j', (input, message) => {
     expect(issues(input).join('\n')).toContain(message);
   });
@@ -60,9 +63,22 @@ describe('TensorRtOptionsSchema', () => {
     ['a b'],
     [''],
   ])('refuses the tensor name %j in profiles and layerPrecisions', (name) => {
-    const message = `Expected a tensor or layer name of 1-256 characters from A-Z a-z 0-9 _ . : / ( ) [ ] -, not starting with '-' but received ${JSON.stringify(name)}`;
-    expect(issues({ profiles: [{ [name]: { min: [1], opt: [1], max: [1] } }] })).toEqual([`profiles.0.${name}: ${message}`]);
-    expect(issues({ layerPrecisions: { [name]: 'fp16' }, precisionConstraints: 'obey' })).toEqual([`layerPrecisions.${name}: ${message}`]);
+    const rule = "1-256 characters from A-Z a-z 0-9 _ . : / ( ) [ ] -, not starting with '-'";
+    expect(issues({ profiles: [{ [name]: { min: [1], opt: [1], max: [1] } }] })).toEqual([
+      `profiles.0.${name}: Expected a tensor or layer name of ${rule} but received ${JSON.stringify(name)}`,
+    ]);
+    expect(issues({ layerPrecisions: { [name]: 'fp16' }, precisionConstraints: 'obey' })).toEqual([
+      `layerPrecisions.${name}: Expected a layer name of ${rule}, or with one * as a wildcard but received ${JSON.stringify(name)}`,
+    ]);
+  });
+
+  test('layer names may hold one * (a wildcard); tensor names may not', () => {
+    expect(issues({ layerPrecisions: { '*': 'fp32', '/encoder/*/MatMul': 'fp16', '*_output': 'fp16' }, precisionConstraints: 'obey' })).toEqual([]);
+    expect(issues({ profiles: [{ 'x*': { min: [1], opt: [1], max: [1] } }] })).toHaveLength(1);
+  });
+
+  test('I/O formats in either release\'s spelling: type:layout (before 11.0) or the layout alone (from 11.0)', () => {
+    expect(issues({ inputIOFormats: ['fp16:chw', 'int8:chw32+chw'], outputIOFormats: ['chw', 'hwc8+chw'] })).toEqual([]);
   });
 
   test('unknown keys are refused, so no trtexec flag can ride along', () => {
@@ -70,11 +86,12 @@ describe('TensorRtOptionsSchema', () => {
     expect(issues({ tacticSources: { cudnn: false, magma: true } })).toEqual(['tacticSources: Unrecognized key: "magma"']);
   });
 
-  test('loosestPrecision picks validation tolerances', () => {
-    expect(loosestPrecision(parse({}))).toBe('tf32');
-    expect(loosestPrecision(parse({ precision: ['noTF32'] }))).toBe('fp32');
-    expect(loosestPrecision(parse({ precision: ['fp16'] }))).toBe('fp16');
-    expect(loosestPrecision(parse({ precision: ['best'] }))).toBe('int8');
-    expect(loosestPrecision(parse({ precision: ['fp16', 'fp8'] }))).toBe('fp8');
+  test('the compute precision of a set of precision modes picks validation tolerances', () => {
+    const of = (input: TensorRtOptionsInput) => computePrecisionOf(parse(input).precision);
+    expect(of({})).toBe('tf32');
+    expect(of({ precision: ['noTF32'] })).toBe('fp32');
+    expect(of({ precision: ['fp16'] })).toBe('fp16');
+    expect(of({ precision: ['best'] })).toBe('int8');
+    expect(of({ precision: ['fp16', 'fp8'] })).toBe('fp8');
   });
 });

@@ -2,13 +2,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { buildArgs, inferenceArgs } from '../../src/core/tensorrt/build-argv';
+import { buildArgs } from '../../src/core/tensorrt/build-argv';
+import { inferenceArgs } from '../../src/core/tensorrt/inference-argv';
 import { readExportedOutputs } from '../../src/worker/toolchains/tensorrt/export-output';
 import { isFound, locateTrtexec } from '../../src/worker/toolchains/tensorrt/locate';
 import { toLatencyStats } from '../../src/worker/toolchains/tensorrt/log-parser';
 import { TensorRtOptionsSchema, type TensorRtOptionsInput } from '../../src/core/tensorrt/options';
 import { checkPlan } from '../../src/core/tensorrt/plan-header';
-import { makeBuildSpec } from '../../src/core/build-spec';
+import { buildKeyOf, makeBuildSpec } from '../../src/core/build-spec';
 import { readModelInfo } from '../../src/core/onnx/read-model';
 import { BuildOptionsSchema } from '../../src/core/options';
 import { FsStore } from '../../src/storage/fs-store';
@@ -48,7 +49,7 @@ suite(REAL ? `against the real trtexec at ${REAL}` : 'against a real trtexec: sk
   async function build(name: string, input: TensorRtOptionsInput) {
     const paths = { onnx, engine: join(dir, `${name}.plan`), timingCache: join(dir, 'timing.cache'), layerInfo: join(dir, `${name}.json`) };
     // No CC-gated option is used, so the CC passed here only matters once the log has told us the real one.
-    const run = await runTrtexec(REAL!, buildArgs({ trt, cc: cc ?? '7.5', options: TensorRtOptionsSchema.parse(input), paths }));
+    const run = await runTrtexec(REAL!, buildArgs({ trt, cc: cc ?? '7.5', options: TensorRtOptionsSchema.parse(input), paths, subject: 'worker' }));
     expect(run.log.errors).toEqual([]);
     expect(run.log.status).toBe('passed');
     cc = run.log.device.cc!;
@@ -108,8 +109,10 @@ suite(REAL ? `against the real trtexec at ${REAL}` : 'against a real trtexec: sk
     const model = await readModelInfo(modelPath);
     const options = BuildOptionsSchema.parse({ tensorrt: { precision: ['fp16'] }, benchmark: { maxBatch: 4 } });
     const lines: string[] = [];
+    const spec = makeBuildSpec(model.sha256, caps.targets[0], options);
     const ctx: StepContext = {
-      spec: makeBuildSpec(model.sha256, caps.targets[0], options),
+      buildKey: buildKeyOf(spec),
+      spec,
       model,
       modelPath,
       workDir,

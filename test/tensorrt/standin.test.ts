@@ -2,7 +2,8 @@ import { readFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { buildArgs, inferenceArgs } from '../../src/core/tensorrt/build-argv';
+import { buildArgs } from '../../src/core/tensorrt/build-argv';
+import { inferenceArgs } from '../../src/core/tensorrt/inference-argv';
 import { readExportedOutputs } from '../../src/worker/toolchains/tensorrt/export-output';
 import { toLatencyStats } from '../../src/worker/toolchains/tensorrt/log-parser';
 import { TensorRtOptionsSchema, type TensorRtOptionsInput } from '../../src/core/tensorrt/options';
@@ -39,7 +40,7 @@ function seeded(n: number, seed: number): Float32Array {
 
 async function build(name: string, played: Played, input: TensorRtOptionsInput, onnx = convPath, cache = join(dir, `${name}.cache`)) {
   const paths = { onnx, engine: join(dir, `${name}.plan`), timingCache: cache, layerInfo: join(dir, `${name}.layers.json`) };
-  const args = buildArgs({ trt: played.trt, cc: played.cc, options: TensorRtOptionsSchema.parse(input), paths });
+  const args = buildArgs({ trt: played.trt, cc: played.cc, options: TensorRtOptionsSchema.parse(input), paths, subject: 'worker' });
   return { ...(await runStandin(args, played)), paths };
 }
 
@@ -168,7 +169,7 @@ describe('the stand-in playing a T4 with TensorRT 8.6.1', () => {
   });
 
   test('an option 8.6 does not know fails as trtexec fails, with its own error line', async () => {
-    const args = [...buildArgs({ trt: '10.9.0', cc: '7.5', options: TensorRtOptionsSchema.parse({ precision: ['stronglyTyped'] }), paths: { onnx: convPath, engine: join(dir, 'st.plan'), timingCache: join(dir, 'st.cache'), layerInfo: join(dir, 'st.json') } })];
+    const args = [...buildArgs({ trt: '10.9.0', cc: '7.5', options: TensorRtOptionsSchema.parse({ precision: ['stronglyTyped'] }), paths: { onnx: convPath, engine: join(dir, 'st.plan'), timingCache: join(dir, 'st.cache'), layerInfo: join(dir, 'st.json') }, subject: 'worker' })];
     const run = await runStandin(args, T4);
     expect(run.code).toBe(1);
     expect(run.log.status).toBe('failed');
@@ -223,7 +224,7 @@ describe('faults the stand-in plays on request', () => {
   });
 
   test('sleep: a build in progress stops on SIGTERM', async () => {
-    const args = buildArgs({ trt: '10.9.0', cc: '8.9', options: TensorRtOptionsSchema.parse({}), paths: { onnx: convPath, engine: join(dir, 'slow.plan'), timingCache: join(dir, 'slow.cache'), layerInfo: join(dir, 'slow.json') } });
+    const args = buildArgs({ trt: '10.9.0', cc: '8.9', options: TensorRtOptionsSchema.parse({}), paths: { onnx: convPath, engine: join(dir, 'slow.plan'), timingCache: join(dir, 'slow.cache'), layerInfo: join(dir, 'slow.json') }, subject: 'worker' });
     const run = await runStandin(args, { ...RTX_4080, misbehave: 'sleep=60000' }, (event, child) => {
       if (event.milestone === 'building') child.kill('SIGTERM');
     });
@@ -233,7 +234,7 @@ describe('faults the stand-in plays on request', () => {
   });
 
   test('ignore-sigterm: only SIGKILL stops it', async () => {
-    const args = buildArgs({ trt: '10.9.0', cc: '8.9', options: TensorRtOptionsSchema.parse({}), paths: { onnx: convPath, engine: join(dir, 'stuck.plan'), timingCache: join(dir, 'stuck.cache'), layerInfo: join(dir, 'stuck.json') } });
+    const args = buildArgs({ trt: '10.9.0', cc: '8.9', options: TensorRtOptionsSchema.parse({}), paths: { onnx: convPath, engine: join(dir, 'stuck.plan'), timingCache: join(dir, 'stuck.cache'), layerInfo: join(dir, 'stuck.json') }, subject: 'worker' });
     const run = await runStandin(args, { ...RTX_4080, misbehave: 'sleep=60000,ignore-sigterm' }, (event, child) => {
       if (event.milestone === 'building') child.kill('SIGTERM');
       if (event.message.startsWith('the stand-in ignores SIGTERM')) child.kill('SIGKILL');

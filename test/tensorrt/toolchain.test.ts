@@ -6,7 +6,7 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBuildSpec } from '../../src/core/build-spec';
+import { buildKeyOf, makeBuildSpec } from '../../src/core/build-spec';
 import { readModelInfo } from '../../src/core/onnx/read-model';
 import { BuildOptionsSchema, type BuildOptionsInput } from '../../src/core/options';
 import { parseTargetKey, targetKey } from '../../src/core/target';
@@ -53,8 +53,10 @@ async function context(model: Buffer, target: string, options: BuildOptionsInput
   const info = await readModelInfo(modelPath);
   const logs: string[] = [];
   const percents: number[] = [];
+  const spec = makeBuildSpec(info.sha256, parseTargetKey(target), BuildOptionsSchema.parse({ ...FAST, ...options }));
   return {
-    spec: makeBuildSpec(info.sha256, parseTargetKey(target), BuildOptionsSchema.parse({ ...FAST, ...options })),
+    buildKey: buildKeyOf(spec),
+    spec,
     model: info,
     modelPath,
     workDir,

@@ -1,14 +1,16 @@
 /**
- * Build options -> trtexec argv. An allow-list: every argument comes from a table in this file or
- * option-gates.ts, user values only fill typed slots (numbers, enum values, checked names), and
- * every path is chosen by the worker. Options this worker's TensorRT or GPU does not accept throw
- * TrtOptionError before trtexec runs. Arguments are always `--flag=value` in one argv entry
- * (trtexec splits an option from its value on the first `=`), and the process is spawned without
- * a shell.
+ * Build options -> trtexec argv for a build. An allow-list: every argument comes from a table in
+ * this file or gates.ts, user values only fill typed slots (numbers, enum values, checked names),
+ * and every path is chosen by the worker. Options the TensorRT release or GPU does not accept
+ * throw TrtOptionError before trtexec runs, worded for whoever has that release: the target at
+ * submit time (checkOptionsForTarget), the worker before it builds. Arguments are always
+ * `--flag=value` in one argv entry, and the process is spawned without a shell.
  */
-import type { HwCompat } from '../target';
+import type { TensorRtTarget } from '../target';
+import { checkPath, quoteName } from './argv-values';
 import { TrtOptionError } from './errors';
 import {
+  accepts,
   CC_GATES,
   DATA_TYPE_SINCE,
   requireCc,
@@ -16,18 +18,20 @@ import {
   requireVersion,
   TACTIC_SOURCE_UNTIL,
   TENSOR_FORMAT_SINCE,
+  type GateSubject,
 } from './gates';
+import type { HardwareCompatibilityLevel } from './hardware-compatibility';
 import {
-  NAME_PATTERN,
-  NAME_RULE,
+  LAYER_NAME_PATTERN,
+  LAYER_NAME_RULE,
+  splitIoFormat,
   TACTIC_SOURCES,
-  type HardwareCompatibilityLevel,
   type ShapeProfile,
   type TacticSource,
   type TensorRtOptions,
   type TrtDataType,
 } from './options';
-import { parseTrtVersion, trtAtLeast, type TrtVersion } from './version';
+import { formatTrtVersion, parseTrtVersion, trtAtLeast, type TrtVersion } from './version';
 
 export interface BuildPaths {
   onnx: string;
@@ -40,29 +44,25 @@ export interface BuildPaths {
 }
 
 export interface BuildArgsRequest {
-  /** This worker's TensorRT version, e.g. `10.9.0`. */
+  /** The TensorRT version that builds, e.g. `10.9.0`. */
   trt: string | TrtVersion;
   /** Compute capability of the build GPU, e.g. `8.9`. */
   cc: string;
   options: TensorRtOptions;
   paths: BuildPaths;
   /** The target's hardware compatibility; when given, it decides --hardwareCompatibilityLevel. */
-  targetHwCompat?: HwCompat;
+  targetHwCompat?: HardwareCompatibilityLevel;
+  /** Who has `trt` and `cc`, for the refusals' wording. */
+  subject: GateSubject;
 }
 
 /** trtexec defaults left off the command line when the options match them. */
 const TRT_DEFAULT_OPTIMIZATION_LEVEL = 3;
 
-const TARGET_LEVEL: Record<HwCompat, HardwareCompatibilityLevel> = {
-  none: 'none',
-  'ampere+': 'ampere+',
-  'same-cc': 'sameComputeCapability',
-};
-
 export function buildArgs(req: BuildArgsRequest): string[] {
   const trt = toVersion(req.trt);
-  const { options, paths, cc } = req;
-  requireVersion('Kiln', { since: '8.6' }, trt);
+  const { options, paths, cc, subject } = req;
+  requireVersion('Kiln', { since: '8.6' }, trt, subject);
   const argv = [
     `--onnx=${checkPath('onnx', paths.onnx)}`,
     `--saveEngine=${checkPath('engine', paths.engine)}`,
@@ -71,76 +71,97 @@ export function buildArgs(req: BuildArgsRequest): string[] {
     `--exportLayerInfo=${checkPath('layerInfo', paths.layerInfo)}`,
     '--profilingVerbosity=detailed',
   ];
-  argv.push(...precisionArgs(options, trt, cc));
-  if (options.profiles) argv.push(...profileArgs(options.profiles, trt));
+  argv.push(...precisionArgs(options, trt, cc, subject));
+  if (options.profiles) argv.push(...profileArgs(options.profiles, trt, subject));
   if (options.memPoolSize) {
-    requireFeature('memPoolSize', trt);
+    requireFeature('memPoolSize', trt, subject);
     // 10.0 multiplies a suffixed value again by MiB; from 10.1 a bare number means MiB and `M` says so.
     const unit = trtAtLeast(trt, '10.1') ? 'M' : '';
     argv.push(`--memPoolSize=workspace:${options.memPoolSize.workspace}${unit}`);
   }
   if (options.builderOptimizationLevel !== TRT_DEFAULT_OPTIMIZATION_LEVEL) {
-    requireFeature('builderOptimizationLevel', trt);
+    requireFeature('builderOptimizationLevel', trt, subject);
     argv.push(`--builderOptimizationLevel=${options.builderOptimizationLevel}`);
   }
   // The version gate first: "sameComputeCapability needs TensorRT >= 10.9" says more than a conflict with the target.
-  if (options.hardwareCompatibilityLevel !== 'none') requireFeature(options.hardwareCompatibilityLevel, trt);
+  if (options.hardwareCompatibilityLevel !== 'none') requireFeature(options.hardwareCompatibilityLevel, trt, subject);
   const level = hardwareLevel(options.hardwareCompatibilityLevel, req.targetHwCompat);
   if (level !== 'none') {
-    requireFeature(level, trt);
-    requireCc(level, CC_GATES[level], cc);
+    requireFeature(level, trt, subject);
+    requireCc(level, CC_GATES[level], cc, subject);
     argv.push(`--hardwareCompatibilityLevel=${level}`);
   }
   if (options.versionCompatible) {
-    requireFeature('versionCompatible', trt);
+    requireFeature('versionCompatible', trt, subject);
     argv.push('--versionCompatible');
   }
   if (options.excludeLeanRuntime) {
-    requireFeature('excludeLeanRuntime', trt);
+    requireFeature('excludeLeanRuntime', trt, subject);
     argv.push('--excludeLeanRuntime');
   }
   const layers = Object.entries(options.layerPrecisions);
   if (layers.length > 0) {
-    requireFeature('layerPrecisions', trt);
-    const list = layers.map(([layer, type]) => `${quoteName('layerPrecisions', layer)}:${checkDataType(`layerPrecisions.${layer}`, type, trt)}`);
+    requireFeature('layerPrecisions', trt, subject);
+    const list = layers.map(([layer, type]) => `${layerName(layer, trt, subject)}:${checkDataType(`layerPrecisions.${layer}`, type, trt, subject)}`);
     argv.push(`--layerPrecisions=${list.join(',')}`);
   }
   if (options.precisionConstraints !== 'none') {
-    requireFeature('layerPrecisions', trt, 'precisionConstraints');
+    requireFeature('layerPrecisions', trt, subject, 'precisionConstraints');
     argv.push(`--precisionConstraints=${options.precisionConstraints}`);
   }
   for (const key of ['inputIOFormats', 'outputIOFormats'] as const) {
     if (options[key].length === 0) continue;
-    requireFeature(key, trt);
-    argv.push(`--${key}=${options[key].map((f) => checkIoFormat(key, f, trt)).join(',')}`);
+    requireFeature(key, trt, subject);
+    argv.push(`--${key}=${options[key].map((f) => ioFormat(key, f, trt, subject)).join(',')}`);
   }
-  const tactics = tacticArgs(options.tacticSources, trt, level);
+  const tactics = tacticArgs(options.tacticSources, trt, level, subject);
   if (tactics) argv.push(tactics);
   if (options.maxAuxStreams !== undefined) {
-    requireFeature('maxAuxStreams', trt);
+    requireFeature('maxAuxStreams', trt, subject);
     argv.push(`--maxAuxStreams=${options.maxAuxStreams}`);
   }
   if (options.stripWeights) {
-    requireFeature('stripWeights', trt);
-    argv.push('--stripWeights');
+    requireFeature('stripWeights', trt, subject);
+    // Not --refit as well: stripping alone keeps the engine refittable with the build's own weights
+    // (10.x: kSTRIP_PLAN turns on kREFIT_IDENTICAL, "the same performance as a non-refittable one";
+    // 9.2: kWEIGHTLESS "with no impact to runtime performance"). --refit on top strips every weight.
+    argv.push(accepts('--stripWeights', trt) ? '--stripWeights' : '--weightless');
   }
   if (options.refit) {
-    requireFeature('refit', trt);
+    requireFeature('refit', trt, subject);
     argv.push('--refit');
   }
   if (options.calibration) {
-    requireFeature('calibration', trt);
+    requireFeature('calibration', trt, subject);
     if (!paths.calib) throw new Error(`Expected paths.calib for calibration ${options.calibration} but received none`);
     argv.push(`--calib=${checkPath('calib', paths.calib)}`);
   }
   return argv;
 }
 
-function precisionArgs(options: TensorRtOptions, trt: TrtVersion, cc: string): string[] {
+/** Paths for the submit-time check: nothing is read or written then. */
+const PLACEHOLDER_PATHS: BuildPaths = {
+  onnx: '/submit-check/model.onnx',
+  engine: '/submit-check/engine.plan',
+  timingCache: '/submit-check/timing.cache',
+  layerInfo: '/submit-check/layer-info.json',
+  calib: '/submit-check/calibration.cache',
+};
+
+/**
+ * Throws TrtOptionError when a target's TensorRT release or GPU does not accept the options. A
+ * target key names both, and a worker only takes jobs of its own (checkTarget on the worker), so
+ * what the worker would refuse is refused at submit, by the same rules.
+ */
+export function checkOptionsForTarget(target: TensorRtTarget, options: TensorRtOptions): void {
+  buildArgs({ trt: target.trt, cc: target.cc, options, paths: PLACEHOLDER_PATHS, targetHwCompat: target.hwCompat, subject: 'target' });
+}
+
+function precisionArgs(options: TensorRtOptions, trt: TrtVersion, cc: string, subject: GateSubject): string[] {
   const argv: string[] = [];
   for (const p of options.precision) {
-    requireFeature(p, trt);
-    if (p === 'bf16' || p === 'fp8') requireCc(p, CC_GATES[p], cc);
+    requireFeature(p, trt, subject);
+    if (p === 'bf16' || p === 'fp8') requireCc(p, CC_GATES[p], cc, subject);
     // From 11.0 every network is strongly typed and the flag is a deprecated no-op.
     if (p === 'stronglyTyped' && trtAtLeast(trt, '11.0')) continue;
     argv.push(`--${p}`);
@@ -149,8 +170,8 @@ function precisionArgs(options: TensorRtOptions, trt: TrtVersion, cc: string): s
 }
 
 /** One profile as --minShapes/--optShapes/--maxShapes; several as `--profile=i` followed by its three (9.0+). */
-function profileArgs(profiles: ShapeProfile[], trt: TrtVersion): string[] {
-  if (profiles.length > 1) requireFeature('several profiles', trt, 'more than one optimization profile');
+function profileArgs(profiles: ShapeProfile[], trt: TrtVersion, subject: GateSubject): string[] {
+  if (profiles.length > 1) requireFeature('several profiles', trt, subject, 'more than one optimization profile');
   const argv: string[] = [];
   profiles.forEach((profile, i) => {
     if (profiles.length > 1) argv.push(`--profile=${i}`);
@@ -162,24 +183,23 @@ function profileArgs(profiles: ShapeProfile[], trt: TrtVersion): string[] {
   return argv;
 }
 
-function hardwareLevel(fromOptions: HardwareCompatibilityLevel, targetHwCompat: HwCompat | undefined): HardwareCompatibilityLevel {
+function hardwareLevel(fromOptions: HardwareCompatibilityLevel, targetHwCompat: HardwareCompatibilityLevel | undefined): HardwareCompatibilityLevel {
   if (targetHwCompat === undefined) return fromOptions;
-  const fromTarget = TARGET_LEVEL[targetHwCompat];
-  if (fromOptions !== 'none' && fromOptions !== fromTarget) {
+  if (fromOptions !== 'none' && fromOptions !== targetHwCompat) {
     throw new TrtOptionError(`hardwareCompatibilityLevel ${fromOptions} conflicts with the target's hwCompat ${targetHwCompat}; set it in one place`);
   }
-  return fromTarget;
+  return targetHwCompat;
 }
 
-function tacticArgs(sources: TensorRtOptions['tacticSources'], trt: TrtVersion, level: HardwareCompatibilityLevel): string | null {
+function tacticArgs(sources: TensorRtOptions['tacticSources'], trt: TrtVersion, level: HardwareCompatibilityLevel, subject: GateSubject): string | null {
   const entries = (Object.keys(TACTIC_SOURCES) as TacticSource[])
     .filter((key) => sources[key] !== undefined)
     .map((key) => [key, sources[key] as boolean] as const);
   if (entries.length === 0) return null;
-  requireFeature('tacticSources', trt);
+  requireFeature('tacticSources', trt, subject);
   const list = entries.map(([key, on]) => {
     const until = TACTIC_SOURCE_UNTIL[key];
-    if (until) requireVersion(`tactic source ${key}`, { since: '8.6', until }, trt);
+    if (until) requireVersion(`tactic source ${key}`, { since: '8.6', until }, trt, subject);
     // NvInfer.h: kSAME_COMPUTE_CAPABILITY "will disable cuDNN, cuBLAS, and cuBLASLt as tactic sources".
     if (on && until && level === 'sameComputeCapability') {
       throw new TrtOptionError(`tactic source ${key} cannot be enabled with sameComputeCapability, which disables cuDNN, cuBLAS and cuBLASLt`);
@@ -189,126 +209,39 @@ function tacticArgs(sources: TensorRtOptions['tacticSources'], trt: TrtVersion, 
   return `--tacticSources=${list.join(',')}`;
 }
 
-function checkDataType(label: string, type: TrtDataType, trt: TrtVersion): TrtDataType {
-  requireVersion(`${label} type ${type}`, { since: DATA_TYPE_SINCE[type] }, trt);
+/** A layerPrecisions name: `*` alone from 8.6, one `*` inside a name from 9.0. */
+function layerName(layer: string, trt: TrtVersion, subject: GateSubject): string {
+  if (layer.includes('*') && layer !== '*') {
+    requireFeature('a * inside a layer name', trt, subject, `layerPrecisions name ${JSON.stringify(layer)} (TensorRT 8.6 reads * only as a whole name, meaning every other layer)`);
+  }
+  return quoteName('layerPrecisions', layer, LAYER_NAME_PATTERN, LAYER_NAME_RULE);
+}
+
+function checkDataType(label: string, type: TrtDataType, trt: TrtVersion, subject: GateSubject): TrtDataType {
+  requireVersion(`${label} type ${type}`, { since: DATA_TYPE_SINCE[type] }, trt, subject);
   return type;
 }
 
-function checkIoFormat(label: string, format: string, trt: TrtVersion): string {
-  const [type, layouts] = format.split(':');
-  checkDataType(label, type as TrtDataType, trt);
-  for (const layout of layouts.split('+')) {
+/** An I/O format in the spelling the release reads: type:layout before 11.0, the layout alone from 11.0. */
+function ioFormat(label: string, format: string, trt: TrtVersion, subject: GateSubject): string {
+  const { type, layouts } = splitIoFormat(format);
+  const has = `; this ${subject} has ${formatTrtVersion(trt)}`;
+  if (type && !accepts('type:layout I/O formats', trt)) {
+    throw new TrtOptionError(
+      `Expected ${label} as a memory layout only on TensorRT >= 11.0 (e.g. ${layouts.join('+')}: the strongly typed network sets the type) but received ${format}${has}`,
+    );
+  }
+  if (!type && !accepts('layout-only I/O formats', trt)) {
+    throw new TrtOptionError(`Expected ${label} as type:layout before TensorRT 11.0 (e.g. fp32:${layouts.join('+')}) but received ${format}${has}`);
+  }
+  if (type) checkDataType(label, type, trt, subject);
+  for (const layout of layouts) {
     const since = TENSOR_FORMAT_SINCE[layout];
-    if (since) requireVersion(`${label} format ${layout}`, { since }, trt);
+    if (since) requireVersion(`${label} format ${layout}`, { since }, trt, subject);
   }
   return format;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Inference: validation (outputs for given inputs) and benchmarking (timings per batch size).
-
-interface InferenceCommon {
-  trt: string | TrtVersion;
-  engine: string;
-  /** Concrete shapes for inputs with dynamic dims, as --shapes. (Default: the engine's own shapes) */
-  shapes?: Record<string, number[]>;
-  /** Which optimization profile to run (TensorRT >= 9.0 for any but 0). (Default: 0) */
-  profileIndex?: number;
-}
-
-export interface ValidationRun extends InferenceCommon {
-  kind: 'validate';
-  /** Input name -> raw binary file in the input's type and shape, as --loadInputs. */
-  inputs: Record<string, string>;
-  /** Where trtexec writes the output tensors as JSON (--exportOutput). */
-  exportOutput: string;
-}
-
-export interface BenchmarkRun extends InferenceCommon {
-  kind: 'benchmark';
-  /** At least this many timed runs. (Default: 10, trtexec's) */
-  iterations?: number;
-  /** At least this many seconds of timed runs. (Default: 3, trtexec's) */
-  durationSeconds?: number;
-  /** Milliseconds of warm-up before timing. (Default: 200, trtexec's) */
-  warmUpMs?: number;
-  /** Percentiles reported. (Default: [90, 95, 99], which the report's LatencyStats needs) */
-  percentiles?: number[];
-}
-
-export type InferenceRun = ValidationRun | BenchmarkRun;
-
-export function inferenceArgs(run: InferenceRun): string[] {
-  const trt = toVersion(run.trt);
-  requireVersion('Kiln', { since: '8.6' }, trt);
-  const argv = [`--loadEngine=${checkPath('engine', run.engine)}`];
-  if (run.shapes && Object.keys(run.shapes).length > 0) {
-    const list = Object.entries(run.shapes).map(([input, dims]) => `${quoteName('shapes', input)}:${checkDims(input, dims)}`);
-    argv.push(`--shapes=${list.join(',')}`);
-  }
-  if (run.profileIndex !== undefined && run.profileIndex !== 0) {
-    checkCount('profileIndex', run.profileIndex, 0, 1023);
-    requireFeature('useProfile', trt, `optimization profile ${run.profileIndex}`);
-    argv.push(`--useProfile=${run.profileIndex}`);
-  }
-  if (run.kind === 'validate') {
-    const inputs = Object.entries(run.inputs).map(([input, file]) => `${quoteName('inputs', input)}:${checkPath(`inputs.${input}`, file)}`);
-    if (inputs.length > 0) argv.push(`--loadInputs=${inputs.join(',')}`);
-    // One inference is enough to compare outputs; skip warm-up and the timing window.
-    argv.push(`--exportOutput=${checkPath('exportOutput', run.exportOutput)}`, '--iterations=1', '--warmUp=0', '--duration=0');
-    return argv;
-  }
-  const iterations = run.iterations ?? 10;
-  const duration = run.durationSeconds ?? 3;
-  const warmUp = run.warmUpMs ?? 200;
-  const percentiles = run.percentiles ?? [90, 95, 99];
-  checkCount('iterations', iterations, 1, 1_000_000);
-  checkCount('durationSeconds', duration, 0, 3600);
-  checkCount('warmUpMs', warmUp, 0, 600_000);
-  for (const p of percentiles) {
-    if (!(Number.isFinite(p) && p >= 0 && p <= 100)) throw new TrtOptionError(`Expected percentiles in [0, 100] but received ${p}`);
-  }
-  argv.push(`--iterations=${iterations}`, `--duration=${duration}`, `--warmUp=${warmUp}`, `--percentile=${percentiles.join(',')}`);
-  // Spin-wait steadies GPU timings; from 11.0 it is the default and the flag only warns. 11.0 also
-  // stops timing host<->device copies unless asked, and the report wants H2D/D2H.
-  argv.push(...(trtAtLeast(trt, '11.0') ? ['--includeDataTransfers'] : ['--useSpinWait']));
-  return argv;
-}
-
-// ---------------------------------------------------------------------------------------------
-
-function toVersion(trt: string | TrtVersion): TrtVersion {
+export function toVersion(trt: string | TrtVersion): TrtVersion {
   return typeof trt === 'string' ? parseTrtVersion(trt) : trt;
-}
-
-/**
- * A name inside a list argument. NAME_PATTERN keeps out `,` `=` `'` and a leading `-`; a name with
- * `:` is wrapped in single quotes, which trtexec's splitNameAndValue reads as the whole name.
- */
-export function quoteName(label: string, name: string): string {
-  if (!NAME_PATTERN.test(name)) {
-    throw new TrtOptionError(`Expected ${label} to name tensors or layers of ${NAME_RULE} but received ${JSON.stringify(name)}`);
-  }
-  return name.includes(':') ? `'${name}'` : name;
-}
-
-/** Worker-chosen paths still go through a check: absolute, and nothing trtexec would split on. */
-function checkPath(label: string, path: string): string {
-  if (!path.startsWith('/') || /[,:'"\s=]/.test(path) || path.includes('\0')) {
-    throw new Error(`Expected an absolute path without , : ' " = or spaces for ${label} but received ${JSON.stringify(path)}`);
-  }
-  return path;
-}
-
-function checkDims(input: string, dims: number[]): string {
-  if (!Array.isArray(dims) || dims.length === 0 || dims.length > 8 || !dims.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new TrtOptionError(`Expected 1-8 positive integer dims for shapes.${input} but received ${JSON.stringify(dims)}`);
-  }
-  return dims.join('x');
-}
-
-function checkCount(label: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new TrtOptionError(`Expected an integer in [${min}, ${max}] for ${label} but received ${value}`);
-  }
 }

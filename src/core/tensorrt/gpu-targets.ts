@@ -3,6 +3,9 @@
  * compute capability and TensorRT version allow. Workers serve exactly these queues.
  */
 import { targetKey, toTarget, type TensorRtTarget } from '../target';
+import { accepts } from './gates';
+import { BUILD_CC_MINIMUM, HARDWARE_COMPATIBILITY_LEVELS, type CompatibleLevel } from './hardware-compatibility';
+import { ccNumber, parseTrtVersion } from './version';
 
 export interface GpuTargetFacts {
   /** TensorRT version of the worker's trtexec, major.minor.patch, e.g. `10.9.0`. */
@@ -20,7 +23,7 @@ export interface GpuTargets {
   sku: TensorRtTarget;
   /**
    * Hardware-compatible engines this GPU can build: `ampere+` when CC >= 8.0 (TensorRT >= 8.6),
-   * `same-cc` when CC >= 7.5 and TensorRT >= 10.9.
+   * `sameComputeCapability` (key suffix `-same-cc`) when CC >= 7.5 and TensorRT >= 10.9.
    */
   hwCompat: TensorRtTarget[];
   /** targetKey() of all of the above, in that order: the queues a worker on this GPU consumes. */
@@ -32,18 +35,9 @@ export function gpuTargets(facts: GpuTargetFacts): GpuTargets {
   const base = { toolchain: 'tensorrt', trt: facts.trt, cc: facts.cc };
   const cc = toTarget(base) as TensorRtTarget;
   const sku = toTarget({ ...base, sku: facts.sku }) as TensorRtTarget;
-  const hwCompat: TensorRtTarget[] = [];
-  const ccNumber = Number(facts.cc);
-  if (ccNumber >= 8.0 && versionAtLeast(facts.trt, 8, 6)) {
-    hwCompat.push(toTarget({ ...base, hwCompat: 'ampere+' }) as TensorRtTarget);
-  }
-  if (ccNumber >= 7.5 && versionAtLeast(facts.trt, 10, 9)) {
-    hwCompat.push(toTarget({ ...base, hwCompat: 'same-cc' }) as TensorRtTarget);
-  }
+  const trt = parseTrtVersion(cc.trt);
+  const hwCompat = HARDWARE_COMPATIBILITY_LEVELS.filter((level): level is CompatibleLevel => level !== 'none')
+    .filter((level) => accepts(level, trt) && ccNumber(cc.cc) >= ccNumber(BUILD_CC_MINIMUM[level]))
+    .map((level) => toTarget({ ...base, hwCompat: level }) as TensorRtTarget);
   return { cc, sku, hwCompat, keys: [cc, sku, ...hwCompat].map(targetKey) };
-}
-
-function versionAtLeast(version: string, major: number, minor: number): boolean {
-  const [ma, mi] = version.split('.').map(Number);
-  return ma > major || (ma === major && mi >= minor);
 }

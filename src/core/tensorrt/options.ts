@@ -1,24 +1,23 @@
 /**
  * The `tensorrt` section of build options: what a request may say about a TensorRT build, in
- * trtexec's vocabulary. This schema checks shape and internal consistency only; whether this
- * worker's TensorRT version and GPU accept an option is decided in args.ts, right before trtexec
- * runs. Nothing here names a path or loads code: files (the model, the calibration cache) are
- * referred to by the sha256 of an upload.
+ * trtexec's vocabulary. This schema checks shape and internal consistency only; whether a TensorRT
+ * release and GPU accept an option is decided by the argv builder (build-argv.ts), at submit time
+ * for the target and again on the worker right before trtexec runs. Nothing here names a path or
+ * loads code: files (the model, the calibration cache) are referred to by the sha256 of an upload.
  */
 import { z } from 'zod';
-
-/** Precision modes, each one trtexec flag. */
-export const PRECISIONS = ['fp16', 'bf16', 'int8', 'fp8', 'best', 'stronglyTyped', 'noTF32'] as const;
-export type Precision = (typeof PRECISIONS)[number];
+import { HARDWARE_COMPATIBILITY_LEVELS } from './hardware-compatibility';
+import { canonicalPrecisionModes, PRECISION_MODES, type PrecisionMode } from './precision';
 
 /** trtexec's data type names (stringToValue<nvinfer1::DataType> in sampleOptions.cpp, 10.x superset). */
 export const TRT_DATA_TYPES = ['fp32', 'fp16', 'bf16', 'int8', 'fp8', 'int32', 'int64', 'bool', 'uint8', 'int4'] as const;
 export type TrtDataType = (typeof TRT_DATA_TYPES)[number];
 
-/** trtexec's tensor format names (stringToValue<nvinfer1::TensorFormats>, 10.x superset). */
+/** trtexec's tensor format (memory layout) names (stringToValue<nvinfer1::TensorFormats>, 10.x superset). */
 export const TENSOR_FORMATS = [
   'chw', 'chw2', 'chw4', 'hwc8', 'chw16', 'chw32', 'dhwc8', 'cdhw32', 'hwc', 'dhwc', 'hwc16', 'dla_linear', 'dla_hwc4',
 ] as const;
+export type TensorFormat = (typeof TENSOR_FORMATS)[number];
 
 /** Tactic sources trtexec can switch on or off, and the name each has on its command line. */
 export const TACTIC_SOURCES = {
@@ -30,9 +29,6 @@ export const TACTIC_SOURCES = {
 } as const;
 export type TacticSource = keyof typeof TACTIC_SOURCES;
 
-export const HARDWARE_COMPATIBILITY_LEVELS = ['none', 'ampere+', 'sameComputeCapability'] as const;
-export type HardwareCompatibilityLevel = (typeof HARDWARE_COMPATIBILITY_LEVELS)[number];
-
 /**
  * Tensor and layer names as they may appear inside a trtexec argument. trtexec splits lists on `,`
  * and the option from its value on the first `=`, and strips `'`; a leading `-` would read as a
@@ -42,12 +38,20 @@ export type HardwareCompatibilityLevel = (typeof HARDWARE_COMPATIBILITY_LEVELS)[
 export const NAME_PATTERN = /^[A-Za-z0-9_.:/()[\]][A-Za-z0-9_.:/()[\]-]{0,255}$/;
 export const NAME_RULE = "1-256 characters from A-Z a-z 0-9 _ . : / ( ) [ ] -, not starting with '-'";
 
+/**
+ * Layer names in layerPrecisions may also hold one `*`: alone it means every other layer (8.6 and
+ * later), inside a name any run of characters (9.0 and later; trtexec's matchStringWithOneWildcard
+ * reads only the first `*` as a wildcard, so a second one would silently match itself).
+ */
+export const LAYER_NAME_PATTERN = /^(?=[^*]*\*?[^*]*$)[A-Za-z0-9_.:/()[\]*][A-Za-z0-9_.:/()[\]*-]{0,255}$/;
+export const LAYER_NAME_RULE = `${NAME_RULE}, or with one * as a wildcard`;
+
 /** A record keyed by tensor or layer names; a bad key is reported with what is accepted. */
-function byName<T extends z.ZodType>(value: T) {
+function byName<T extends z.ZodType>(value: T, pattern = NAME_PATTERN, rule = NAME_RULE, what = 'a tensor or layer name') {
   return z.record(z.string(), value).superRefine((record, ctx) => {
     for (const key of Object.keys(record)) {
-      if (!NAME_PATTERN.test(key)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `Expected a tensor or layer name of ${NAME_RULE} but received ${JSON.stringify(key)}` });
+      if (!pattern.test(key)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `Expected ${what} of ${rule} but received ${JSON.stringify(key)}` });
       }
     }
   });
@@ -77,30 +81,38 @@ const ShapeRangeSchema = z
 export const ShapeProfileSchema = byName(ShapeRangeSchema);
 export type ShapeProfile = z.output<typeof ShapeProfileSchema>;
 
-const IO_FORMAT = new RegExp(`^(${TRT_DATA_TYPES.join('|')}):(${TENSOR_FORMATS.join('|')})(\\+(${TENSOR_FORMATS.join('|')}))*$`);
-const ioFormat = z.string().regex(IO_FORMAT, `an I/O format type:format[+format], type one of ${TRT_DATA_TYPES.join(', ')}, format one of ${TENSOR_FORMATS.join(', ')}`);
+/**
+ * An I/O format: `type:layout[+layout]` before TensorRT 11.0 (`fp16:chw`, `int8:chw32+chw`), and
+ * the memory layout alone from 11.0 (`chw`, `hwc8+chw`), where a strongly typed network sets every
+ * type. Both spellings pass this schema; the argv builder takes the one the release reads.
+ */
+const IO_FORMAT = new RegExp(`^(?:(${TRT_DATA_TYPES.join('|')}):)?(${TENSOR_FORMATS.join('|')})(?:\\+(${TENSOR_FORMATS.join('|')}))*$`);
+const ioFormat = z
+  .string()
+  .regex(
+    IO_FORMAT,
+    `an I/O format: type:layout[+layout] before TensorRT 11.0 (e.g. fp16:chw), layout[+layout] from 11.0 (e.g. hwc8+chw); type one of ${TRT_DATA_TYPES.join(', ')}, layout one of ${TENSOR_FORMATS.join(', ')}`,
+  );
 
-const canonicalPrecisions = (list: Precision[]): Precision[] => {
-  const set = new Set(list);
-  // --best already turns on fp16 and int8 (sampleOptions.cpp, BuildOptions::parse): one spelling, one build key.
-  if (set.has('best')) {
-    set.delete('fp16');
-    set.delete('int8');
-  }
-  return PRECISIONS.filter((p) => set.has(p));
-};
+/** An I/O format's parts: the type (absent in the 11.x layout-only form) and its layouts. */
+export function splitIoFormat(format: string): { type?: TrtDataType; layouts: TensorFormat[] } {
+  const colon = format.indexOf(':');
+  const layouts = format.slice(colon + 1).split('+') as TensorFormat[];
+  return colon < 0 ? { layouts } : { type: format.slice(0, colon) as TrtDataType, layouts };
+}
 
 export const TensorRtOptionsSchema = z
   .object({
     precision: z
-      .array(z.enum(PRECISIONS))
-      .max(PRECISIONS.length)
-      .transform(canonicalPrecisions)
+      .array(z.enum(PRECISION_MODES))
+      .max(PRECISION_MODES.length)
+      .transform(canonicalPrecisionModes)
       .default([])
       .describe(
         'Precision modes, each a trtexec flag: fp16, bf16, int8, fp8 widen the kernels TensorRT may pick (in addition to fp32/tf32); ' +
           'best enables all of them; stronglyTyped takes types from the model instead; noTF32 forbids TF32 for fp32 math. ' +
-          'Not allowed together: best with stronglyTyped, stronglyTyped with fp16/bf16/int8/fp8, int8 with fp8. (Default: [], fp32 with TF32)',
+          'Not allowed together: best with stronglyTyped, stronglyTyped with fp16/bf16/int8/fp8, int8 with fp8. ' +
+          'From TensorRT 11.0 every network is strongly typed and only noTF32 (and stronglyTyped, a no-op) remain. (Default: [], fp32 with TF32)',
       ),
     profiles: z
       .array(ShapeProfileSchema)
@@ -129,20 +141,26 @@ export const TensorRtOptionsSchema = z
       .enum(HARDWARE_COMPATIBILITY_LEVELS)
       .default('none')
       .describe(
-        'Engines that load on other GPUs: ampere+ (any CC >= 8.0, built on CC >= 8.0) or sameComputeCapability (TensorRT >= 10.9). ' +
-          'Usually set through the target (hwCompat) rather than here. (Default: none)',
+        'Engines that load on other GPUs: ampere+ (any CC >= 8.0, built on CC >= 8.0) or sameComputeCapability (TensorRT >= 10.9, built on CC >= 7.5). ' +
+          'Usually set through the target (hwCompat, key suffix -ampere+ or -same-cc) rather than here. (Default: none)',
       ),
     versionCompatible: z
       .boolean()
       .default(false)
-      .describe('Engines that later TensorRT versions of the same major version can load (TensorRT >= 8.6). (Default: false)'),
+      .describe(
+        'Engines that later TensorRT versions of the same major version can load (TensorRT >= 8.6). The plan embeds the lean runtime ' +
+          '(host code), so whoever loads it must opt in (trtexec --versionCompatible, IRuntime::setEngineHostCodeAllowed); Kiln\'s own runs do. (Default: false)',
+      ),
     excludeLeanRuntime: z
       .boolean()
       .default(false)
-      .describe('Leave the lean runtime out of a version-compatible plan; needs versionCompatible. (Default: false)'),
-    layerPrecisions: byName(z.enum(TRT_DATA_TYPES))
+      .describe('Leave the lean runtime out of a version-compatible plan (no host code to opt in to); needs versionCompatible. (Default: false)'),
+    layerPrecisions: byName(z.enum(TRT_DATA_TYPES), LAYER_NAME_PATTERN, LAYER_NAME_RULE, 'a layer name')
       .default({})
-      .describe('Per layer (by name) the precision it should run in; needs precisionConstraints prefer or obey. (Default: {})'),
+      .describe(
+        'Per layer (by name) the precision it should run in; needs precisionConstraints prefer or obey; gone in TensorRT 11.0. ' +
+          'The name * sets every other layer; a name with one * (e.g. /encoder/*/MatMul) matches any run of characters there (TensorRT >= 9.0). (Default: {})',
+      ),
     precisionConstraints: z
       .enum(['none', 'prefer', 'obey'])
       .default('none')
@@ -151,12 +169,15 @@ export const TensorRtOptionsSchema = z
       .array(ioFormat)
       .max(256)
       .default([])
-      .describe('Type and memory layout of each network input, in input order, e.g. fp16:chw; one entry applies to all. (Default: [], fp32:chw)'),
+      .describe(
+        'Format of each network input, in input order; one entry applies to all. Before TensorRT 11.0 type and layout (fp16:chw, int8:chw32+chw); ' +
+          'from 11.0 the layout alone (chw, hwc8+chw), the type being the network\'s. (Default: [], the network\'s type in chw)',
+      ),
     outputIOFormats: z
       .array(ioFormat)
       .max(256)
       .default([])
-      .describe('Type and memory layout of each network output, in output order. (Default: [], fp32:chw)'),
+      .describe('Format of each network output, in output order, written as for inputIOFormats. (Default: [], the network\'s type in chw)'),
     tacticSources: z
       .object({
         cublas: z.boolean().optional().describe('cuBLAS kernels; gone in TensorRT 11.0. (Default: TensorRT decides)'),
@@ -178,8 +199,18 @@ export const TensorRtOptionsSchema = z
     stripWeights: z
       .boolean()
       .default(false)
-      .describe('Build a weightless plan to be refitted from the ONNX at deployment (TensorRT >= 10.0). (Default: false)'),
-    refit: z.boolean().default(false).describe('Build a refittable engine. (Default: false)'),
+      .describe(
+        'Build a plan without its weights, to be refitted from the same ONNX where it is deployed (TensorRT >= 9.2: --weightless on 9.2 and 9.3, ' +
+          '--stripWeights from 10.0). The engine stays refittable with those weights without setting refit. Validation and the benchmark refit it ' +
+          'from the ONNX at load (--refitFromOnnx, TensorRT >= 10.14); before 10.14 they are skipped and the report says why. (Default: false)',
+      ),
+    refit: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Keep the engine refittable with any weights (--refit). With stripWeights, strips every refittable weight (full refit) instead of ' +
+          'only those refitted unchanged. May cost speed, and TensorRT 11.3 notes it can change numerics; the report validates the engine as built. (Default: false)',
+      ),
     calibration: z
       .string()
       .regex(/^[0-9a-f]{64}$/, 'the sha256 (64 lower-case hex digits) of an uploaded INT8 calibration cache')
@@ -188,7 +219,7 @@ export const TensorRtOptionsSchema = z
   })
   .strict()
   .superRefine((o, ctx) => {
-    const has = (p: Precision) => o.precision.includes(p);
+    const has = (p: PrecisionMode) => o.precision.includes(p);
     const refuse = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     if (has('best') && has('stronglyTyped')) {
       refuse('precision', 'best and stronglyTyped cannot be combined: best enables implicit precisions, stronglyTyped takes them from the model');
@@ -222,19 +253,4 @@ export type TensorRtOptions = z.output<typeof TensorRtOptionsSchema>;
 /** The options with every default filled in. */
 export function defaultTensorRtOptions(): TensorRtOptions {
   return TensorRtOptionsSchema.parse({});
-}
-
-/**
- * The narrowest float format an engine may compute in, for default validation tolerances:
- * fp8 < int8 < fp16/bf16 < tf32 < fp32. `best` counts as int8; stronglyTyped as whatever the
- * model says, so fp32 tolerances apply unless other modes are set.
- */
-export function loosestPrecision(options: Pick<TensorRtOptions, 'precision'>): 'fp32' | 'tf32' | 'fp16' | 'bf16' | 'int8' | 'fp8' {
-  const p = new Set(options.precision);
-  if (p.has('fp8')) return 'fp8';
-  if (p.has('int8') || p.has('best')) return 'int8';
-  if (p.has('bf16')) return 'bf16';
-  if (p.has('fp16')) return 'fp16';
-  if (p.has('noTF32') || p.has('stronglyTyped')) return 'fp32';
-  return 'tf32';
 }

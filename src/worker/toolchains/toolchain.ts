@@ -27,6 +27,8 @@ export interface Capabilities {
 }
 
 export interface StepContext {
+  /** The spec's build key, as the job carries it (never recomputed: it names the build everywhere). */
+  buildKey: string;
   spec: BuildSpec;
   model: ModelInfo;
   /** The original ONNX on local disk. */
@@ -54,14 +56,24 @@ export interface BuildOutput {
   extra: BuiltFile[];
   details: Record<string, unknown>;
   warnings: string[];
+  /**
+   * Why the artifact cannot be run here as it was built, when it cannot (a weight-stripped engine
+   * this TensorRT cannot refit at load): it is published, validation and the benchmark are
+   * skipped, and the report says why instead of carrying numbers of something else.
+   */
+  cannotRun?: string;
 }
 
-export interface Toolchain {
+/**
+ * `Built` is what the toolchain's build hands to its own validate and benchmark steps: a toolchain
+ * may carry more than the files (the TensorRT one carries how its engine loads), decided once.
+ */
+export interface Toolchain<Built extends BuildOutput = BuildOutput> {
   readonly name: Target['toolchain'];
   detect(): Promise<Capabilities>;
-  build(ctx: StepContext): Promise<BuildOutput>;
-  validate(ctx: StepContext, built: BuildOutput): Promise<ValidationReport>;
-  benchmark(ctx: StepContext, built: BuildOutput): Promise<BenchmarkReport>;
+  build(ctx: StepContext): Promise<Built>;
+  validate(ctx: StepContext, built: Built): Promise<ValidationReport>;
+  benchmark(ctx: StepContext, built: Built): Promise<BenchmarkReport>;
   /** What the hardware this toolchain builds on is doing now (a GPU's NVML reading), for heartbeats. */
   telemetry?(): Promise<TelemetrySample | null>;
 }

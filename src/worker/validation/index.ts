@@ -20,6 +20,6 @@ export {
   type HostTensor,
   type InputOptions,
 } from './seeded-inputs';
-export { DEFAULT_TOLERANCES, PRECISIONS, tolerancesFor, type Precision, type Tolerances } from './tolerances';
+export { DEFAULT_TOLERANCES, tolerancesFor, type Tolerances } from './tolerances';
 export { validationShapes } from './input-shapes';
 export { validationReport, type ValidationRun } from './validation-report';

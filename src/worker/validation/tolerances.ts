@@ -15,15 +15,14 @@
  *   5% catches a wrong graph while letting a well-calibrated model through.
  * - fp8 (e4m3): rtol 1e-1, atol 1e-1. Four significant bits: one ulp is 6-12%.
  */
-export const PRECISIONS = ['fp32', 'tf32', 'fp16', 'bf16', 'int8', 'fp8'] as const;
-export type Precision = (typeof PRECISIONS)[number];
+import type { ComputePrecision } from '../../core/precision';
 
 export interface Tolerances {
   rtol: number;
   atol: number;
 }
 
-export const DEFAULT_TOLERANCES: Record<Precision, Tolerances> = {
+export const DEFAULT_TOLERANCES: Record<ComputePrecision, Tolerances> = {
   fp32: { rtol: 1e-3, atol: 1e-5 },
   tf32: { rtol: 1e-3, atol: 1e-5 },
   fp16: { rtol: 1e-2, atol: 1e-3 },
@@ -38,7 +37,7 @@ export const DEFAULT_TOLERANCES: Record<Precision, Tolerances> = {
  * int8), pass them all: the loosest default applies.
  */
 export function tolerancesFor(
-  precisions: Precision | readonly Precision[] = 'fp32',
+  precisions: ComputePrecision | readonly ComputePrecision[] = 'fp32',
   overrides: Partial<Tolerances> = {},
 ): Tolerances {
   const list = typeof precisions === 'string' ? [precisions] : precisions.length > 0 ? precisions : (['fp32'] as const);

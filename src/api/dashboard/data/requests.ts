@@ -5,6 +5,7 @@
  */
 import type { FarmContext } from '../../../context';
 import { parseTargetKey, TargetParseError } from '../../../core/target';
+import { HARDWARE_COMPATIBILITY_LEVELS } from '../../../core/tensorrt/hardware-compatibility';
 import type { BuildRecord } from '../../../state/build-records';
 import type { RequestRecord } from '../../../state/requests';
 import { matrixState } from '../../routes/requests';
@@ -45,7 +46,7 @@ export function buildMatrix(request: RequestRecord, builds: BuildRecord[]): Matr
     cells.set(`${row}\u0000${column}`, { target, buildId, build: byId.get(buildId) ?? null });
   }
   // Generic columns first, then SKUs alphabetically; rows by toolchain and version.
-  const order = (c: string) => (c === 'CPU' ? 0 : c === 'any SKU' ? 1 : c === 'same-cc' || c === 'ampere+' ? 2 : 3);
+  const order = (c: string) => (c === 'CPU' ? 0 : c === 'any SKU' ? 1 : (HARDWARE_COMPATIBILITY_LEVELS as readonly string[]).includes(c) ? 2 : 3);
   return {
     rows: [...rows].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })),
     columns: [...columns].sort((a, b) => order(a) - order(b) || a.localeCompare(b)),

@@ -9,19 +9,20 @@
  * TensorRT reported (the largest [MemUsageChange] total).
  */
 import type { BenchmarkReport, BenchmarkRow } from '../../../core/report';
-import type { BuildOutput, StepContext } from '../toolchain';
-import { inferenceArgs } from '../../../core/tensorrt/build-argv';
+import { inferenceArgs } from '../../../core/tensorrt/inference-argv';
+import type { StepContext } from '../toolchain';
+import type { TensorRtBuilt } from './build';
 import { trtexecFailure } from './failure';
 import { toLatencyStats } from './log-parser';
-import { benchmarkBatches, benchmarkShapes, buildProfiles, dynamicShapes } from './profiles';
-import { abortError, deviceArgs, loggedRun, tensorRtOptions, type TensorRtSetup } from './setup';
+import { benchmarkBatches, benchmarkShapes, dynamicShapes } from './profiles';
+import { abortError, deviceArgs, loggedRun, type TensorRtSetup } from './setup';
 
 const MiB = 1024 * 1024;
 const WARM_UP_MS = 200;
 
-export async function benchmarkTensorRt(ctx: StepContext, built: BuildOutput, setup: TensorRtSetup): Promise<BenchmarkReport> {
-  const options = { ...ctx.spec.options, tensorrt: tensorRtOptions(ctx.spec) };
-  const profile = buildProfiles(ctx.model, options)?.[0];
+export async function benchmarkTensorRt(ctx: StepContext, built: TensorRtBuilt, setup: TensorRtSetup): Promise<BenchmarkReport> {
+  const options = ctx.spec.options;
+  const profile = built.engine.profiles?.[0];
   const { dynamic, batches } = benchmarkBatches(ctx.model, options, profile);
   const { iterations, warmup } = ctx.spec.options.benchmark;
   ctx.progress(0);
@@ -34,6 +35,8 @@ export async function benchmarkTensorRt(ctx: StepContext, built: BuildOutput, se
         kind: 'benchmark',
         trt: setup.trtexec.version,
         engine: built.primary.path,
+        loading: built.engine.loading,
+        onnx: ctx.modelPath,
         shapes: dynamicShapes(ctx.model, shapes),
         iterations,
         warmUpMs: warmup > 0 ? WARM_UP_MS : 0,

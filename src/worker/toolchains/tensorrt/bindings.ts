@@ -1,15 +1,16 @@
 /**
  * The element type of an engine's input bindings, which is what `--loadInputs` files must hold:
  * the ONNX input's type, except that TensorRT before 9.0 has no INT64 (the ONNX parser makes
- * int64 inputs INT32 bindings), and that inputIOFormats sets the type outright. Only linear
- * layouts (`chw`) are written: vectorised layouts (hwc8, chw32, ...) would need the engine's own
- * padding rules.
+ * int64 inputs INT32 bindings), and that before 11.0 inputIOFormats sets the type outright
+ * (`fp16:chw`). From 11.0 an I/O format is a layout only (`chw`): the strongly typed network keeps
+ * the model's type. Only linear layouts (`chw`) are written: vectorised layouts (hwc8, chw32, ...)
+ * would need the engine's own padding rules.
  */
+import { splitIoFormat, type TensorRtOptions } from '../../../core/tensorrt/options';
+import { trtAtLeast } from '../../../core/tensorrt/version';
 import { ELEMENT_TYPES, elementTypeOf, readNumber, writeNumber } from '../../validation/element-types';
 import type { HostTensor } from '../../validation/seeded-inputs';
 import { BuildInputError } from '../toolchain';
-import type { TensorRtOptions } from '../../../core/tensorrt/options';
-import { trtAtLeast } from '../../../core/tensorrt/version';
 
 /** trtexec data type name -> ONNX element type name. */
 const FROM_TRT: Record<string, string> = { fp32: 'float', fp16: 'float16', int8: 'int8', int32: 'int32', int64: 'int64', bool: 'bool', uint8: 'uint8' };
@@ -20,14 +21,17 @@ export function bindingType(onnxType: string, index: number, trt: string, option
   if (formats.length > 0) {
     const format = formats.length === 1 ? formats[0] : formats[index];
     if (!format) throw new BuildInputError(`Expected one inputIOFormats entry per input (or one for all) but input ${index} has none`);
-    const [type, layout] = format.split(':');
+    const { type, layouts } = splitIoFormat(format);
+    const layout = layouts.join('+');
     if (layout !== 'chw') throw new BuildInputError(`Validation writes linear (chw) inputs only, but inputIOFormats gives input ${index} the layout ${layout}`);
-    const onnx = FROM_TRT[type];
-    if (!onnx) throw new BuildInputError(`Validation cannot write ${type} inputs (it writes ${Object.keys(FROM_TRT).join(', ')}); inputIOFormats gives input ${index} ${format}`);
-    return onnx;
+    if (type) {
+      const onnx = FROM_TRT[type];
+      if (!onnx) throw new BuildInputError(`Validation cannot write ${type} inputs (it writes ${Object.keys(FROM_TRT).join(', ')}); inputIOFormats gives input ${index} ${format}`);
+      return onnx;
+    }
   }
-  if (onnxType === 'int64' && !trtAtLeast(trt, '9.0')) return 'int32';
   if (onnxType === 'double') throw new BuildInputError('TensorRT engines have no double (float64) bindings; export the model with float inputs');
+  if (onnxType === 'int64' && !trtAtLeast(trt, '9.0')) return 'int32';
   return onnxType;
 }
 

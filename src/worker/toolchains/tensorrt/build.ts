@@ -9,21 +9,26 @@
  *
  * Nothing is published (no engine, no cache) unless trtexec passed, its log names this worker's
  * TensorRT version, GPU and CC, and the plan header carries this worker's TensorRT version.
+ *
+ * What every later run on the engine needs (its profiles, how it loads) is decided here, once,
+ * and handed to validation and the benchmark with the engine.
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { buildKeyOf } from '../../../core/build-spec';
-import { GpuBusyError, type IdleReport } from '../../gpu/idle-guard';
-import type { BuildOutput, BuiltFile, StepContext } from '../toolchain';
 import { buildArgs, type BuildPaths } from '../../../core/tensorrt/build-argv';
 import { calibrationWarnings } from '../../../core/tensorrt/calibration-cache';
+import { engineLoading, type EngineLoading } from '../../../core/tensorrt/engine-loading';
+import type { ShapeProfile } from '../../../core/tensorrt/options';
+import { checkPlan } from '../../../core/tensorrt/plan-header';
+import { parseTrtVersion } from '../../../core/tensorrt/version';
+import { fetchFleetCache, publishFleetCache, type CachePublishOutcome } from '../../../storage/timing-caches';
+import { GpuBusyError, type IdleReport } from '../../gpu/idle-guard';
+import type { BuildOutput, BuiltFile, StepContext } from '../toolchain';
 import { fetchCalibrationCache } from './calibration';
 import { trtexecFailure } from './failure';
 import type { TrtexecLog } from './log-parser';
-import { checkPlan } from '../../../core/tensorrt/plan-header';
 import { buildProfiles } from './profiles';
-import { abortError, checkTarget, deviceArgs, loggedRun, tensorRtOptions, type TensorRtSetup } from './setup';
-import { fetchFleetCache, publishFleetCache, type CachePublishOutcome } from '../../../storage/timing-caches';
+import { abortError, checkTarget, deviceArgs, loggedRun, type TensorRtSetup } from './setup';
 
 export const ENGINE_FILE = 'engine.plan';
 export const TIMING_CACHE_FILE = 'timing.cache';
@@ -33,11 +38,21 @@ export const CALIBRATION_FILE = 'calibration.cache';
 /** trtexec warnings kept in the report (the build log has them all). */
 const WARNINGS_KEPT = 50;
 
-export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Promise<BuildOutput> {
+/** A built engine, with what every run on it needs. */
+export interface TensorRtBuilt extends BuildOutput {
+  engine: {
+    /** The optimization profiles it was built with; none for a static model. */
+    profiles: ShapeProfile[] | undefined;
+    loading: EngineLoading;
+  };
+}
+
+export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Promise<TensorRtBuilt> {
   const target = checkTarget(ctx.spec, setup);
-  const options = tensorRtOptions(ctx.spec);
+  const options = ctx.spec.options.tensorrt;
   const { trtexec, gpu } = setup;
-  const profiles = buildProfiles(ctx.model, { ...ctx.spec.options, tensorrt: options });
+  const profiles = buildProfiles(ctx.model, ctx.spec.options);
+  const loading = engineLoading(options, parseTrtVersion(trtexec.version));
   const paths: BuildPaths = {
     onnx: ctx.modelPath,
     engine: path.join(ctx.workDir, ENGINE_FILE),
@@ -47,7 +62,7 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
   };
   // Options this TensorRT or GPU does not accept fail here, before anything is downloaded or run.
   const args = [
-    ...buildArgs({ trt: trtexec.version, cc: gpu.cc, options: { ...options, profiles }, paths, targetHwCompat: target.hwCompat }),
+    ...buildArgs({ trt: trtexec.version, cc: gpu.cc, options: { ...options, profiles }, paths, targetHwCompat: target.hwCompat, subject: 'worker' }),
     ...deviceArgs(setup),
   ];
 
@@ -105,7 +120,7 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
   let savedBytes = 0;
   if (await exists(paths.timingCache)) {
     const published = await publishFleetCache(setup.store, trtexec.version, gpu.cc, paths.timingCache, fleet, {
-      buildKey: buildKeyOf(ctx.spec),
+      buildKey: ctx.buildKey,
       modelId: ctx.spec.modelId,
       targetKey: ctx.spec.targetKey,
       worker: setup.workerLabel,
@@ -125,6 +140,10 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
   if (idle?.flagged) {
     warnings.push(`built on a busy GPU (${idle.during.firstBusy?.why ?? idle.start.why}): kernel timings, and so the engine's speed, may be off`);
   }
+  if (loading.cannotRun) {
+    ctx.log(`engine: ${loading.cannotRun}`);
+    warnings.push(loading.cannotRun);
+  }
   ctx.progress(100);
 
   const extra: BuiltFile[] = [];
@@ -133,6 +152,8 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
   return {
     primary: { name: ENGINE_FILE, path: paths.engine, role: 'engine' },
     extra,
+    engine: { profiles, loading },
+    ...(loading.cannotRun ? { cannotRun: loading.cannotRun } : {}),
     details: {
       device: { ...run.log.device, index: gpu.index, sku: gpu.sku },
       cc: run.log.device.cc,
@@ -149,6 +170,9 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
       },
       layers: await layerSummary(paths.layerInfo),
       profiles: profiles ?? null,
+      weights: options.stripWeights ? 'stripped' : 'included',
+      refittable: options.stripWeights || options.refit,
+      loadedWith: loadArgsNote(loading),
       ...(calibration
         ? { calibration: { sha256: calibration.sha256, header: calibration.header, algorithm: calibration.algorithm, trtVersion: calibration.trtVersion, tensors: calibration.tensors, sizeBytes: calibration.sizeBytes } }
         : {}),
@@ -158,6 +182,11 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
     },
     warnings,
   };
+}
+
+/** How validation and the benchmark load the engine, for the report. */
+function loadArgsNote(loading: EngineLoading): string[] {
+  return [...(loading.hostCode ? ['--versionCompatible'] : []), ...(loading.refitFromOnnx ? ['--refitFromOnnx'] : [])];
 }
 
 /** trtexec must have run where the worker says it is: same TensorRT, same CC, same GPU. */

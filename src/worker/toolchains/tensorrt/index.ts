@@ -11,7 +11,7 @@ import type { ArtifactStore } from '../../../storage/artifact-store';
 import type { IdleGuard } from '../../gpu/idle-guard';
 import type { Toolchain } from '../toolchain';
 import { benchmarkTensorRt } from './benchmark';
-import { buildTensorRt } from './build';
+import { buildTensorRt, type TensorRtBuilt } from './build';
 import { detectTensorRt, type WorkerGpu } from './detect';
 import type { LocateOptions } from './locate';
 import type { TensorRtSetup } from './setup';
@@ -42,7 +42,7 @@ export interface TensorRtToolchainOptions {
   workerLabel?: string;
 }
 
-export function createTensorRtToolchain(options: TensorRtToolchainOptions): Toolchain {
+export function createTensorRtToolchain(options: TensorRtToolchainOptions): Toolchain<TensorRtBuilt> {
   let setup: TensorRtSetup | null = null;
   let unavailable = 'detect() has not run';
   const ready = (): TensorRtSetup => {
@@ -80,6 +80,6 @@ export function createTensorRtToolchain(options: TensorRtToolchainOptions): Tool
 }
 
 export { benchmarkTensorRt } from './benchmark';
-export { buildTensorRt, ENGINE_FILE, LAYER_INFO_FILE, TIMING_CACHE_FILE } from './build';
+export { buildTensorRt, ENGINE_FILE, LAYER_INFO_FILE, TIMING_CACHE_FILE, type TensorRtBuilt } from './build';
 export { detectTensorRt, gpuHardware, type TensorRtDetection, type WorkerGpu } from './detect';
 export { validateTensorRt, REFERENCE_NAME } from './validate';

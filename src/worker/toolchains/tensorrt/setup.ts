@@ -6,11 +6,10 @@ import type { BuildSpec } from '../../../core/build-spec';
 import type { TensorRtTarget } from '../../../core/target';
 import type { ArtifactStore } from '../../../storage/artifact-store';
 import type { IdleGuard } from '../../gpu/idle-guard';
-import { BuildInputError, type StepContext } from '../toolchain';
+import type { StepContext } from '../toolchain';
 import type { WorkerGpu } from './detect';
 import { MILESTONE_PERCENT } from './log-parser';
 import type { TrtexecFound } from './locate';
-import { TensorRtOptionsSchema, type TensorRtOptions } from '../../../core/tensorrt/options';
 import { runTrtexec, type TrtexecRun } from './run-trtexec';
 
 export interface TensorRtSetup {
@@ -26,16 +25,6 @@ export interface TensorRtSetup {
   killGraceMs: number;
   /** Who builds, in the timing-cache history. */
   workerLabel: string;
-}
-
-/** The spec's TensorRT options with every default (a hand-made spec may leave the section out). */
-export function tensorRtOptions(spec: BuildSpec): TensorRtOptions {
-  const parsed = TensorRtOptionsSchema.safeParse(spec.options.tensorrt ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BuildInputError(`options.tensorrt.${issue.path.join('.')}: ${issue.message}`);
-  }
-  return parsed.data;
 }
 
 /**

@@ -5,6 +5,10 @@
  * same inputs as the reference. Per output: the share of elements outside isclose(rtol, atol),
  * max absolute and relative error. Tolerances default by the narrowest precision the engine may
  * compute in (options.tensorrt.precision), overridable by options.validation.rtol/atol.
+ *
+ * The engine is run exactly as it was built and loads where it is deployed (a refittable engine
+ * as refittable; a stripped one refitted from the same ONNX): refit mode can change numerics
+ * (TensorRT 11.3's notes), so what is validated is what is published.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,24 +18,23 @@ import { validationReport } from '../../validation/validation-report';
 import { makeInputs, writeRawTensor } from '../../validation/seeded-inputs';
 import { tolerancesFor } from '../../validation/tolerances';
 import { describeInputs, runReference } from '../onnxruntime/session';
-import type { BuildOutput, StepContext } from '../toolchain';
-import { inferenceArgs } from '../../../core/tensorrt/build-argv';
+import { inferenceArgs } from '../../../core/tensorrt/inference-argv';
+import { computePrecisionOf } from '../../../core/tensorrt/precision';
+import type { StepContext } from '../toolchain';
 import { bindingType, toBinding } from './bindings';
+import type { TensorRtBuilt } from './build';
 import { readExportedOutputs } from './export-output';
 import { trtexecFailure } from './failure';
-import { loosestPrecision } from '../../../core/tensorrt/options';
-import { buildProfiles, dynamicShapes, validationShapesFor } from './profiles';
-import { abortError, deviceArgs, loggedRun, tensorRtOptions, type TensorRtSetup } from './setup';
+import { dynamicShapes, validationShapesFor } from './profiles';
+import { abortError, deviceArgs, loggedRun, type TensorRtSetup } from './setup';
 
 export const REFERENCE_NAME = 'onnxruntime-cpu';
 
-export async function validateTensorRt(ctx: StepContext, built: BuildOutput, setup: TensorRtSetup): Promise<ValidationReport> {
-  const { validation } = ctx.spec.options;
-  const options = tensorRtOptions(ctx.spec);
-  const precision = loosestPrecision(options);
-  const { rtol, atol } = tolerancesFor(precision, { rtol: validation.rtol, atol: validation.atol });
-  const profile = buildProfiles(ctx.model, { ...ctx.spec.options, tensorrt: options })?.[0];
-  const shapes = validationShapesFor(ctx.model, { ...ctx.spec.options, tensorrt: options }, profile);
+export async function validateTensorRt(ctx: StepContext, built: TensorRtBuilt, setup: TensorRtSetup): Promise<ValidationReport> {
+  const { validation, tensorrt: options } = ctx.spec.options;
+  const { rtol, atol } = tolerancesFor(computePrecisionOf(options.precision), { rtol: validation.rtol, atol: validation.atol });
+  const profile = built.engine.profiles?.[0];
+  const shapes = validationShapesFor(ctx.model, ctx.spec.options, profile);
   const inputs = makeInputs(ctx.model, shapes, validation);
   ctx.progress(0);
 
@@ -45,7 +48,16 @@ export async function validateTensorRt(ctx: StepContext, built: BuildOutput, set
   }
   const exportFile = path.join(dir, 'outputs.json');
   const args = [
-    ...inferenceArgs({ kind: 'validate', trt: setup.trtexec.version, engine: built.primary.path, shapes: dynamicShapes(ctx.model, shapes), inputs: files, exportOutput: exportFile }),
+    ...inferenceArgs({
+      kind: 'validate',
+      trt: setup.trtexec.version,
+      engine: built.primary.path,
+      loading: built.engine.loading,
+      onnx: ctx.modelPath,
+      shapes: dynamicShapes(ctx.model, shapes),
+      inputs: files,
+      exportOutput: exportFile,
+    }),
     ...deviceArgs(setup),
   ];
   const run = await loggedRun(ctx, setup, args);

@@ -1,4 +1,5 @@
-import { buildArgs, inferenceArgs, type BuildArgsRequest } from '../../src/core/tensorrt/build-argv';
+import { buildArgs, type BuildArgsRequest } from '../../src/core/tensorrt/build-argv';
+import { inferenceArgs } from '../../src/core/tensorrt/inference-argv';
 import { TrtOptionError } from '../../src/core/tensorrt/errors';
 import { TensorRtOptionsSchema, type TensorRtOptions, type TensorRtOptionsInput } from '../../src/core/tensorrt/options';
 import { BuildInputError } from '../../src/worker/toolchains/toolchain';
@@ -15,7 +16,7 @@ const BASE = [
 
 const options = (input: TensorRtOptionsInput = {}): TensorRtOptions => TensorRtOptionsSchema.parse(input);
 const args = (input: TensorRtOptionsInput, trt = '10.9.0', cc = '8.9', extra: Partial<BuildArgsRequest> = {}) =>
-  buildArgs({ trt, cc, options: options(input), paths: PATHS, ...extra });
+  buildArgs({ trt, cc, options: options(input), paths: PATHS, subject: 'worker', ...extra });
 const refusal = (fn: () => unknown): string => {
   try {
     fn();
@@ -102,7 +103,7 @@ describe('buildArgs', () => {
 
   test('the calibration cache is the worker\'s local copy; INT8 and best map to flags', () => {
     const sha = 'ab'.repeat(32);
-    expect(buildArgs({ trt: '8.6.1', cc: '7.5', options: options({ precision: ['int8'], calibration: sha }), paths: { ...PATHS, calib: '/w/calib.cache' } }).slice(BASE.length)).toEqual([
+    expect(buildArgs({ trt: '8.6.1', cc: '7.5', options: options({ precision: ['int8'], calibration: sha }), paths: { ...PATHS, calib: '/w/calib.cache' }, subject: 'worker' }).slice(BASE.length)).toEqual([
       '--int8',
       '--calib=/w/calib.cache',
     ]);
@@ -112,7 +113,7 @@ describe('buildArgs', () => {
 
   test('the target\'s hardware compatibility decides, and must not contradict the options', () => {
     expect(args({}, '10.9.0', '8.6', { targetHwCompat: 'ampere+' })).toContain('--hardwareCompatibilityLevel=ampere+');
-    expect(args({}, '10.9.0', '8.9', { targetHwCompat: 'same-cc' })).toContain('--hardwareCompatibilityLevel=sameComputeCapability');
+    expect(args({}, '10.9.0', '8.9', { targetHwCompat: 'sameComputeCapability' })).toContain('--hardwareCompatibilityLevel=sameComputeCapability');
     expect(args({ hardwareCompatibilityLevel: 'ampere+' }, '10.9.0', '8.6', { targetHwCompat: 'ampere+' })).toContain('--hardwareCompatibilityLevel=ampere+');
     expect(refusal(() => args({ hardwareCompatibilityLevel: 'ampere+' }, '10.9.0', '8.6', { targetHwCompat: 'none' }))).toBe(
       "hardwareCompatibilityLevel ampere+ conflicts with the target's hwCompat none; set it in one place",
@@ -127,7 +128,7 @@ describe('buildArgs', () => {
       ['bf16 (GPU)', { precision: ['bf16'] }, '10.9.0', '7.5', 'bf16 needs a GPU of compute capability >= 8.0; this worker has 7.5'],
       ['fp8 (GPU)', { precision: ['fp8'] }, '10.9.0', '8.6', 'fp8 needs a GPU of compute capability >= 8.9; this worker has 8.6'],
       ['ampere+ (GPU)', { hardwareCompatibilityLevel: 'ampere+' }, '8.6.1', '7.5', 'ampere+ needs a GPU of compute capability >= 8.0; this worker has 7.5'],
-      ['stripWeights', { stripWeights: true }, '8.6.1', '7.5', 'stripWeights needs TensorRT >= 10.0; this worker has 8.6.1'],
+      ['stripWeights', { stripWeights: true }, '9.1.0', '8.9', 'stripWeights needs TensorRT >= 9.2; this worker has 9.1.0'],
       ['fp16 in 11', { precision: ['fp16'] }, '11.0.0', '8.9', 'fp16 is not accepted from TensorRT 11.0 (networks are strongly typed from TensorRT 11.0); this worker has 11.0.0'],
       ['layerPrecisions in 11', { layerPrecisions: { a: 'fp16' }, precisionConstraints: 'prefer' }, '11.0.0', '8.9', 'layerPrecisions is not accepted from TensorRT 11.0 (networks are strongly typed from TensorRT 11.0); this worker has 11.0.0'],
       ['bf16 layer precision', { layerPrecisions: { '/fc/Gemm': 'bf16' }, precisionConstraints: 'obey' }, '8.6.1', '8.6', 'layerPrecisions./fc/Gemm type bf16 needs TensorRT >= 9.0; this worker has 8.6.1'],
@@ -163,7 +164,7 @@ describe('buildArgs', () => {
       ['x y'],
     ])('tensor name %j', (name) => {
       const profiles = [{ [name]: { min: [1], opt: [1], max: [1] } }];
-      expect(refusal(() => buildArgs({ trt: '10.9.0', cc: '8.9', options: raw({ profiles }), paths: PATHS }))).toBe(
+      expect(refusal(() => buildArgs({ trt: '10.9.0', cc: '8.9', options: raw({ profiles }), paths: PATHS, subject: 'worker' }))).toBe(
         `Expected profiles to name tensors or layers of 1-256 characters from A-Z a-z 0-9 _ . : / ( ) [ ] -, not starting with '-' but received ${JSON.stringify(name)}`,
       );
       expect(() => inferenceArgs({ kind: 'validate', trt: '10.9.0', engine: '/w/e.plan', inputs: { [name]: '/w/x.bin' }, exportOutput: '/w/out.json' })).toThrow(TrtOptionError);
@@ -171,7 +172,7 @@ describe('buildArgs', () => {
 
     test('paths are the worker\'s: absolute, nothing trtexec would split on', () => {
       for (const onnx of ['model.onnx', '/w/a,b.onnx', '/w/a:b.onnx', '/w/a b.onnx', '/w/a=b.onnx']) {
-        expect(() => buildArgs({ trt: '10.9.0', cc: '8.9', options: options(), paths: { ...PATHS, onnx } })).toThrow(
+        expect(() => buildArgs({ trt: '10.9.0', cc: '8.9', options: options(), paths: { ...PATHS, onnx }, subject: 'worker' })).toThrow(
           `Expected an absolute path without , : ' " = or spaces for onnx but received ${JSON.stringify(onnx)}`,
         );
       }
