@@ -8,7 +8,7 @@
  *   sampleEngines.cpp, release/8.6 to release/11.1).
  * - A weight-stripped plan (`--weightless` on 9.2/9.3, `--stripWeights` from 10.0) holds no
  *   weights: run as it is, it computes with none. trtexec refits it from the ONNX when it loads it
- *   with `--refitFromOnnx=<model>` from release/10.14 (InferenceOptions::parse, trtexec.cpp's
+ *   with `--refit --refitFromOnnx=<model>` from release/10.14 (InferenceOptions::parse, trtexec.cpp's
  *   refitFromOnnx); before that trtexec has no way to put the weights back, so Kiln does not run
  *   it at all rather than report numbers of an engine without weights.
  */
@@ -19,7 +19,7 @@ import { formatTrtVersion, type TrtVersion } from './version';
 export interface EngineLoading {
   /** The loader must allow embedded host code: trtexec `--versionCompatible` on runs that load it. */
   hostCode: boolean;
-  /** The plan holds no weights; runs refit them from the ONNX at load (`--refitFromOnnx`). */
+  /** The plan holds no weights; runs refit them from the ONNX at load (`--refit --refitFromOnnx`). */
   refitFromOnnx: boolean;
   /** Why trtexec cannot run the engine as it was built, when it cannot: no run is made on it. */
   cannotRun?: string;

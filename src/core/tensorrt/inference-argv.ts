@@ -97,7 +97,10 @@ function loadArgs(run: InferenceRun, trt: TrtVersion): string[] {
   if (loading.refitFromOnnx) {
     requireFeature('refitFromOnnx', trt, 'worker');
     if (!run.onnx) throw new Error('Expected the ONNX path to refit a weight-stripped engine from (onnx) but received none');
-    argv.push(`--refitFromOnnx=${checkPath('onnx', run.onnx)}`);
+    // trtexec refits only when --refit is on the command line too (trtexec.cpp, release/10.14 to
+    // 11.1: `if (supportDeserialization && options.build.refittable)`); without it --refitFromOnnx
+    // is ignored and the engine would run without its weights.
+    argv.push('--refit', `--refitFromOnnx=${checkPath('onnx', run.onnx)}`);
   }
   return argv;
 }

@@ -186,7 +186,7 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
 
 /** How validation and the benchmark load the engine, for the report. */
 function loadArgsNote(loading: EngineLoading): string[] {
-  return [...(loading.hostCode ? ['--versionCompatible'] : []), ...(loading.refitFromOnnx ? ['--refitFromOnnx'] : [])];
+  return [...(loading.hostCode ? ['--versionCompatible'] : []), ...(loading.refitFromOnnx ? ['--refit', '--refitFromOnnx'] : [])];
 }
 
 /** trtexec must have run where the worker says it is: same TensorRT, same CC, same GPU. */
