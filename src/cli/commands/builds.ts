@@ -153,6 +153,7 @@ export function describeBuild(b: BuildAnswer): string {
     parts.push('artifacts:', indent(table(['FILE', 'ROLE', 'SIZE', 'SHA256'], b.artifacts.map((f) => [f.name, f.role, formatBytes(f.size), shortId(f.sha256, 16)]))));
   }
   const report = b.report;
+  if (report?.skipped) parts.push(`validation and benchmark: skipped, ${report.skipped}`);
   if (report?.validation) {
     const v = report.validation;
     parts.push(

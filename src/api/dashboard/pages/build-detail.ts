@@ -42,7 +42,7 @@ export function buildDetailBody(d: BuildDetailData, session: Session): Html {
       ${section('Timeline', html`${timelineView(d.timeline, r.state)}<p class="small muted">Wall clock per phase on the worker; “building” includes toolchain setup around the engine build itself.</p>`, 'timeline-h')}
     </div>
     ${section('Log', logView(d, live), 'log-h')}
-    ${validationSection(report?.validation ?? null)}
+    ${validationSection(report?.validation ?? null, report?.skipped)}
     ${benchmarkSection(report?.benchmark ?? null)}
     ${artifactsSection(d)}
     ${report && report.toolchain.name === 'tensorrt' ? tensorRtSection(report, r.spec) : ''}
@@ -81,7 +81,8 @@ function logView(d: BuildDetailData, live: boolean): Html {
     }</p>`;
 }
 
-function validationSection(v: ValidationReport | null): Html {
+function validationSection(v: ValidationReport | null, skipped: string | undefined): Html {
+  if (skipped) return section('Validation', html`<p>${verdictBadge('skipped')} Validation and the benchmark were not run: <span class="pre-wrap">${skipped}</span>.</p>`, 'validation-h');
   if (!v) return section('Validation', empty('No validation yet.'), 'validation-h');
   const inputs = Object.entries(v.inputs);
   return section(
