@@ -75,7 +75,7 @@
     if (button) button.disabled = true;
     try {
       const result = await post(form.action);
-      toast('Build ' + result.id.slice(0, 12) + ': ' + (result.cancelRequested ? 'cancel requested' : result.state));
+      toast('Build ' + result.buildKey.slice(0, 12) + ': ' + (result.cancelRequested ? 'cancel requested' : result.state));
       document.dispatchEvent(new CustomEvent('kiln:action', { detail: result }));
     } catch (err) {
       toast(err.message, true);

@@ -81,7 +81,7 @@
   }
 
   function onEvent(event) {
-    const found = rows(event.buildId);
+    const found = rows(event.buildKey);
     if (found.length === 0) {
       if (event.type === 'state') scheduleRefresh(300);
       return;

@@ -9,6 +9,7 @@ import { LOG_FILE } from '../core/manifest';
 import { publishEvent, readLogLines, type BuildEvent } from '../state/build-events';
 import type { BuildRecord, BuildState } from '../state/build-records';
 import { artifactKey } from '../storage/layout';
+import { buildJson, eventJson } from './build-json';
 import { badRequest, conflict, notFound } from './errors';
 import type { EventHub } from './event-hub';
 import { sendStored } from './send-stored';
@@ -18,58 +19,58 @@ export const TERMINAL_STATES: ReadonlySet<BuildState> = new Set(['succeeded', 'f
 /** An action's answer, independent of how it is sent (JSON for the API, a redirect for a form). */
 export interface ActionResult {
   status: number;
-  body: { id: string; state: BuildState; cancelRequested?: boolean };
+  body: { buildKey: string; id: string; state: BuildState; cancelRequested?: boolean };
 }
 
-export async function loadBuild(ctx: FarmContext, id: string): Promise<BuildRecord> {
-  if (!/^[0-9a-f]{64}$/.test(id)) throw badRequest(`Expected a build id (64 hex digits) but received "${id}"`);
-  const record = await ctx.builds.get(id);
-  if (!record) throw notFound(`No build ${id}`);
+export async function loadBuild(ctx: FarmContext, buildKey: string): Promise<BuildRecord> {
+  if (!/^[0-9a-f]{64}$/.test(buildKey)) throw badRequest(`Expected a build key (64 hex digits) but received "${buildKey}"`);
+  const record = await ctx.builds.get(buildKey);
+  if (!record) throw notFound(`No build ${buildKey}`);
   return record;
 }
 
 /** A waiting build is removed from its queue at once; a running one is asked to stop (202). */
 export async function cancelBuild(ctx: FarmContext, record: BuildRecord): Promise<ActionResult> {
-  if (TERMINAL_STATES.has(record.state)) throw conflict(`Build ${record.id} already ${record.state}; nothing to cancel`);
+  if (TERMINAL_STATES.has(record.state)) throw conflict(`Build ${record.buildKey} already ${record.state}; nothing to cancel`);
   let removed = false;
   try {
-    removed = await ctx.queues.removeIfIdle(record.targetKey, record.id);
+    removed = await ctx.queues.removeIfIdle(record.targetKey, record.buildKey);
   } catch {
     removed = false; // BullMQ refuses to remove a job a worker holds the lock of: it is running
   }
   if (removed) {
-    await ctx.builds.update(record.id, { state: 'cancelled', finishedAt: new Date().toISOString(), error: 'cancelled before it started' });
-    await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildId: record.id, state: 'cancelled', error: 'cancelled', at: new Date().toISOString() });
-    return { status: 200, body: { id: record.id, state: 'cancelled' } };
+    await ctx.builds.update(record.buildKey, { state: 'cancelled', finishedAt: new Date().toISOString(), error: 'cancelled before it started' });
+    await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildKey: record.buildKey, state: 'cancelled', error: 'cancelled', at: new Date().toISOString() });
+    return { status: 200, body: buildJson({ buildKey: record.buildKey, state: 'cancelled' as const }) };
   }
-  await ctx.builds.update(record.id, { cancelRequested: true });
-  await ctx.redis.publish(ctx.keys.cancel, record.id);
-  return { status: 202, body: { id: record.id, state: record.state, cancelRequested: true } };
+  await ctx.builds.update(record.buildKey, { cancelRequested: true });
+  await ctx.redis.publish(ctx.keys.cancel, record.buildKey);
+  return { status: 202, body: buildJson({ buildKey: record.buildKey, state: record.state, cancelRequested: true }) };
 }
 
 export async function retryBuild(ctx: FarmContext, record: BuildRecord): Promise<ActionResult> {
   if (record.state !== 'failed' && record.state !== 'cancelled') {
-    throw conflict(`Only failed or cancelled builds can be retried; build ${record.id} is ${record.state}`);
+    throw conflict(`Only failed or cancelled builds can be retried; build ${record.buildKey} is ${record.state}`);
   }
-  await ctx.builds.update(record.id, { state: 'queued', percent: 0 }, ['error', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict']);
-  await ctx.queues.enqueue(record.spec, record.id);
-  await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildId: record.id, state: 'queued', at: new Date().toISOString() });
-  return { status: 202, body: { id: record.id, state: 'queued' } };
+  await ctx.builds.update(record.buildKey, { state: 'queued', percent: 0 }, ['error', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict']);
+  await ctx.queues.enqueue(record.spec, record.buildKey);
+  await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildKey: record.buildKey, state: 'queued', at: new Date().toISOString() });
+  return { status: 202, body: buildJson({ buildKey: record.buildKey, state: 'queued' as const }) };
 }
 
 /** The published build.log when there is one, else the lines kept in Redis while it runs. */
 export async function sendBuildLog(ctx: FarmContext, req: Request, res: Response, record: BuildRecord): Promise<void> {
-  const published = await ctx.artifacts.get(record.modelId, record.id);
+  const published = await ctx.artifacts.get(record.modelId, record.buildKey);
   const logEntry = published?.files.find((f) => f.name === LOG_FILE);
   if (logEntry) {
-    await sendStored(req, res, ctx.store, artifactKey(record.id, logEntry), {
+    await sendStored(req, res, ctx.store, artifactKey(record.buildKey, logEntry), {
       filename: LOG_FILE,
       contentType: 'text/plain; charset=utf-8',
       presignSeconds: ctx.config.presignSeconds,
     });
     return;
   }
-  const lines = await readLogLines(ctx.redis, ctx.keys, record.id);
+  const lines = await readLogLines(ctx.redis, ctx.keys, record.buildKey);
   res.type('text/plain; charset=utf-8').send(lines.length ? lines.join('\n') + '\n' : '');
 }
 
@@ -98,11 +99,11 @@ export async function streamBuildEvents(ctx: FarmContext, hub: EventHub, req: Re
   const onEvent = (event: BuildEvent) => {
     if (closed) return;
     if (replaying) return void buffered.push(event);
-    send(event.type, event);
+    send(event.type, eventJson(event));
     if (event.type === 'state' && TERMINAL_STATES.has(event.state)) finish?.();
   };
   // Subscribe before reading the snapshot so nothing between the two is lost.
-  const unsubscribe = await hub.subscribe(ctx.keys.events(record.id), onEvent);
+  const unsubscribe = await hub.subscribe(ctx.keys.events(record.buildKey), onEvent);
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
   finish = () => {
     if (closed) return;
@@ -113,11 +114,11 @@ export async function streamBuildEvents(ctx: FarmContext, hub: EventHub, req: Re
   };
   if (clientGone) return finish();
 
-  const current = (await ctx.builds.get(record.id)) ?? record;
-  send('state', { type: 'state', buildId: current.id, state: current.state, error: current.error, at: current.updatedAt });
-  if (current.phase) send('progress', { type: 'progress', buildId: current.id, phase: current.phase, percent: current.percent, at: current.updatedAt });
+  const current = (await ctx.builds.get(record.buildKey)) ?? record;
+  send('state', eventJson({ type: 'state', buildKey: current.buildKey, state: current.state, error: current.error, at: current.updatedAt }));
+  if (current.phase) send('progress', eventJson({ type: 'progress', buildKey: current.buildKey, phase: current.phase, percent: current.percent, at: current.updatedAt }));
   if (withLog) {
-    for (const line of await readLogLines(ctx.redis, ctx.keys, current.id)) send('log', { type: 'log', buildId: current.id, line });
+    for (const line of await readLogLines(ctx.redis, ctx.keys, current.buildKey)) send('log', eventJson({ type: 'log', buildKey: current.buildKey, line }));
   }
   replaying = false;
   if (TERMINAL_STATES.has(current.state)) return finish();

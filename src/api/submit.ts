@@ -16,6 +16,7 @@ import type { BuildRecord, BuildState } from '../state/build-records';
 import { publishEvent } from '../state/build-events';
 import { hasCalibrationCache, missingCalibrationMessage } from '../storage/calibration-caches';
 import { readManifest } from '../storage/publish';
+import { buildJson } from './build-json';
 import { badRequest } from './errors';
 
 /** A request as SubmitSchema parsed it at the edge: options are typed, with every default filled in. */
@@ -26,6 +27,8 @@ export interface SubmitInput {
 }
 
 export interface SubmittedBuild {
+  buildKey: string;
+  /** The build key under its earlier name, kept for existing clients (see build-json.ts). */
   id: string;
   target: string;
   state: BuildState;
@@ -51,24 +54,24 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput): Promi
   const builds: SubmittedBuild[] = [];
   for (const target of targets) {
     const spec = makeBuildSpec(model.sha256, target, options);
-    const id = buildKeyOf(spec);
+    const buildKey = buildKeyOf(spec);
     const key = spec.targetKey;
-    if (await isPublished(ctx, model.sha256, id)) {
-      const { record } = await ctx.builds.ensure(spec, id, 'succeeded');
-      if (record.state !== 'succeeded') await ctx.builds.update(id, { state: 'succeeded', percent: 100 });
-      builds.push({ id, target: key, state: 'succeeded', cached: true, joined: false });
+    if (await isPublished(ctx, model.sha256, buildKey)) {
+      const { record } = await ctx.builds.ensure(spec, buildKey, 'succeeded');
+      if (record.state !== 'succeeded') await ctx.builds.update(buildKey, { state: 'succeeded', percent: 100 });
+      builds.push(buildJson({ buildKey, target: key, state: 'succeeded' as const, cached: true, joined: false }));
       continue;
     }
-    const { record, created } = await ctx.builds.ensure(spec, id, 'queued');
+    const { record, created } = await ctx.builds.ensure(spec, buildKey, 'queued');
     const requeued = !created && isFinished(record);
     if (requeued) {
       // A failed, cancelled (or unpublished-since) build asked for again is built again.
-      await ctx.builds.update(id, { state: 'queued', percent: 0 }, ['error', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict']);
+      await ctx.builds.update(buildKey, { state: 'queued', percent: 0 }, ['error', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict']);
     }
     // Live views (dashboard tables) learn of new and requeued builds at once.
-    if (created || requeued) await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildId: id, state: 'queued', at: new Date().toISOString() });
-    const outcome = await ctx.queues.enqueue(spec, id);
-    const entry: SubmittedBuild = { id, target: key, state: outcome === 'joined' ? record.state : 'queued', cached: false, joined: outcome === 'joined' };
+    if (created || requeued) await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildKey, state: 'queued', at: new Date().toISOString() });
+    const outcome = await ctx.queues.enqueue(spec, buildKey);
+    const entry: SubmittedBuild = buildJson({ buildKey, target: key, state: outcome === 'joined' ? record.state : 'queued', cached: false, joined: outcome === 'joined' });
     if (!live.has(key)) entry.warning = `No live worker serves ${key}; the build waits in its queue until one does`;
     builds.push(entry);
   }
@@ -77,9 +80,9 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput): Promi
     modelId: model.sha256,
     targets: builds.map((b) => b.target),
     options,
-    builds: Object.fromEntries(builds.map((b) => [b.target, b.id])),
+    builds: Object.fromEntries(builds.map((b) => [b.target, b.buildKey])),
   });
-  await Promise.all(builds.map((b) => ctx.builds.addRequest(b.id, request.id)));
+  await Promise.all(builds.map((b) => ctx.builds.addRequest(b.buildKey, request.id)));
   return { request: request.id, model: model.sha256, builds };
 }
 

@@ -42,7 +42,7 @@ export interface RequestAnswer {
   createdAt: string;
   state: string;
   counts: Record<string, number>;
-  builds: { id: string; target: string; state: BuildState; phase?: string; percent: number; error?: string; verdict?: string }[];
+  builds: { buildKey: string; target: string; state: BuildState; phase?: string; percent: number; error?: string; verdict?: string }[];
 }
 
 export interface ResolveFile {

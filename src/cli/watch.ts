@@ -9,9 +9,9 @@ export interface WatchOptions {
   log?: boolean;
 }
 
-export async function watchBuilds(ctx: CliContext, builds: { id: string; target: string }[], options: WatchOptions = {}): Promise<BuildAnswer[]> {
+export async function watchBuilds(ctx: CliContext, builds: { buildKey: string; target: string }[], options: WatchOptions = {}): Promise<BuildAnswer[]> {
   const display = chooseDisplay(ctx.io, ctx.json);
-  for (const b of builds) display.add(b.id, b.target);
+  for (const b of builds) display.add(b.buildKey, b.target);
   const controller = new AbortController();
   // Ctrl-C stops watching, not the builds; the bars are torn down so the terminal is left clean.
   const onSigint = () => {
@@ -24,7 +24,7 @@ export async function watchBuilds(ctx: CliContext, builds: { id: string; target:
   try {
     const results = await Promise.allSettled(
       builds.map((b) =>
-        followBuild(ctx.client, b.id, (event) => (event.type !== 'log' || options.log) && display.event(b.id, event), { log: options.log, signal: controller.signal }).catch((err) => {
+        followBuild(ctx.client, b.buildKey, (event) => (event.type !== 'log' || options.log) && display.event(b.buildKey, event), { log: options.log, signal: controller.signal }).catch((err) => {
           controller.abort(); // one failure ends the watch; the others stop too
           throw err;
         }),
@@ -36,7 +36,7 @@ export async function watchBuilds(ctx: CliContext, builds: { id: string; target:
     process.removeListener('SIGINT', onSigint);
     display.stop();
   }
-  return Promise.all(builds.map((b) => ctx.client.json<BuildAnswer>('GET', `/v1/builds/${b.id}`)));
+  return Promise.all(builds.map((b) => ctx.client.json<BuildAnswer>('GET', `/v1/builds/${b.buildKey}`)));
 }
 
 /** Whether every build ended well (exit status 0). */
@@ -52,7 +52,7 @@ export function summaryTable(records: BuildRecord[]): string {
       r.state,
       r.verdict,
       isTerminal(r.state) ? formatSeconds(elapsed(r.startedAt ?? r.createdAt, r.finishedAt ?? r.updatedAt)) : '-',
-      shortId(r.id),
+      shortId(r.buildKey),
       r.error,
     ]),
   );

@@ -8,9 +8,9 @@ import type { RedisKeys } from './redis';
 import type { BuildState } from './build-records';
 
 export type BuildEvent =
-  | { type: 'state'; buildId: string; state: BuildState; error?: string; at: string }
-  | { type: 'progress'; buildId: string; phase: string; percent: number; at: string }
-  | { type: 'log'; buildId: string; line: string; at: string };
+  | { type: 'state'; buildKey: string; state: BuildState; error?: string; at: string }
+  | { type: 'progress'; buildKey: string; phase: string; percent: number; at: string }
+  | { type: 'log'; buildKey: string; line: string; at: string };
 
 /** Lines kept in Redis per build while it runs (the full log goes to storage). */
 export const LOG_LINES_KEPT = 5000;
@@ -19,14 +19,14 @@ export async function publishEvent(redis: Redis, keys: RedisKeys, event: BuildEv
   const json = JSON.stringify(event);
   const multi = redis.multi();
   if (event.type === 'log') {
-    multi.rpush(keys.buildLog(event.buildId), event.line).ltrim(keys.buildLog(event.buildId), -LOG_LINES_KEPT, -1);
+    multi.rpush(keys.buildLog(event.buildKey), event.line).ltrim(keys.buildLog(event.buildKey), -LOG_LINES_KEPT, -1);
   }
-  multi.publish(keys.events(event.buildId), json);
+  multi.publish(keys.events(event.buildKey), json);
   // The farm-wide channel carries state and progress (not log lines) for dashboards.
   if (event.type !== 'log') multi.publish(keys.allEvents, json);
   await multi.exec();
 }
 
-export async function readLogLines(redis: Redis, keys: RedisKeys, buildId: string): Promise<string[]> {
-  return redis.lrange(keys.buildLog(buildId), 0, -1);
+export async function readLogLines(redis: Redis, keys: RedisKeys, buildKey: string): Promise<string[]> {
+  return redis.lrange(keys.buildLog(buildKey), 0, -1);
 }

@@ -12,8 +12,8 @@ export const BUILD_STATES = ['queued', 'active', 'succeeded', 'failed', 'cancell
 export type BuildState = (typeof BUILD_STATES)[number];
 
 export interface BuildRecord {
-  /** The build key. */
-  id: string;
+  /** sha256 of the build spec's canonical JSON: the build's name everywhere. */
+  buildKey: string;
   modelId: string;
   targetKey: string;
   toolchain: string;
@@ -43,19 +43,26 @@ const JSON_FIELDS = new Set(['spec', 'report']);
 const NUMBER_FIELDS = new Set(['percent', 'attempts']);
 const BOOL_FIELDS = new Set(['cancelRequested', 'publishedByThisBuild']);
 
+/**
+ * The hash field the build key is stored under. Records made before the field was named buildKey
+ * say `id`, and creation claims it with HSETNX, so the stored name stays.
+ */
+const KEY_FIELD = 'id';
+
 function toHash(fields: Partial<BuildRecord>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined) continue;
-    out[k] = JSON_FIELDS.has(k) ? JSON.stringify(v) : String(v);
+    out[k === 'buildKey' ? KEY_FIELD : k] = JSON_FIELDS.has(k) ? JSON.stringify(v) : String(v);
   }
   return out;
 }
 
 function fromHash(hash: Record<string, string>): BuildRecord | null {
-  if (!hash.id) return null;
+  if (!hash[KEY_FIELD]) return null;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(hash)) {
+  for (const [field, v] of Object.entries(hash)) {
+    const k = field === KEY_FIELD ? 'buildKey' : field;
     if (v === '') continue;
     if (JSON_FIELDS.has(k)) out[k] = JSON.parse(v);
     else if (NUMBER_FIELDS.has(k)) out[k] = Number(v);
@@ -81,14 +88,14 @@ export interface BuildPage {
 export class BuildRecords {
   constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
 
-  async get(id: string): Promise<BuildRecord | null> {
-    return fromHash(await this.redis.hgetall(this.keys.build(id)));
+  async get(buildKey: string): Promise<BuildRecord | null> {
+    return fromHash(await this.redis.hgetall(this.keys.build(buildKey)));
   }
 
-  async getMany(ids: string[]): Promise<BuildRecord[]> {
-    if (ids.length === 0) return [];
+  async getMany(buildKeys: string[]): Promise<BuildRecord[]> {
+    if (buildKeys.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.keys.build(id));
+    for (const buildKey of buildKeys) pipeline.hgetall(this.keys.build(buildKey));
     const results = (await pipeline.exec()) ?? [];
     return results.map(([, hash]) => fromHash(hash as Record<string, string>)).filter((r): r is BuildRecord => r !== null);
   }
@@ -97,10 +104,10 @@ export class BuildRecords {
    * Creates the record if absent and returns it; an existing record is returned unchanged (a build
    * key is one build, whoever asks for it).
    */
-  async ensure(spec: BuildSpec, id: string, initial: BuildState): Promise<{ record: BuildRecord; created: boolean }> {
+  async ensure(spec: BuildSpec, buildKey: string, initial: BuildState): Promise<{ record: BuildRecord; created: boolean }> {
     const now = new Date();
     const record: BuildRecord = {
-      id,
+      buildKey,
       modelId: spec.modelId,
       targetKey: spec.targetKey,
       toolchain: spec.target.toolchain,
@@ -111,18 +118,18 @@ export class BuildRecords {
       updatedAt: now.toISOString(),
       attempts: 0,
     };
-    const key = this.keys.build(id);
-    // HSETNX on `id` makes creation atomic: two API processes racing on one key create it once.
-    const created = (await this.redis.hsetnx(key, 'id', id)) === 1;
-    if (!created) return { record: (await this.get(id))!, created: false };
+    const key = this.keys.build(buildKey);
+    // HSETNX on the key field makes creation atomic: two API processes racing on one key create it once.
+    const created = (await this.redis.hsetnx(key, KEY_FIELD, buildKey)) === 1;
+    if (!created) return { record: (await this.get(buildKey))!, created: false };
     const score = await this.nextScore(now);
     await this.redis
       .multi()
       .hset(key, toHash(record))
-      .zadd(this.keys.buildsAll, score, id)
-      .zadd(this.keys.buildsByState(initial), score, id)
-      .zadd(this.keys.buildsByModel(spec.modelId), score, id)
-      .zadd(this.keys.buildsByTarget(spec.targetKey), score, id)
+      .zadd(this.keys.buildsAll, score, buildKey)
+      .zadd(this.keys.buildsByState(initial), score, buildKey)
+      .zadd(this.keys.buildsByModel(spec.modelId), score, buildKey)
+      .zadd(this.keys.buildsByTarget(spec.targetKey), score, buildKey)
       .exec();
     return { record, created: true };
   }
@@ -137,9 +144,9 @@ export class BuildRecords {
   }
 
   /** Updates fields; a state change moves the build between the state indexes atomically. */
-  async update(id: string, fields: Partial<BuildRecord>, clear: (keyof BuildRecord)[] = []): Promise<void> {
-    const key = this.keys.build(id);
-    const [[, state], [, score]] = ((await this.redis.multi().hget(key, 'state').zscore(this.keys.buildsAll, id).exec()) ?? []) as [
+  async update(buildKey: string, fields: Partial<BuildRecord>, clear: (keyof BuildRecord)[] = []): Promise<void> {
+    const key = this.keys.build(buildKey);
+    const [[, state], [, score]] = ((await this.redis.multi().hget(key, 'state').zscore(this.keys.buildsAll, buildKey).exec()) ?? []) as [
       unknown,
       string | null,
     ][];
@@ -148,14 +155,14 @@ export class BuildRecords {
     multi.hset(key, toHash({ ...fields, updatedAt: new Date().toISOString() }));
     if (clear.length) multi.hdel(key, ...(clear as string[]));
     if (fields.state && fields.state !== state) {
-      multi.zrem(this.keys.buildsByState(state), id);
-      multi.zadd(this.keys.buildsByState(fields.state), score, id);
+      multi.zrem(this.keys.buildsByState(state), buildKey);
+      multi.zadd(this.keys.buildsByState(fields.state), score, buildKey);
     }
     await multi.exec();
   }
 
-  async addRequest(id: string, requestId: string): Promise<void> {
-    await this.redis.sadd(this.keys.buildRequests(id), requestId);
+  async addRequest(buildKey: string, requestId: string): Promise<void> {
+    await this.redis.sadd(this.keys.buildRequests(buildKey), requestId);
   }
 
   async countByState(): Promise<Record<BuildState, number>> {
@@ -180,10 +187,10 @@ export class BuildRecords {
     const after = decodeCursor(query.cursor);
     const max = after === null ? '+inf' : `(${after}`;
     const raw = await this.redis.zrevrangebyscore(index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, query.limit + 1);
-    const entries: { id: string; score: number }[] = [];
-    for (let i = 0; i < raw.length; i += 2) entries.push({ id: raw[i], score: Number(raw[i + 1]) });
+    const entries: { buildKey: string; score: number }[] = [];
+    for (let i = 0; i < raw.length; i += 2) entries.push({ buildKey: raw[i], score: Number(raw[i + 1]) });
     const page = entries.slice(0, query.limit);
-    const builds = await this.getMany(page.map((e) => e.id));
+    const builds = await this.getMany(page.map((e) => e.buildKey));
     const last = page[page.length - 1];
     return { builds, nextCursor: entries.length > query.limit && last ? encodeCursor(last.score) : null };
   }

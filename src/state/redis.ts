@@ -11,9 +11,9 @@ export function connectRedis(url: string, name: string): Redis {
 /** Every Redis key Kiln uses, under one prefix (several farms, or test runs, can share a Redis). */
 export function redisKeys(prefix: string) {
   return {
-    build: (id: string) => `${prefix}:build:${id}`,
-    buildLog: (id: string) => `${prefix}:build:${id}:log`,
-    buildRequests: (id: string) => `${prefix}:build:${id}:requests`,
+    build: (buildKey: string) => `${prefix}:build:${buildKey}`,
+    buildLog: (buildKey: string) => `${prefix}:build:${buildKey}:log`,
+    buildRequests: (buildKey: string) => `${prefix}:build:${buildKey}:requests`,
     buildsAll: `${prefix}:builds`,
     buildsByState: (state: string) => `${prefix}:builds:state:${state}`,
     buildsByModel: (modelId: string) => `${prefix}:builds:model:${modelId}`,
@@ -27,7 +27,7 @@ export function redisKeys(prefix: string) {
     models: `${prefix}:models`,
     modelNames: `${prefix}:model-names`,
     modelLatest: `${prefix}:model-latest`,
-    events: (buildId: string) => `${prefix}:events:${buildId}`,
+    events: (buildKey: string) => `${prefix}:events:${buildKey}`,
     allEvents: `${prefix}:events`,
     cancel: `${prefix}:cancel`,
     tmp: (name: string) => `${prefix}:tmp:${name}`,

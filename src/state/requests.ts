@@ -9,7 +9,7 @@ export interface RequestRecord {
   modelId: string;
   targets: string[];
   options: BuildOptions;
-  /** targetKey -> build id. */
+  /** targetKey -> build key. */
   builds: Record<string, string>;
   createdAt: string;
 }

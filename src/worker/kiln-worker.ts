@@ -158,7 +158,7 @@ export class KilnWorker {
     const timeout = setTimeout(() => abort.abort('timeout' satisfies AbortReason), spec.options.timeoutSeconds * 1000);
     const attempt = job.attemptsMade + 1;
     await this.ctx.builds.update(buildKey, { state: 'active', worker: this.id, startedAt: now(), attempts: attempt, percent: 0 }, ['error']);
-    await publishEvent(this.ctx.redis, this.ctx.keys, { type: 'state', buildId: buildKey, state: 'active', at: now() });
+    await publishEvent(this.ctx.redis, this.ctx.keys, { type: 'state', buildKey: buildKey, state: 'active', at: now() });
     this.log(`building ${buildKey.slice(0, 12)} for ${spec.targetKey} (attempt ${attempt})`);
 
     const done = runPipeline({ ctx: this.ctx, toolchain, worker: this.facts, buildKey, spec, signal: abort.signal });
@@ -215,7 +215,7 @@ export class KilnWorker {
     await this.ctx.builds.update(buildKey, terminal ? { ...fields, cancelRequested: false } : fields);
     await publishEvent(this.ctx.redis, this.ctx.keys, {
       type: 'state',
-      buildId: buildKey,
+      buildKey: buildKey,
       state: fields.state!,
       error: fields.error,
       at: new Date().toISOString(),

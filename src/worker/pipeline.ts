@@ -53,7 +53,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const log = (line: string) => {
     // A toolchain's child process may still print after the build ended (killed on cancel or timeout).
     if (logFile.writable) logFile.write(`${line}\n`);
-    void publishEvent(ctx.redis, ctx.keys, { type: 'log', buildId: buildKey, line, at: new Date().toISOString() });
+    void publishEvent(ctx.redis, ctx.keys, { type: 'log', buildKey: buildKey, line, at: new Date().toISOString() });
   };
   const progress = (percent: number, force = false) => {
     const now = Date.now();
@@ -61,7 +61,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     lastProgress = now;
     const clamped = Math.max(0, Math.min(100, Math.round(percent)));
     void ctx.builds.update(buildKey, { phase, percent: clamped });
-    void publishEvent(ctx.redis, ctx.keys, { type: 'progress', buildId: buildKey, phase, percent: clamped, at: new Date().toISOString() });
+    void publishEvent(ctx.redis, ctx.keys, { type: 'progress', buildKey: buildKey, phase, percent: clamped, at: new Date().toISOString() });
   };
   const enter = (next: Phase) => {
     phase = next;

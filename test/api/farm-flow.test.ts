@@ -53,17 +53,20 @@ describe('farm flow on the CPU target', () => {
     expect(body.builds).toHaveLength(1);
     expect(body.builds[0]).toMatchObject({ target, cached: false });
     expect(body.builds[0].warning).toBeUndefined();
-    buildId = body.builds[0].id;
+    buildId = body.builds[0].buildKey;
     expect(buildId).toMatch(/^[0-9a-f]{64}$/);
+    // The build key's earlier name stays readable for existing clients.
+    expect(body.builds[0].id).toBe(buildId);
 
     const events = await readEvents(await farm.request('GET', `/v1/builds/${buildId}/events`, { role: 'reader' }), (e) => e.event === 'state' && ['succeeded', 'failed'].includes(e.data.state));
     const phases = [...new Set(events.filter((e) => e.event === 'progress').map((e) => e.data.phase))];
     expect(phases).toEqual(expect.arrayContaining(['building', 'validating', 'benchmarking', 'publishing']));
     expect(events.some((e) => e.event === 'log')).toBe(true);
     expect(events[events.length - 1].data.state).toBe('succeeded');
+    expect(events.every((e) => e.data.buildKey === buildId && e.data.buildId === buildId)).toBe(true);
 
     const build = await (await farm.request('GET', `/v1/builds/${buildId}`, { role: 'reader' })).json();
-    expect(build).toMatchObject({ state: 'succeeded', percent: 100, published: true, verdict: 'pass' });
+    expect(build).toMatchObject({ buildKey: buildId, id: buildId, state: 'succeeded', percent: 100, published: true, verdict: 'pass' });
     expect(build.report.validation.outputs[0]).toMatchObject({ name: 'logits', mismatched: 0 });
     expect(build.report.benchmark.rows.map((r: { batch: number }) => r.batch)).toEqual([1, 2, 4]);
     expect(build.artifacts.map((a: { name: string }) => a.name)).toEqual(expect.arrayContaining(['model.optimized.onnx', 'report.json', 'build.log']));
@@ -129,7 +132,7 @@ describe('farm flow on the CPU target', () => {
     const id = body.builds[0].id;
     expect(body.builds[0].warning).toMatch(/No live worker serves ort1\.30\.0-aarch64-neon/);
     const cancelled = await farm.request('DELETE', `/v1/builds/${id}`, { role: 'builder' });
-    expect(await cancelled.json()).toEqual({ id, state: 'cancelled' });
+    expect(await cancelled.json()).toEqual({ buildKey: id, id, state: 'cancelled' });
     expect((await farm.api.ctx.queues.depth('ort1.30.0-aarch64-neon')).waiting).toBe(2);
     const again = await farm.request('DELETE', `/v1/builds/${id}`, { role: 'builder' });
     expect(again.status).toBe(409);

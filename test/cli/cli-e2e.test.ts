@@ -133,7 +133,7 @@ describe('kiln CLI against a real farm', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`Build ${id} already cancelled; nothing to cancel`);
     const retry = await kiln(['retry', id, '--json']);
-    expect(JSON.parse(retry.stdout)).toEqual({ id, state: 'queued' });
+    expect(JSON.parse(retry.stdout)).toEqual({ buildKey: id, id, state: 'queued' });
 
     const request = await kiln(['request', submitted.request], TOKENS.reader);
     expect(request.code).toBe(0);

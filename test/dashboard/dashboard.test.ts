@@ -202,7 +202,7 @@ describe('dashboard', () => {
       expect((await (await farm.request('GET', `/v1/builds/${queued}`, { role: 'reader' })).json()).state).toBe('queued');
       const ok = await cancel({ origin: farm.url, 'x-csrf-token': csrf });
       expect(ok.status).toBe(200);
-      expect(await json(ok)).toEqual({ id: queued, state: 'cancelled' });
+      expect(await json(ok)).toEqual({ buildKey: queued, id: queued, state: 'cancelled' });
     });
 
     it('keeps queue administration for admins', async () => {

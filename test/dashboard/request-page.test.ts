@@ -13,7 +13,7 @@ const request: RequestRecord = {
   builds: { 'trt10.9.0-sm89': 'b1', 'trt10.9.0-sm86': 'b2' },
   createdAt: '2026-01-01T00:00:00Z',
 };
-const build = (id: string, targetKey: string, state: BuildRecord['state']) => ({ id, targetKey, state, percent: 0 }) as BuildRecord;
+const build = (buildKey: string, targetKey: string, state: BuildRecord['state']) => ({ buildKey, targetKey, state, percent: 0 }) as BuildRecord;
 
 describe('request page', () => {
   it('calls a request waiting when nothing is active and the rest is queued', () => {

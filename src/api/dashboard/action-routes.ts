@@ -6,6 +6,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { FarmContext } from '../../context';
 import type { BuildEvent } from '../../state/build-events';
+import { eventJson } from '../build-json';
 import { cancelBuild, loadBuild, retryBuild, streamBuildEvents, type ActionResult } from '../build-actions';
 import { ApiError, badRequest, fromZod } from '../errors';
 import type { EventHub } from '../event-hub';
@@ -36,7 +37,7 @@ export function actionRoutes(ctx: FarmContext, hub: EventHub, catalog: Catalog):
       stop?.();
     });
     const unsubscribe = await hub.subscribe(ctx.keys.allEvents, (event: BuildEvent) => {
-      res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      res.write(`event: ${event.type}\ndata: ${JSON.stringify(eventJson(event))}\n\n`);
     });
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     stop = () => {

@@ -60,7 +60,7 @@ export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
   router.get('/dashboard/builds/:id', reader, async (req, res) => {
     const record = await loadBuild(ctx, String(req.params.id));
     const data = await buildDetailData(ctx, record);
-    render(req, res, 'builds', `Build ${record.id.slice(0, 12)}`, buildDetailBody(data, req.dashboardSession!), { charts: true, scripts: ['build.js'] });
+    render(req, res, 'builds', `Build ${record.buildKey.slice(0, 12)}`, buildDetailBody(data, req.dashboardSession!), { charts: true, scripts: ['build.js'] });
   });
 
   router.get('/dashboard/builds/:id/log', reader, async (req, res) => {

@@ -20,12 +20,12 @@ redis.call('HSET', KEYS[1], 'active', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
-export function phasesKey(prefix: string, buildId: string): string {
-  return `${prefix}:dashboard:phases:${buildId}`;
+export function phasesKey(prefix: string, buildKey: string): string {
+  return `${prefix}:dashboard:phases:${buildKey}`;
 }
 
 export async function recordEvent(redis: Redis, prefix: string, event: BuildEvent): Promise<void> {
-  const key = phasesKey(prefix, event.buildId);
+  const key = phasesKey(prefix, event.buildKey);
   if (event.type === 'state' && event.state === 'active') {
     await redis.eval(START_ATTEMPT, 1, key, event.at, KEEP_MS);
   } else if (event.type === 'progress') {
@@ -36,13 +36,13 @@ export async function recordEvent(redis: Redis, prefix: string, event: BuildEven
 }
 
 /** Phase (or state) -> when it was first seen in the current attempt. */
-export async function readPhases(redis: Redis, prefix: string, buildId: string): Promise<Record<string, string>> {
-  return redis.hgetall(phasesKey(prefix, buildId));
+export async function readPhases(redis: Redis, prefix: string, buildKey: string): Promise<Record<string, string>> {
+  return redis.hgetall(phasesKey(prefix, buildKey));
 }
 
 /** Starts recording; the subscription ends when the hub closes. */
 export function startPhaseRecorder(hub: EventHub, redis: Redis, keys: RedisKeys, prefix: string): Promise<() => void> {
   return hub.subscribe(keys.allEvents, (event) => {
-    recordEvent(redis, prefix, event).catch((err: Error) => console.error(`[dashboard] recording ${event.type} of ${event.buildId} failed: ${err.message}`));
+    recordEvent(redis, prefix, event).catch((err: Error) => console.error(`[dashboard] recording ${event.type} of ${event.buildKey} failed: ${err.message}`));
   });
 }

@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import type { FarmContext } from '../../context';
 import { CursorError, type BuildRecord } from '../../state/build-records';
 import { requireRole } from '../auth';
+import { buildJson } from '../build-json';
 import { cancelBuild, loadBuild, retryBuild, sendBuildLog, streamBuildEvents } from '../build-actions';
 import { badRequest, fromZod } from '../errors';
 import type { EventHub } from '../event-hub';
@@ -26,7 +27,8 @@ export function buildRoutes(ctx: FarmContext, hub: EventHub): Router {
     if (!query.success) throw fromZod(query.error, 'query');
     const model = query.data.model ? (await ctx.models.resolve(query.data.model).catch(mapRefError)).sha256 : undefined;
     try {
-      res.json(await ctx.builds.list({ ...query.data, model }));
+      const page = await ctx.builds.list({ ...query.data, model });
+      res.json({ ...page, builds: page.builds.map(buildJson) });
     } catch (err) {
       if (err instanceof CursorError) throw badRequest(err.message);
       throw err;
@@ -35,10 +37,10 @@ export function buildRoutes(ctx: FarmContext, hub: EventHub): Router {
 
   router.get('/v1/builds/:id', requireRole('reader'), async (req, res) => {
     const record = await load(req);
-    const published = await ctx.artifacts.get(record.modelId, record.id);
-    const base = `/v1/artifacts/${record.id}`;
+    const published = await ctx.artifacts.get(record.modelId, record.buildKey);
+    const base = `/v1/artifacts/${record.buildKey}`;
     const artifacts = published?.files.map((f) => ({ ...f, url: `${base}/${f.name}` })) ?? [];
-    res.json({ ...record, published: Boolean(published), artifacts });
+    res.json(buildJson({ ...record, published: Boolean(published), artifacts }));
   });
 
   router.delete('/v1/builds/:id', requireRole('builder'), async (req, res) => {

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { FarmContext } from '../../context';
 import type { BuildState } from '../../state/build-records';
 import { requireRole } from '../auth';
+import { buildJson } from '../build-json';
 import { notFound } from '../errors';
 
 /**
@@ -30,7 +31,7 @@ export function requestRoutes(ctx: FarmContext): Router {
       ...request,
       state: matrixState(builds.map((b) => b.state)),
       counts,
-      builds: builds.map((b) => ({ id: b.id, target: b.targetKey, state: b.state, phase: b.phase, percent: b.percent, error: b.error, verdict: b.verdict })),
+      builds: builds.map((b) => buildJson({ buildKey: b.buildKey, target: b.targetKey, state: b.state, phase: b.phase, percent: b.percent, error: b.error, verdict: b.verdict })),
     });
   });
   return router;

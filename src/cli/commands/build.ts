@@ -66,7 +66,7 @@ export function describeSubmit(result: SubmitResult): string {
   const rows = result.builds.map((b) => [
     b.target,
     b.state,
-    b.id,
+    b.buildKey,
     [b.cached ? 'cached' : '', b.joined ? 'joined a build in progress' : '', b.warning ?? ''].filter(Boolean).join('; '),
   ]);
   return `request ${result.request} (model ${shortId(result.model)})\n${table(['TARGET', 'STATE', 'BUILD', 'NOTE'], rows)}`;

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { BuildAnswer, BuildPageAnswer, BuildRecord, RequestAnswer } from '../api-types';
 import { isTerminal } from '../api-types';
-import { resolveBuildId } from '../build-ref';
+import { resolveBuildKey } from '../build-ref';
 import { readText } from '../client';
 import { contextOf, type Io } from '../context';
 import { CommandFailed, UsageError } from '../errors';
@@ -16,15 +16,15 @@ export function registerBuilds(program: Command, io: Io): void {
   program
     .command('status')
     .description('A build: state, progress, verdict, artifacts, report')
-    .argument('<build>', 'build id (or a prefix of 6+ of a recent one)')
+    .argument('<build>', 'build key (or a prefix of 6+ of a recent one)')
     .option('-w, --watch', 'follow the build to the end with live progress')
     .option('--log', "stream the build's log lines as they come (implies --watch)")
     .action(async (ref: string, opts: { watch?: boolean; log?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd, io);
-      const id = await resolveBuildId(ctx.client, ref);
+      const id = await resolveBuildKey(ctx.client, ref);
       let record = await ctx.client.json<BuildAnswer>('GET', `/v1/builds/${id}`);
       if ((opts.watch || opts.log) && !isTerminal(record.state)) {
-        [record] = await watchBuilds(ctx, [{ id, target: record.targetKey }], { log: opts.log });
+        [record] = await watchBuilds(ctx, [{ buildKey: id, target: record.targetKey }], { log: opts.log });
         if (!ctx.json) ctx.print();
       }
       ctx.output(record, () => describeBuild(record));
@@ -57,7 +57,7 @@ export function registerBuilds(program: Command, io: Io): void {
       } while (opts.all && nextCursor);
       ctx.output({ builds, nextCursor }, () => {
         if (builds.length === 0) return 'No builds match';
-        const rows = builds.map((b) => [shortId(b.id), b.targetKey, b.state, progressOf(b), b.verdict, shortId(b.modelId), formatTime(b.createdAt)]);
+        const rows = builds.map((b) => [shortId(b.buildKey), b.targetKey, b.state, progressOf(b), b.verdict, shortId(b.modelId), formatTime(b.createdAt)]);
         const more = nextCursor ? `\n(more: --all, or --limit up to 500)` : '';
         return table(['BUILD', 'TARGET', 'STATE', 'PROGRESS', 'VERDICT', 'MODEL', 'CREATED'], rows) + more;
       });
@@ -66,10 +66,10 @@ export function registerBuilds(program: Command, io: Io): void {
   program
     .command('cancel')
     .description('Cancel a queued or running build')
-    .argument('<build>', 'build id (or a prefix of 6+)')
+    .argument('<build>', 'build key (or a prefix of 6+)')
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
       const ctx = contextOf(cmd, io);
-      const id = await resolveBuildId(ctx.client, ref);
+      const id = await resolveBuildKey(ctx.client, ref);
       const answer = await ctx.client.json<{ id: string; state: string; cancelRequested?: boolean }>('DELETE', `/v1/builds/${id}`);
       ctx.output(answer, () =>
         answer.cancelRequested ? `Cancel requested: build ${id} is ${answer.state} and stops at its next check` : `Cancelled build ${id}`,
@@ -79,10 +79,10 @@ export function registerBuilds(program: Command, io: Io): void {
   program
     .command('retry')
     .description('Queue a failed or cancelled build again')
-    .argument('<build>', 'build id (or a prefix of 6+)')
+    .argument('<build>', 'build key (or a prefix of 6+)')
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
       const ctx = contextOf(cmd, io);
-      const id = await resolveBuildId(ctx.client, ref);
+      const id = await resolveBuildKey(ctx.client, ref);
       const answer = await ctx.client.json<{ id: string; state: string }>('POST', `/v1/builds/${id}/retry`);
       ctx.output(answer, () => `Build ${id} is ${answer.state} again; follow it with \`kiln status ${shortId(id)} --watch\``);
     });
@@ -90,10 +90,10 @@ export function registerBuilds(program: Command, io: Io): void {
   program
     .command('log')
     .description('The build log so far (the whole log once the build is published)')
-    .argument('<build>', 'build id (or a prefix of 6+)')
+    .argument('<build>', 'build key (or a prefix of 6+)')
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
       const ctx = contextOf(cmd, io);
-      const id = await resolveBuildId(ctx.client, ref);
+      const id = await resolveBuildKey(ctx.client, ref);
       const res = await ctx.client.stream('GET', `/v1/builds/${id}/log`);
       if (ctx.json) {
         const text = await readText(res);
@@ -120,7 +120,7 @@ export function registerBuilds(program: Command, io: Io): void {
           ['state', `${answer.state} (${counts})`],
           ['created', formatTime(answer.createdAt)],
         ]);
-        const rows = answer.builds.map((b) => [b.target, b.state, progressOf(b), b.verdict, b.id, b.error]);
+        const rows = answer.builds.map((b) => [b.target, b.state, progressOf(b), b.verdict, b.buildKey, b.error]);
         return `${head}\n${table(['TARGET', 'STATE', 'PROGRESS', 'VERDICT', 'BUILD', 'ERROR'], rows)}`;
       });
     });
@@ -135,7 +135,7 @@ export function describeBuild(b: BuildAnswer): string {
   const state = b.state === 'active' ? `active (${progressOf(b)})` : b.state + (b.cancelRequested && !isTerminal(b.state) ? ' (cancel requested)' : '');
   const parts = [
     fields([
-      ['build', b.id],
+      ['build', b.buildKey],
       ['model', b.modelId],
       ['target', b.targetKey],
       ['state', state],

@@ -31,9 +31,9 @@ export interface BuildDetailData {
 export async function buildDetailData(ctx: FarmContext, record: BuildRecord): Promise<BuildDetailData> {
   const [model, published, phases, requests] = await Promise.all([
     ctx.models.get(record.modelId),
-    ctx.artifacts.get(record.modelId, record.id),
-    readPhases(ctx.redis, ctx.config.prefix, record.id),
-    ctx.redis.smembers(ctx.keys.buildRequests(record.id)),
+    ctx.artifacts.get(record.modelId, record.buildKey),
+    readPhases(ctx.redis, ctx.config.prefix, record.buildKey),
+    ctx.redis.smembers(ctx.keys.buildRequests(record.buildKey)),
   ]);
   const logTail = await readLogTail(ctx, record, published);
   return { record, model, published, timeline: timeline(record, phases), logTail, requests };
@@ -53,14 +53,14 @@ export function timeline(record: BuildRecord, phases: Record<string, string>): T
 }
 
 async function readLogTail(ctx: FarmContext, record: BuildRecord, published: PublishedArtifact | null): Promise<string[]> {
-  const lines = await ctx.redis.lrange(ctx.keys.buildLog(record.id), -LOG_TAIL_LINES, -1);
+  const lines = await ctx.redis.lrange(ctx.keys.buildLog(record.buildKey), -LOG_TAIL_LINES, -1);
   if (lines.length > 0) return lines;
   const entry = published?.files.find((f) => f.name === LOG_FILE);
   if (!entry) return [];
   // The published log can be large: read its last bytes only.
   try {
     const start = Math.max(0, entry.size - LOG_TAIL_BYTES);
-    const result = await ctx.store.get(artifactKey(record.id, entry), entry.size > 0 ? { start } : undefined);
+    const result = await ctx.store.get(artifactKey(record.buildKey, entry), entry.size > 0 ? { start } : undefined);
     const chunks: Buffer[] = [];
     for await (const chunk of result.body) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

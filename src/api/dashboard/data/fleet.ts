@@ -13,7 +13,7 @@ export interface FleetWorker {
 
 export async function fleetData(ctx: FarmContext): Promise<FleetWorker[]> {
   const workers = await ctx.workers.live();
-  const current = new Map((await ctx.builds.getMany(workers.map((w) => w.currentBuild).filter((id): id is string => Boolean(id)))).map((b) => [b.id, b]));
+  const current = new Map((await ctx.builds.getMany(workers.map((w) => w.currentBuild).filter((id): id is string => Boolean(id)))).map((b) => [b.buildKey, b]));
   return Promise.all(
     workers.map(async (info) => {
       let telemetry = await readTelemetry(ctx.redis, ctx.keys, info.id);

@@ -22,7 +22,7 @@ export interface ModelDetailData {
 
 export async function modelDetailData(ctx: FarmContext, model: ModelRecord): Promise<ModelDetailData> {
   const artifacts = (await ctx.artifacts.forModel(model.sha256)).sort((a, b) => a.targetKey.localeCompare(b.targetKey) || b.publishedAt.localeCompare(a.publishedAt));
-  const records = new Map((await ctx.builds.getMany(artifacts.map((a) => a.buildKey))).map((r) => [r.id, r]));
+  const records = new Map((await ctx.builds.getMany(artifacts.map((a) => a.buildKey))).map((r) => [r.buildKey, r]));
   const recentIds = await ctx.redis.zrevrange(ctx.keys.buildsByModel(model.sha256), 0, 19);
   const recentBuilds = await ctx.builds.getMany(recentIds);
   return {

@@ -13,7 +13,7 @@ import { matrixState } from '../../routes/requests';
 export interface MatrixCell {
   target: string;
   build: BuildRecord | null;
-  buildId: string;
+  buildKey: string;
 }
 
 export interface Matrix {
@@ -35,15 +35,15 @@ export function matrixPlace(targetKey: string): { row: string; column: string } 
 }
 
 export function buildMatrix(request: RequestRecord, builds: BuildRecord[]): Matrix {
-  const byId = new Map(builds.map((b) => [b.id, b]));
+  const byId = new Map(builds.map((b) => [b.buildKey, b]));
   const rows = new Set<string>();
   const columns = new Set<string>();
   const cells = new Map<string, MatrixCell>();
-  for (const [target, buildId] of Object.entries(request.builds)) {
+  for (const [target, buildKey] of Object.entries(request.builds)) {
     const { row, column } = matrixPlace(target);
     rows.add(row);
     columns.add(column);
-    cells.set(`${row}\u0000${column}`, { target, buildId, build: byId.get(buildId) ?? null });
+    cells.set(`${row}\u0000${column}`, { target, buildKey, build: byId.get(buildKey) ?? null });
   }
   // Generic columns first, then SKUs alphabetically; rows by toolchain and version.
   const order = (c: string) => (c === 'CPU' ? 0 : c === 'any SKU' ? 1 : (HARDWARE_COMPATIBILITY_LEVELS as readonly string[]).includes(c) ? 2 : 3);
@@ -71,7 +71,7 @@ export async function latestRequests(ctx: FarmContext, count: number): Promise<R
   const ids = await ctx.redis.zrevrange(ctx.keys.requests, 0, count - 1);
   const requests = (await Promise.all(ids.map((id) => ctx.requests.get(id)))).filter((r): r is RequestRecord => r !== null);
   const builds = await ctx.builds.getMany([...new Set(requests.flatMap((r) => Object.values(r.builds)))]);
-  return requests.map((r) => summarize(r, builds.filter((b) => Object.values(r.builds).includes(b.id))));
+  return requests.map((r) => summarize(r, builds.filter((b) => Object.values(r.builds).includes(b.buildKey))));
 }
 
 function summarize(request: RequestRecord, builds: BuildRecord[]): RequestSummary {

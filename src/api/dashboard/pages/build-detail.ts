@@ -29,13 +29,13 @@ export function buildDetailBody(d: BuildDetailData, session: Session): Html {
     <dt>Requests</dt><dd>${d.requests.length ? d.requests.map((id, i) => html`${i ? ', ' : ''}<a class="mono" href="/dashboard/requests/${id}">${id.slice(0, 8)}</a>`) : '—'}</dd>
   </dl>`;
 
-  return html`<div class="title-row" data-build-id="${r.id}" data-state="${r.state}" ${live ? html`data-live-build="${r.id}"` : ''}>
-      <h1>Build <span class="mono">${shortId(r.id)}</span></h1>
+  return html`<div class="title-row" data-build-id="${r.buildKey}" data-state="${r.state}" ${live ? html`data-live-build="${r.buildKey}"` : ''}>
+      <h1>Build <span class="mono">${shortId(r.buildKey)}</span></h1>
       ${stateBadge(r.state)}
       ${progressBar(r)}
       ${hasRole(session, 'builder') ? html`<div class="actions" data-field="actions">${buildActions(r, session.csrf)}</div>` : ''}
     </div>
-    <p class="mono muted small full-id">${r.id}</p>
+    <p class="mono muted small full-id">${r.buildKey}</p>
     ${r.error ? html`<div class="alert" role="alert"><strong>${r.state === 'failed' ? 'Failed' : 'Note'}:</strong> <span class="pre-wrap">${r.error}</span></div>` : ''}
     <div class="grid-2">
       ${section('Facts', facts)}
@@ -77,7 +77,7 @@ function logView(d: BuildDetailData, live: boolean): Html {
   const hasPublishedLog = d.published?.files.some((f) => f.name === LOG_FILE);
   return html`<pre class="log" id="log" tabindex="0" aria-label="Build log, last lines">${d.logTail.join('\n')}</pre>
     <p class="small muted">${live ? html`<span id="log-status">Live: new lines appear as the worker writes them.</span> ` : ''}${
-      hasPublishedLog ? html`<a href="/dashboard/artifacts/${d.record.id}/${LOG_FILE}">Download the whole log</a>` : html`<a href="/dashboard/builds/${d.record.id}/log">The whole log (as kept while running)</a>`
+      hasPublishedLog ? html`<a href="/dashboard/artifacts/${d.record.buildKey}/${LOG_FILE}">Download the whole log</a>` : html`<a href="/dashboard/builds/${d.record.buildKey}/log">The whole log (as kept while running)</a>`
     }</p>`;
 }
 

@@ -70,8 +70,8 @@ export function buildRows(builds: BuildRecord[], labelOf: (sha: string) => strin
 }
 
 function buildRow(b: BuildRecord, labelOf: (sha: string) => string | null, csrf: string | null): Html {
-  return html`<tr data-build-id="${b.id}" data-state="${b.state}">
-    <td>${buildLink(b.id)}</td>
+  return html`<tr data-build-id="${b.buildKey}" data-state="${b.state}">
+    <td>${buildLink(b.buildKey)}</td>
     <td class="nowrap">${modelLink(b.modelId, labelOf(b.modelId))}</td>
     <td class="mono nowrap">${b.targetKey}</td>
     <td>${stateBadge(b.state)}${b.state === 'failed' && b.error ? html`<div class="error-line small" title="${b.error}">${firstLine(b.error)}</div>` : ''}</td>
@@ -83,11 +83,11 @@ function buildRow(b: BuildRecord, labelOf: (sha: string) => string | null, csrf:
 }
 
 /** Cancel while unfinished; retry once failed or cancelled. */
-export function buildActions(b: Pick<BuildRecord, 'id' | 'state' | 'cancelRequested'>, csrf: string): Html {
+export function buildActions(b: Pick<BuildRecord, 'buildKey' | 'state' | 'cancelRequested'>, csrf: string): Html {
   if (b.state === 'queued' || b.state === 'active') {
     if (b.cancelRequested) return html`<span class="muted small">cancelling…</span>`;
-    return actionButton(`/dashboard/api/builds/${b.id}/cancel`, 'Cancel', csrf, { danger: true, confirm: 'Cancel this build?' });
+    return actionButton(`/dashboard/api/builds/${b.buildKey}/cancel`, 'Cancel', csrf, { danger: true, confirm: 'Cancel this build?' });
   }
-  if (b.state === 'failed' || b.state === 'cancelled') return actionButton(`/dashboard/api/builds/${b.id}/retry`, 'Retry', csrf);
+  if (b.state === 'failed' || b.state === 'cancelled') return actionButton(`/dashboard/api/builds/${b.buildKey}/retry`, 'Retry', csrf);
   return html``;
 }

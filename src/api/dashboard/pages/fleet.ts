@@ -55,7 +55,7 @@ function workerCard(w: FleetWorker): Html {
           <dt>Targets</dt><dd class="mono">${info.targets.length ? info.targets.join(', ') : 'none'}</dd>
           <dt>Current build</dt><dd>${
             w.current
-              ? html`<div data-build-id="${w.current.id}" class="current">${buildLink(w.current.id)} <span class="mono small">${w.current.targetKey}</span> ${stateBadge(w.current.state)} ${progressBar(w.current)}</div>`
+              ? html`<div data-build-id="${w.current.buildKey}" class="current">${buildLink(w.current.buildKey)} <span class="mono small">${w.current.targetKey}</span> ${stateBadge(w.current.state)} ${progressBar(w.current)}</div>`
               : info.currentBuild
                 ? buildLink(info.currentBuild)
                 : html`<span class="muted">idle</span>`

@@ -73,7 +73,7 @@ export function modelDetailBody(d: ModelDetailData): Html {
     : empty('No benchmark numbers to compare yet.');
   const recent = d.recentBuilds.length
     ? html`<table><thead><tr><th scope="col">Build</th><th scope="col">Target</th><th scope="col">State</th><th scope="col">Created</th></tr></thead>
-        <tbody>${d.recentBuilds.map((b) => html`<tr><td>${buildLink(b.id)}</td><td class="mono">${b.targetKey}</td><td>${stateBadge(b.state)}</td><td>${timeAgo(b.createdAt)}</td></tr>`)}</tbody></table>
+        <tbody>${d.recentBuilds.map((b) => html`<tr><td>${buildLink(b.buildKey)}</td><td class="mono">${b.targetKey}</td><td>${stateBadge(b.state)}</td><td>${timeAgo(b.createdAt)}</td></tr>`)}</tbody></table>
         <p><a href="/dashboard/builds?model=${m.sha256}">All builds of this model</a></p>`
     : empty('No builds of this model yet.');
   return html`<h1>Model ${m.labels.length ? m.labels[m.labels.length - 1] : html`<span class="mono">${shortId(m.sha256)}</span>`}</h1>

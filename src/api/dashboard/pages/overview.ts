@@ -68,7 +68,7 @@ export function overviewBody(data: OverviewData, labelOf: (sha: string) => strin
         <thead><tr><th scope="col">Build</th><th scope="col">Model</th><th scope="col">Target</th><th scope="col">Finished</th><th scope="col">First error line</th></tr></thead>
         <tbody>${data.failures.map(
           (b) => html`<tr>
-            <td>${buildLink(b.id)}</td>
+            <td>${buildLink(b.buildKey)}</td>
             <td>${modelLink(b.modelId, labelOf(b.modelId))}</td>
             <td class="mono">${b.targetKey}</td>
             <td>${timeAgo(b.finishedAt ?? b.updatedAt)}</td>

@@ -29,7 +29,7 @@ export function requestMatrixBody(summary: RequestSummary, builds: BuildRecord[]
   const m = buildMatrix(r, builds);
   const rowCells = (row: string) => m.columns.map((col) => m.cells.get(`${row}\u0000${col}`)).filter((c) => c !== undefined);
   const unservedRow = (row: string) => rowCells(row).every((c) => !liveTargets.has(c.target));
-  const unservedQueued = Object.entries(r.builds).filter(([target, id]) => !liveTargets.has(target) && builds.find((b) => b.id === id)?.state === 'queued').map(([t]) => t);
+  const unservedQueued = Object.entries(r.builds).filter(([target, id]) => !liveTargets.has(target) && builds.find((b) => b.buildKey === id)?.state === 'queued').map(([t]) => t);
   const grid = html`<table class="matrix" aria-describedby="matrix-note">
       <thead><tr><th scope="col">CC / CPU ISA</th>${m.columns.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
       <tbody>${m.rows.map(
@@ -38,8 +38,8 @@ export function requestMatrixBody(summary: RequestSummary, builds: BuildRecord[]
           if (!cell) return html`<td class="cell-none"><span class="sr-only">not requested</span></td>`;
           const state = cell.build?.state ?? 'unknown';
           const unserved = state === 'queued' && !liveTargets.has(cell.target);
-          return html`<td class="cell state-bg-${state}${unserved ? ' cell-unserved' : ''}" data-build-id="${cell.buildId}" data-state="${state}">
-            <a href="/dashboard/builds/${cell.buildId}" title="${cell.target}">
+          return html`<td class="cell state-bg-${state}${unserved ? ' cell-unserved' : ''}" data-build-id="${cell.buildKey}" data-state="${state}">
+            <a href="/dashboard/builds/${cell.buildKey}" title="${cell.target}">
               <span class="cell-target mono">${cell.target}</span>
               <span class="cell-state" data-field="state">${state}</span>
               ${cell.build?.state === 'active' ? html`<span class="cell-progress" data-field="progress-label">${cell.build.phase ?? ''} ${cell.build.percent}%</span>` : html`<span class="cell-progress" data-field="progress-label"></span>`}
