@@ -64,6 +64,11 @@ describe('locateTrtexec', () => {
     });
     const old = await script(join(dir, 'old'), 'echo "&&&& RUNNING TensorRT.trtexec [TensorRT v8503] # trtexec --help"');
     expect(await locateTrtexec({ explicitPath: old })).toEqual({ reason: `trtexec at ${old} is TensorRT 8.5.3; Kiln needs TensorRT >= 8.6.0` });
+    // A release nobody has read NVIDIA's sources of yet: Kiln does not guess its command line.
+    const newer = await script(join(dir, 'newer'), 'echo "&&&& RUNNING TensorRT.trtexec [TensorRT v120000] [b7] # trtexec --help"');
+    expect(await locateTrtexec({ explicitPath: newer })).toEqual({
+      reason: expect.stringMatching(/^trtexec at .*newer\/trtexec is TensorRT 12\.0\.0: Expected a TensorRT version the trtexec contract covers \(8\.6 to 11\.1\) but received 12\.0\.0, newer than its releases; regenerate the table/),
+    });
     const hang = await script(join(dir, 'hang'), 'exec sleep 30');
     expect(await locateTrtexec({ explicitPath: hang, timeoutMs: 300 })).toEqual({ reason: `trtexec at ${hang} failed to run: no answer within 300 ms` });
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { TRTEXEC_RELEASES } from '../../src/core/tensorrt/trtexec-contract';
 import { readExportedOutputs } from '../../src/worker/toolchains/tensorrt/export-output';
-import { checkPlan } from '../../src/worker/toolchains/tensorrt/plan-header';
+import { checkPlan } from '../../src/core/tensorrt/plan-header';
 import { tinyConv } from '../models';
 import { runStandin, type Played } from './standin';
 

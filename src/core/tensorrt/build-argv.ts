@@ -1,7 +1,7 @@
 /**
- * Build options -> trtexec argv for a build. An allow-list: every argument comes from a table in
- * this file or gates.ts, user values only fill typed slots (numbers, enum values, checked names),
- * and every path is chosen by the worker. Options the TensorRT release or GPU does not accept
+ * Build options -> trtexec argv for a build. An allow-list: every argument is written here, in the
+ * spelling the release's trtexec reads (the contract table, through gates.ts), user values only
+ * fill typed slots (numbers, enum values, checked names), and every path is chosen by the worker. Options the TensorRT release or GPU does not accept
  * throw TrtOptionError before trtexec runs, worded for whoever has that release: the target at
  * submit time (checkOptionsForTarget), the worker before it builds. Arguments are always
  * `--flag=value` in one argv entry, and the process is spawned without a shell.
@@ -12,12 +12,12 @@ import { TrtOptionError } from './errors';
 import {
   accepts,
   CC_GATES,
-  DATA_TYPE_SINCE,
+  releaseOf,
   requireCc,
+  requireDataType,
   requireFeature,
-  requireVersion,
-  TACTIC_SOURCE_UNTIL,
-  TENSOR_FORMAT_SINCE,
+  requireTacticSource,
+  requireTensorFormat,
   type GateSubject,
 } from './gates';
 import type { HardwareCompatibilityLevel } from './hardware-compatibility';
@@ -29,9 +29,9 @@ import {
   type ShapeProfile,
   type TacticSource,
   type TensorRtOptions,
-  type TrtDataType,
 } from './options';
-import { formatTrtVersion, parseTrtVersion, trtAtLeast, type TrtVersion } from './version';
+import { accepts as takes, memPoolSize, type TrtexecRelease } from './trtexec-contract';
+import { formatTrtVersion, parseTrtVersion, type TrtVersion } from './version';
 
 export interface BuildPaths {
   onnx: string;
@@ -56,13 +56,16 @@ export interface BuildArgsRequest {
   subject: GateSubject;
 }
 
+/** The tactic sources that are libraries, which sameComputeCapability switches off. */
+const LIBRARY_SOURCES: TacticSource[] = ['cublas', 'cublasLt', 'cudnn'];
+
 /** trtexec defaults left off the command line when the options match them. */
 const TRT_DEFAULT_OPTIMIZATION_LEVEL = 3;
 
 export function buildArgs(req: BuildArgsRequest): string[] {
   const trt = toVersion(req.trt);
   const { options, paths, cc, subject } = req;
-  requireVersion('Kiln', { since: '8.6' }, trt, subject);
+  const release = releaseOf(trt, subject);
   const argv = [
     `--onnx=${checkPath('onnx', paths.onnx)}`,
     `--saveEngine=${checkPath('engine', paths.engine)}`,
@@ -71,13 +74,11 @@ export function buildArgs(req: BuildArgsRequest): string[] {
     `--exportLayerInfo=${checkPath('layerInfo', paths.layerInfo)}`,
     '--profilingVerbosity=detailed',
   ];
-  argv.push(...precisionArgs(options, trt, cc, subject));
+  argv.push(...precisionArgs(options, release, trt, cc, subject));
   if (options.profiles) argv.push(...profileArgs(options.profiles, trt, subject));
   if (options.memPoolSize) {
     requireFeature('memPoolSize', trt, subject);
-    // 10.0 multiplies a suffixed value again by MiB; from 10.1 a bare number means MiB and `M` says so.
-    const unit = trtAtLeast(trt, '10.1') ? 'M' : '';
-    argv.push(`--memPoolSize=workspace:${options.memPoolSize.workspace}${unit}`);
+    argv.push(`--memPoolSize=workspace:${options.memPoolSize.workspace}${mebibytes(release)}`);
   }
   if (options.builderOptimizationLevel !== TRT_DEFAULT_OPTIMIZATION_LEVEL) {
     requireFeature('builderOptimizationLevel', trt, subject);
@@ -102,11 +103,14 @@ export function buildArgs(req: BuildArgsRequest): string[] {
   const layers = Object.entries(options.layerPrecisions);
   if (layers.length > 0) {
     requireFeature('layerPrecisions', trt, subject);
-    const list = layers.map(([layer, type]) => `${layerName(layer, trt, subject)}:${checkDataType(`layerPrecisions.${layer}`, type, trt, subject)}`);
+    const list = layers.map(([layer, type]) => {
+      requireDataType(`layerPrecisions.${layer}`, type, trt, subject);
+      return `${layerName(layer, trt, subject)}:${type}`;
+    });
     argv.push(`--layerPrecisions=${list.join(',')}`);
   }
   if (options.precisionConstraints !== 'none') {
-    requireFeature('layerPrecisions', trt, subject, 'precisionConstraints');
+    requireFeature('precisionConstraints', trt, subject);
     argv.push(`--precisionConstraints=${options.precisionConstraints}`);
   }
   for (const key of ['inputIOFormats', 'outputIOFormats'] as const) {
@@ -125,7 +129,7 @@ export function buildArgs(req: BuildArgsRequest): string[] {
     // Not --refit as well: stripping alone keeps the engine refittable with the build's own weights
     // (10.x: kSTRIP_PLAN turns on kREFIT_IDENTICAL, "the same performance as a non-refittable one";
     // 9.2: kWEIGHTLESS "with no impact to runtime performance"). --refit on top strips every weight.
-    argv.push(accepts('--stripWeights', trt) ? '--stripWeights' : '--weightless');
+    argv.push(takes(release, '--stripWeights') ? '--stripWeights' : '--weightless');
   }
   if (options.refit) {
     requireFeature('refit', trt, subject);
@@ -157,16 +161,25 @@ export function checkOptionsForTarget(target: TensorRtTarget, options: TensorRtO
   buildArgs({ trt: target.trt, cc: target.cc, options, paths: PLACEHOLDER_PATHS, targetHwCompat: target.hwCompat, subject: 'target' });
 }
 
-function precisionArgs(options: TensorRtOptions, trt: TrtVersion, cc: string, subject: GateSubject): string[] {
+function precisionArgs(options: TensorRtOptions, release: TrtexecRelease, trt: TrtVersion, cc: string, subject: GateSubject): string[] {
   const argv: string[] = [];
   for (const p of options.precision) {
     requireFeature(p, trt, subject);
     if (p === 'bf16' || p === 'fp8') requireCc(p, CC_GATES[p], cc, subject);
-    // From 11.0 every network is strongly typed and the flag is a deprecated no-op.
-    if (p === 'stronglyTyped' && trtAtLeast(trt, '11.0')) continue;
+    // From 11.0 every network is strongly typed and --stronglyTyped is a deprecated no-op: not written.
+    if (release.options[`--${p}`].deprecated) continue;
     argv.push(`--${p}`);
   }
   return argv;
+}
+
+/**
+ * How --memPoolSize says mebibytes: a bare number up to 9.3; a bare number in 10.0 too, where a
+ * unit suffix would multiply the MiB value again; `M` from 10.1, which reads bytes with suffixes.
+ */
+function mebibytes(release: TrtexecRelease): string {
+  const pool = memPoolSize(release);
+  return pool.unitSuffixes.includes('M') && !pool.suffixMultipliesMiB ? 'M' : '';
 }
 
 /** One profile as --minShapes/--optShapes/--maxShapes; several as `--profile=i` followed by its three (9.0+). */
@@ -198,10 +211,9 @@ function tacticArgs(sources: TensorRtOptions['tacticSources'], trt: TrtVersion, 
   if (entries.length === 0) return null;
   requireFeature('tacticSources', trt, subject);
   const list = entries.map(([key, on]) => {
-    const until = TACTIC_SOURCE_UNTIL[key];
-    if (until) requireVersion(`tactic source ${key}`, { since: '8.6', until }, trt, subject);
+    requireTacticSource(`tactic source ${key}`, TACTIC_SOURCES[key], trt, subject);
     // NvInfer.h: kSAME_COMPUTE_CAPABILITY "will disable cuDNN, cuBLAS, and cuBLASLt as tactic sources".
-    if (on && until && level === 'sameComputeCapability') {
+    if (on && LIBRARY_SOURCES.includes(key) && level === 'sameComputeCapability') {
       throw new TrtOptionError(`tactic source ${key} cannot be enabled with sameComputeCapability, which disables cuDNN, cuBLAS and cuBLASLt`);
     }
     return `${on ? '+' : '-'}${TACTIC_SOURCES[key]}`;
@@ -217,11 +229,6 @@ function layerName(layer: string, trt: TrtVersion, subject: GateSubject): string
   return quoteName('layerPrecisions', layer, LAYER_NAME_PATTERN, LAYER_NAME_RULE);
 }
 
-function checkDataType(label: string, type: TrtDataType, trt: TrtVersion, subject: GateSubject): TrtDataType {
-  requireVersion(`${label} type ${type}`, { since: DATA_TYPE_SINCE[type] }, trt, subject);
-  return type;
-}
-
 /** An I/O format in the spelling the release reads: type:layout before 11.0, the layout alone from 11.0. */
 function ioFormat(label: string, format: string, trt: TrtVersion, subject: GateSubject): string {
   const { type, layouts } = splitIoFormat(format);
@@ -234,12 +241,20 @@ function ioFormat(label: string, format: string, trt: TrtVersion, subject: GateS
   if (!type && !accepts('layout-only I/O formats', trt)) {
     throw new TrtOptionError(`Expected ${label} as type:layout before TensorRT 11.0 (e.g. fp32:${layouts.join('+')}) but received ${format}${has}`);
   }
-  if (type) checkDataType(label, type, trt, subject);
-  for (const layout of layouts) {
-    const since = TENSOR_FORMAT_SINCE[layout];
-    if (since) requireVersion(`${label} format ${layout}`, { since }, trt, subject);
-  }
+  if (type) requireDataType(label, type, trt, subject);
+  for (const layout of layouts) requireTensorFormat(label, layout, trt, subject);
   return format;
+}
+
+/**
+ * The BuilderFlags a build's argv sets, as the release's sampleEngines.cpp sets them (the table's
+ * builderFlag): what the engine is, stated in TensorRT's own terms for the report (kSTRIP_PLAN,
+ * kREFIT, kVERSION_COMPATIBLE, ...).
+ */
+export function builderFlagsOf(argv: string[], trt: string | TrtVersion): string[] {
+  const release = releaseOf(toVersion(trt), 'worker');
+  const flags = argv.map((arg) => release.options[arg.split('=')[0]]?.builderFlag).filter((flag): flag is string => flag !== undefined);
+  return [...new Set(flags)];
 }
 
 export function toVersion(trt: string | TrtVersion): TrtVersion {

@@ -1,96 +1,83 @@
 /**
  * Which TensorRT releases (and GPUs) accept what, for every option Kiln maps onto trtexec.
  *
- * Every version gate was read from trtexec's own parser, samples/common/sampleOptions.cpp of
- * NVIDIA/TensorRT, on each release branch from release/8.6 to release/11.1: a flag "exists" in a
- * release when that branch's BuildOptions::parse / InferenceOptions::parse calls getAndDelOption
- * for it (an unknown flag ends trtexec with `[E] Unknown option` and FAILED). `until` is the first
- * release without it. GPU gates cite NvInfer.h (release/10.9) and the TensorRT support matrix.
+ * Release boundaries are not written here: each feature is a question put to a release's entry in
+ * the trtexec contract table (trtexec-releases.json, read from NVIDIA's sources on every release
+ * branch; docs/trtexec-contract.md), and the boundary a refusal names ("needs TensorRT >= 10.9",
+ * "is not accepted from TensorRT 11.0") is the first release of the table whose answer differs.
+ * GPU gates are not a command-line matter and cite NvInfer.h and the support matrix instead.
  *
  * A gate speaks of whoever has the TensorRT version and GPU: the target of a request at submit
  * time ("this target has 8.6.1"), the worker right before trtexec runs ("this worker has 8.6.1").
  */
-import { BUILD_CC_MINIMUM } from './hardware-compatibility';
 import { TrtOptionError } from './errors';
-import type { TacticSource, TensorFormat, TrtDataType } from './options';
-import { ccNumber, compareTrtVersions, formatTrtVersion, type TrtVersion } from './version';
+import { BUILD_CC_MINIMUM } from './hardware-compatibility';
+import {
+  accepts as takes,
+  dataTypes,
+  hardwareCompatibilityLevelOk,
+  releaseFor,
+  tacticSourceOk,
+  tensorFormats,
+  TRTEXEC_RELEASES,
+  type TrtexecRelease,
+} from './trtexec-contract';
+import { ccNumber, formatTrtVersion, type TrtVersion } from './version';
 
 /** Who has the TensorRT version and GPU a gate checks. */
 export type GateSubject = 'target' | 'worker';
 
-export interface VersionGate {
-  /** First TensorRT version that accepts it (major.minor). */
-  since: string;
-  /** First version that no longer accepts it, when one does not. */
-  until?: string;
-  /** Why it went away, when it did. */
-  untilReason?: string;
-}
+type Question = (release: TrtexecRelease) => boolean;
+const option = (name: string): Question => (r) => takes(r, name);
+
+/** Features Kiln maps, by the name a user knows them by, each as a question to a release. */
+export const FEATURES = {
+  fp16: option('--fp16'),
+  bf16: option('--bf16'),
+  int8: option('--int8'),
+  fp8: option('--fp8'),
+  best: option('--best'),
+  stronglyTyped: option('--stronglyTyped'),
+  noTF32: option('--noTF32'),
+  memPoolSize: option('--memPoolSize'),
+  builderOptimizationLevel: option('--builderOptimizationLevel'),
+  'ampere+': (r) => hardwareCompatibilityLevelOk(r, 'ampere+'),
+  sameComputeCapability: (r) => hardwareCompatibilityLevelOk(r, 'sameComputeCapability'),
+  versionCompatible: option('--versionCompatible'),
+  excludeLeanRuntime: option('--excludeLeanRuntime'),
+  layerPrecisions: option('--layerPrecisions'),
+  precisionConstraints: option('--precisionConstraints'),
+  'a * inside a layer name': (r) => r.grammar.layerPrecisions?.matching.kind === 'exact-then-one-wildcard',
+  calibration: option('--calib'),
+  inputIOFormats: option('--inputIOFormats'),
+  outputIOFormats: option('--outputIOFormats'),
+  'type:layout I/O formats': (r) => r.grammar.ioFormats.form === 'type:formats',
+  'layout-only I/O formats': (r) => r.grammar.ioFormats.form === 'formats',
+  tacticSources: option('--tacticSources'),
+  maxAuxStreams: option('--maxAuxStreams'),
+  stripWeights: (r) => takes(r, '--stripWeights') || takes(r, '--weightless'),
+  refit: option('--refit'),
+  refitFromOnnx: (r) => r.loading.refitFromOnnx !== undefined,
+  'several profiles': option('--profile'),
+  useProfile: option('--useProfile'),
+} satisfies Record<string, Question>;
+
+export type GatedFeature = keyof typeof FEATURES;
 
 const STRONGLY_TYPED_ONLY = 'networks are strongly typed from TensorRT 11.0';
 
-/** Flags, by the name a user knows them by. */
-export const GATES = {
-  // release/8.6 parses --fp16, --int8, --fp8, --best, --noTF32; release/11.0 parses none of
-  // --fp16/--bf16/--fp8/--best (and --int8 only for the safety proxy), strongly typed by default.
-  fp16: { since: '8.6', until: '11.0', untilReason: STRONGLY_TYPED_ONLY },
-  int8: { since: '8.6', until: '11.0', untilReason: STRONGLY_TYPED_ONLY },
-  fp8: { since: '8.6', until: '11.0', untilReason: STRONGLY_TYPED_ONLY },
-  best: { since: '8.6', until: '11.0', untilReason: STRONGLY_TYPED_ONLY },
-  noTF32: { since: '8.6' },
-  // --bf16 and --stronglyTyped first appear in release/9.0.
-  bf16: { since: '9.0', until: '11.0', untilReason: STRONGLY_TYPED_ONLY },
-  stronglyTyped: { since: '9.0' },
-  // --memPoolSize exists in 8.6; unit suffixes (B/K/M/G, default M) from release/10.1
-  // (addDefaultUnitSuffixIfNotSpecified); in 10.0 a suffix multiplies the MiB value, so none is written there.
-  memPoolSize: { since: '8.6' },
-  builderOptimizationLevel: { since: '8.6' },
-  // --hardwareCompatibilityLevel exists in 8.6 (none, ampere+); sameComputeCapability from release/10.9.
-  'ampere+': { since: '8.6' },
-  sameComputeCapability: { since: '10.9' },
-  versionCompatible: { since: '8.6' },
-  excludeLeanRuntime: { since: '8.6' },
-  // --layerPrecisions/--precisionConstraints/--calib are gone in release/11.0.
-  layerPrecisions: { since: '8.6', until: '11.0', untilReason: STRONGLY_TYPED_ONLY },
-  // release/8.6 setLayerPrecisions (sampleEngines.cpp) reads "*" only as a whole name, the default
-  // for every other layer; release/9.0 matches names with one "*" (findPlausible, sampleUtils.h).
-  'a * inside a layer name': { since: '9.0' },
-  calibration: { since: '8.6', until: '11.0', untilReason: STRONGLY_TYPED_ONLY },
-  inputIOFormats: { since: '8.6' },
-  outputIOFormats: { since: '8.6' },
-  // stringToValue<IOFormat> splits type:formats up to release/10.16; release/11.0 parses formats
-  // only (IOFormat{stringToValue<TensorFormats>(option)}) and throws "Invalid TensorFormat fp16".
-  'type:layout I/O formats': { since: '8.6', until: '11.0', untilReason: 'from TensorRT 11.0 an I/O format is a memory layout only: the strongly typed network sets the type' },
-  'layout-only I/O formats': { since: '11.0' },
-  tacticSources: { since: '8.6' },
-  maxAuxStreams: { since: '8.6' },
-  // --weightless first appears in release/9.2; release/10.0 adds --stripWeights and keeps
-  // --weightless as a deprecated alias; release/11.0 parses only --stripWeights.
-  stripWeights: { since: '9.2' },
-  '--weightless': { since: '9.2', until: '11.0' },
-  '--stripWeights': { since: '10.0' },
-  refit: { since: '8.6' },
-  // --refitFromOnnx (InferenceOptions::parse) first appears in release/10.14.
-  refitFromOnnx: { since: '10.14' },
-  // --profile (several optimization profiles) and --useProfile first appear in release/9.0.
-  'several profiles': { since: '9.0' },
-  useProfile: { since: '9.0' },
-} satisfies Record<string, VersionGate>;
-
-export type GatedFeature = keyof typeof GATES;
-
-/** Data type names in stringToValue<nvinfer1::DataType>: 8.6 knows fp32/fp16/int8/fp8/int32; 9.0 adds bf16, int64, bool, uint8; 10.1 adds int4. */
-export const DATA_TYPE_SINCE: Record<TrtDataType, string> = {
-  fp32: '8.6', fp16: '8.6', int8: '8.6', fp8: '8.6', int32: '8.6',
-  bf16: '9.0', int64: '9.0', bool: '9.0', uint8: '9.0',
-  int4: '10.1',
+/** Why a feature went away, where a refusal should say more than when. */
+const GONE_BECAUSE: Partial<Record<GatedFeature, string>> = {
+  fp16: STRONGLY_TYPED_ONLY,
+  bf16: STRONGLY_TYPED_ONLY,
+  int8: STRONGLY_TYPED_ONLY,
+  fp8: STRONGLY_TYPED_ONLY,
+  best: STRONGLY_TYPED_ONLY,
+  layerPrecisions: STRONGLY_TYPED_ONLY,
+  precisionConstraints: STRONGLY_TYPED_ONLY,
+  calibration: STRONGLY_TYPED_ONLY,
+  'type:layout I/O formats': 'from TensorRT 11.0 an I/O format is a memory layout only: the strongly typed network sets the type',
 };
-
-/** Tensor format names: all of 8.6's list, plus hwc16 from release/10.10. */
-export const TENSOR_FORMAT_SINCE: Partial<Record<TensorFormat, string>> = { hwc16: '10.10' };
-
-/** Tactic sources: release/11.0 parses only EDGE_MASK_CONVOLUTIONS and JIT_CONVOLUTIONS. */
-export const TACTIC_SOURCE_UNTIL: Partial<Record<TacticSource, string>> = { cublas: '11.0', cublasLt: '11.0', cudnn: '11.0' };
 
 /** GPU gates, by compute capability of the build GPU. */
 export const CC_GATES = {
@@ -101,25 +88,74 @@ export const CC_GATES = {
   fp8: '8.9',
 } as const;
 
-/** Throws TrtOptionError unless `trt` is within the gate. */
-export function requireVersion(label: string, gate: VersionGate, trt: TrtVersion, subject: GateSubject): void {
-  if (compareTrtVersions(trt, gate.since) < 0) {
-    throw new TrtOptionError(`${label} needs TensorRT >= ${gate.since}; this ${subject} has ${formatTrtVersion(trt)}`);
+const FIRST = TRTEXEC_RELEASES[0].version;
+const LAST = TRTEXEC_RELEASES[TRTEXEC_RELEASES.length - 1].version;
+
+/**
+ * The table's entry for `trt`. A version older than the table is one Kiln does not support; a newer
+ * one is a release nobody has read yet: both are refused rather than guessed at.
+ */
+export function releaseOf(trt: TrtVersion, subject: GateSubject): TrtexecRelease {
+  const has = `; this ${subject} has ${formatTrtVersion(trt)}`;
+  try {
+    return releaseFor(formatTrtVersion(trt));
+  } catch (err) {
+    if (compareToTable(trt, FIRST) < 0) throw new TrtOptionError(`Kiln needs TensorRT >= ${FIRST}${has}`);
+    if (compareToTable(trt, LAST) > 0) {
+      throw new TrtOptionError(
+        `Kiln's trtexec contract covers TensorRT ${FIRST} to ${LAST}; a newer release must be read from NVIDIA's sources first (npm run trtexec-contract, docs/trtexec-contract.md)${has}`,
+      );
+    }
+    throw new TrtOptionError(`${(err as Error).message}${has}`);
   }
-  if (gate.until && compareTrtVersions(trt, gate.until) >= 0) {
-    const why = gate.untilReason ? ` (${gate.untilReason})` : '';
-    throw new TrtOptionError(`${label} is not accepted from TensorRT ${gate.until}${why}; this ${subject} has ${formatTrtVersion(trt)}`);
+}
+
+/** Throws TrtOptionError unless the release of `trt` answers yes; the message names the boundary. */
+export function requireRelease(label: string, question: Question, trt: TrtVersion, subject: GateSubject, goneBecause?: string): void {
+  const release = releaseOf(trt, subject);
+  if (question(release)) return;
+  const has = `; this ${subject} has ${formatTrtVersion(trt)}`;
+  const index = TRTEXEC_RELEASES.indexOf(release);
+  const lastYes = TRTEXEC_RELEASES.slice(0, index).map(question).lastIndexOf(true);
+  if (lastYes >= 0) {
+    const why = goneBecause ? ` (${goneBecause})` : '';
+    throw new TrtOptionError(`${label} is not accepted from TensorRT ${TRTEXEC_RELEASES[lastYes + 1].version}${why}${has}`);
   }
+  const firstYes = TRTEXEC_RELEASES.slice(index + 1).find(question);
+  if (firstYes) throw new TrtOptionError(`${label} needs TensorRT >= ${firstYes.version}${has}`);
+  throw new TrtOptionError(`${label} is accepted by no TensorRT release from ${FIRST} to ${LAST}${has}`);
 }
 
 export function requireFeature(feature: GatedFeature, trt: TrtVersion, subject: GateSubject, label: string = feature): void {
-  requireVersion(label, GATES[feature], trt, subject);
+  requireRelease(label, FEATURES[feature], trt, subject, GONE_BECAUSE[feature]);
 }
 
-/** Whether `trt` accepts the feature, for choosing between spellings rather than refusing. */
+/**
+ * Whether `trt`'s release has the feature, for choosing between spellings rather than refusing.
+ * Outside the table nothing is known to be accepted.
+ */
 export function accepts(feature: GatedFeature, trt: TrtVersion): boolean {
-  const gate: VersionGate = GATES[feature];
-  return compareTrtVersions(trt, gate.since) >= 0 && !(gate.until && compareTrtVersions(trt, gate.until) >= 0);
+  let release: TrtexecRelease;
+  try {
+    release = releaseOf(trt, 'worker');
+  } catch (err) {
+    if (err instanceof TrtOptionError) return false;
+    throw err;
+  }
+  return FEATURES[feature](release);
+}
+
+export function requireDataType(label: string, type: string, trt: TrtVersion, subject: GateSubject): void {
+  requireRelease(`${label} type ${type}`, (r) => dataTypes(r).includes(type), trt, subject, STRONGLY_TYPED_ONLY);
+}
+
+export function requireTensorFormat(label: string, format: string, trt: TrtVersion, subject: GateSubject): void {
+  requireRelease(`${label} format ${format}`, (r) => tensorFormats(r).includes(format), trt, subject);
+}
+
+/** A tactic source by its trtexec name (CUBLAS_LT); 11.0 keeps only the convolution sources. */
+export function requireTacticSource(label: string, name: string, trt: TrtVersion, subject: GateSubject): void {
+  requireRelease(label, (r) => tacticSourceOk(r, name), trt, subject);
 }
 
 /** Throws TrtOptionError unless the build GPU's compute capability is at least `minimum`. */
@@ -127,4 +163,9 @@ export function requireCc(label: string, minimum: string, cc: string, subject: G
   if (ccNumber(cc) < ccNumber(minimum)) {
     throw new TrtOptionError(`${label} needs a GPU of compute capability >= ${minimum}; this ${subject} has ${cc}`);
   }
+}
+
+function compareToTable(trt: TrtVersion, release: string): number {
+  const [major, minor] = release.split('.').map(Number);
+  return trt.major !== major ? trt.major - major : trt.minor - minor;
 }

@@ -8,8 +8,9 @@ import { checkCount, checkDims, checkPath, quoteName } from './argv-values';
 import { toVersion } from './build-argv';
 import type { EngineLoading } from './engine-loading';
 import { TrtOptionError } from './errors';
-import { requireFeature, requireVersion } from './gates';
-import { trtAtLeast, type TrtVersion } from './version';
+import { releaseOf, requireFeature } from './gates';
+import { accepts, loadSide, type TrtexecRelease } from './trtexec-contract';
+import type { TrtVersion } from './version';
 
 interface InferenceCommon {
   trt: string | TrtVersion;
@@ -49,8 +50,8 @@ export type InferenceRun = ValidationRun | BenchmarkRun;
 export function inferenceArgs(run: InferenceRun): string[] {
   const trt = toVersion(run.trt);
   // Runs happen on the worker only: the engine exists there.
-  requireVersion('Kiln', { since: '8.6' }, trt, 'worker');
-  const argv = [`--loadEngine=${checkPath('engine', run.engine)}`, ...loadArgs(run, trt)];
+  const release = releaseOf(trt, 'worker');
+  const argv = [`--loadEngine=${checkPath('engine', run.engine)}`, ...loadArgs(run, release, trt)];
   if (run.shapes && Object.keys(run.shapes).length > 0) {
     const list = Object.entries(run.shapes).map(([input, dims]) => `${quoteName('shapes', input)}:${checkDims(input, dims)}`);
     argv.push(`--shapes=${list.join(',')}`);
@@ -78,29 +79,32 @@ export function inferenceArgs(run: InferenceRun): string[] {
     if (!(Number.isFinite(p) && p >= 0 && p <= 100)) throw new TrtOptionError(`Expected percentiles in [0, 100] but received ${p}`);
   }
   argv.push(`--iterations=${iterations}`, `--duration=${duration}`, `--warmUp=${warmUp}`, `--percentile=${percentiles.join(',')}`);
-  // Spin-wait steadies GPU timings; from 11.0 it is the default and the flag only warns. 11.0 also
-  // stops timing host<->device copies unless asked, and the report wants H2D/D2H.
-  argv.push(...(trtAtLeast(trt, '11.0') ? ['--includeDataTransfers'] : ['--useSpinWait']));
+  // Spin-wait steadies GPU timings; from 11.0 it is the default and --useSpinWait a deprecated
+  // no-op. The same release stops timing host<->device copies unless --includeDataTransfers asks,
+  // and the report wants H2D/D2H.
+  argv.push(...(accepts(release, '--includeDataTransfers') ? ['--includeDataTransfers'] : ['--useSpinWait']));
   return argv;
 }
 
 /** The load-side opt-ins the engine needs; an engine that cannot be run as built is never run. */
-function loadArgs(run: InferenceRun, trt: TrtVersion): string[] {
+function loadArgs(run: InferenceRun, release: TrtexecRelease, trt: TrtVersion): string[] {
   const loading = run.loading;
   if (!loading) return [];
   if (loading.cannotRun) throw new Error(`Expected an engine trtexec can run as built but ${loading.cannotRun}`);
+  const side = loadSide(release);
   const argv: string[] = [];
   if (loading.hostCode) {
     requireFeature('versionCompatible', trt, 'worker');
-    argv.push('--versionCompatible');
+    argv.push(side.versionCompatible.includes('--versionCompatible') ? '--versionCompatible' : side.versionCompatible[0]);
   }
   if (loading.refitFromOnnx) {
     requireFeature('refitFromOnnx', trt, 'worker');
     if (!run.onnx) throw new Error('Expected the ONNX path to refit a weight-stripped engine from (onnx) but received none');
-    // trtexec refits only when --refit is on the command line too (trtexec.cpp, release/10.14 to
-    // 11.1: `if (supportDeserialization && options.build.refittable)`); without it --refitFromOnnx
-    // is ignored and the engine would run without its weights.
-    argv.push('--refit', `--refitFromOnnx=${checkPath('onnx', run.onnx)}`);
+    // trtexec refits only when the options the refit's gate requires are on the command line too
+    // (--refit: trtexec.cpp, `if (supportDeserialization && options.build.refittable)`, 10.14 to
+    // 11.1); without them --refitFromOnnx is ignored and the engine would run without its weights.
+    const refit = side.refitFromOnnx!;
+    argv.push(...refit.requires, `${refit.option}=${checkPath('onnx', run.onnx)}`);
   }
   return argv;
 }

@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { parseBanner } from './log-parser';
+import { releaseFor } from '../../../core/tensorrt/trtexec-contract';
 import { compareTrtVersions, MIN_TRT_VERSION } from '../../../core/tensorrt/version';
 
 /** Where NVIDIA's containers and Debian packages install trtexec. */
@@ -86,6 +87,12 @@ async function probe(path: string, timeoutMs: number): Promise<LocateResult> {
   }
   if (compareTrtVersions(banner.trtVersion, MIN_TRT_VERSION) < 0) {
     return { reason: `trtexec at ${path} is TensorRT ${banner.trtVersion}; Kiln needs TensorRT >= ${MIN_TRT_VERSION}` };
+  }
+  // Kiln writes a release's command line only once it has been read from NVIDIA's sources.
+  try {
+    releaseFor(banner.trtVersion);
+  } catch (err) {
+    return { reason: `trtexec at ${path} is TensorRT ${banner.trtVersion}: ${(err as Error).message}` };
   }
   const found: TrtexecFound = { path, version: banner.trtVersion };
   if (banner.build !== undefined) found.build = banner.build;
