@@ -201,7 +201,7 @@ export const TensorRtOptionsSchema = z
       .default(false)
       .describe(
         'Build a plan without its weights, to be refitted from the same ONNX where it is deployed (TensorRT >= 9.2: --weightless on 9.2 and 9.3, ' +
-          '--stripWeights from 10.0). The engine stays refittable with those weights without setting refit. Validation and the benchmark refit it ' +
+          '--stripWeights from 10.0). From 10.0 the engine stays refittable with those weights without setting refit. Validation and the benchmark refit it ' +
           'from the ONNX at load (--refitFromOnnx, TensorRT >= 10.14); before 10.14 they are skipped and the report says why. (Default: false)',
       ),
     refit: z

@@ -15,7 +15,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { buildArgs, type BuildPaths } from '../../../core/tensorrt/build-argv';
+import { buildArgs, builderFlagsOf, type BuildPaths } from '../../../core/tensorrt/build-argv';
 import { calibrationWarnings } from '../../../core/tensorrt/calibration-cache';
 import { engineLoading, type EngineLoading } from '../../../core/tensorrt/engine-loading';
 import type { ShapeProfile } from '../../../core/tensorrt/options';
@@ -171,7 +171,7 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
       layers: await layerSummary(paths.layerInfo),
       profiles: profiles ?? null,
       weights: options.stripWeights ? 'stripped' : 'included',
-      refittable: options.stripWeights || options.refit,
+      builderFlags: builderFlagsOf(args, trtexec.version),
       loadedWith: loadArgsNote(loading),
       ...(calibration
         ? { calibration: { sha256: calibration.sha256, header: calibration.header, algorithm: calibration.algorithm, trtVersion: calibration.trtVersion, tensors: calibration.tensors, sizeBytes: calibration.sizeBytes } }
