@@ -51,7 +51,7 @@ export function inferenceArgs(run: InferenceRun): string[] {
   const trt = toVersion(run.trt);
   // Runs happen on the worker only: the engine exists there.
   const release = releaseOf(trt, 'worker');
-  const argv = [`--loadEngine=${checkPath('engine', run.engine)}`, ...loadArgs(run, release, trt)];
+  const argv = [`--loadEngine=${checkPath('engine', run.engine)}`, ...loadArgs(run.loading, run.onnx, release, trt)];
   if (run.shapes && Object.keys(run.shapes).length > 0) {
     const list = Object.entries(run.shapes).map(([input, dims]) => `${quoteName('shapes', input)}:${checkDims(input, dims)}`);
     argv.push(`--shapes=${list.join(',')}`);
@@ -86,9 +86,15 @@ export function inferenceArgs(run: InferenceRun): string[] {
   return argv;
 }
 
+/** The options every run on an engine carries to load it, by name (`--refit`, ...): for the report. */
+export function loadOptionNames(loading: EngineLoading, trt: string | TrtVersion): string[] {
+  if (loading.cannotRun) return [];
+  const version = toVersion(trt);
+  return loadArgs(loading, '/worker/model.onnx', releaseOf(version, 'worker'), version).map((arg) => arg.split('=')[0]);
+}
+
 /** The load-side opt-ins the engine needs; an engine that cannot be run as built is never run. */
-function loadArgs(run: InferenceRun, release: TrtexecRelease, trt: TrtVersion): string[] {
-  const loading = run.loading;
+function loadArgs(loading: EngineLoading | undefined, onnx: string | undefined, release: TrtexecRelease, trt: TrtVersion): string[] {
   if (!loading) return [];
   if (loading.cannotRun) throw new Error(`Expected an engine trtexec can run as built but ${loading.cannotRun}`);
   const side = loadSide(release);
@@ -99,12 +105,12 @@ function loadArgs(run: InferenceRun, release: TrtexecRelease, trt: TrtVersion): 
   }
   if (loading.refitFromOnnx) {
     requireFeature('refitFromOnnx', trt, 'worker');
-    if (!run.onnx) throw new Error('Expected the ONNX path to refit a weight-stripped engine from (onnx) but received none');
+    if (!onnx) throw new Error('Expected the ONNX path to refit a weight-stripped engine from (onnx) but received none');
     // trtexec refits only when the options the refit's gate requires are on the command line too
     // (--refit: trtexec.cpp, `if (supportDeserialization && options.build.refittable)`, 10.14 to
     // 11.1); without them --refitFromOnnx is ignored and the engine would run without its weights.
     const refit = side.refitFromOnnx!;
-    argv.push(...refit.requires, `${refit.option}=${checkPath('onnx', run.onnx)}`);
+    argv.push(...refit.requires, `${refit.option}=${checkPath('onnx', onnx)}`);
   }
   return argv;
 }

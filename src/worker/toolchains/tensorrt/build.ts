@@ -18,6 +18,7 @@ import path from 'node:path';
 import { buildArgs, builderFlagsOf, type BuildPaths } from '../../../core/tensorrt/build-argv';
 import { calibrationWarnings } from '../../../core/tensorrt/calibration-cache';
 import { engineLoading, type EngineLoading } from '../../../core/tensorrt/engine-loading';
+import { loadOptionNames } from '../../../core/tensorrt/inference-argv';
 import type { ShapeProfile } from '../../../core/tensorrt/options';
 import { checkPlan } from '../../../core/tensorrt/plan-header';
 import { parseTrtVersion } from '../../../core/tensorrt/version';
@@ -172,7 +173,7 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
       profiles: profiles ?? null,
       weights: options.stripWeights ? 'stripped' : 'included',
       builderFlags: builderFlagsOf(args, trtexec.version),
-      loadedWith: loadArgsNote(loading),
+      loadedWith: loadOptionNames(loading, trtexec.version),
       ...(calibration
         ? { calibration: { sha256: calibration.sha256, header: calibration.header, algorithm: calibration.algorithm, trtVersion: calibration.trtVersion, tensors: calibration.tensors, sizeBytes: calibration.sizeBytes } }
         : {}),
@@ -182,11 +183,6 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
     },
     warnings,
   };
-}
-
-/** How validation and the benchmark load the engine, for the report. */
-function loadArgsNote(loading: EngineLoading): string[] {
-  return [...(loading.hostCode ? ['--versionCompatible'] : []), ...(loading.refitFromOnnx ? ['--refit', '--refitFromOnnx'] : [])];
 }
 
 /** trtexec must have run where the worker says it is: same TensorRT, same CC, same GPU. */
