@@ -4,42 +4,18 @@
  * REDIS_URL; when nothing answers there and `redis-server` is on the PATH, a private one is started
  * with its data under .kiln/redis. Without configured tokens an admin token is generated.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { loadConfig, type KilnConfig } from './config';
+import { redisAnswers, redisServerInstalled, startPrivateRedis } from './local-redis';
 
 const SECOND = 1000;
 
-async function redisAnswers(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2 * SECOND });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
 async function ensureRedis(config: KilnConfig, children: ChildProcess[]): Promise<string> {
   if (await redisAnswers(config.redisUrl)) return config.redisUrl;
-  if (spawnSync('redis-server', ['--version']).error) {
+  if (!redisServerInstalled()) {
     throw new Error(
       `Nothing answers at REDIS_URL=${config.redisUrl} and no redis-server is on the PATH.\n` +
         '  Fix: start Redis (e.g. `docker compose up -d redis`, or `redis-server`) and set REDIS_URL, or\n' +
@@ -47,22 +23,10 @@ async function ensureRedis(config: KilnConfig, children: ChildProcess[]): Promis
     );
   }
   const dir = path.join(config.home, 'redis');
-  mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  // AOF on and noeviction: BullMQ needs both for queues that survive restarts intact.
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--save', ''], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(redis);
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 50; i++) {
-    if (await redisAnswers(url)) {
-      console.log(`[kiln] nothing answered at ${config.redisUrl}; started a private redis-server at ${url} (data in ${dir})`);
-      return url;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`Started redis-server on port ${port} but it did not answer`);
+  const redis = await startPrivateRedis({ dir, persistent: true });
+  children.push(redis.process);
+  console.log(`[kiln] nothing answered at ${config.redisUrl}; started a private redis-server at ${redis.url} (data in ${dir})`);
+  return redis.url;
 }
 
 function adminToken(config: KilnConfig): string | null {
