@@ -50,13 +50,15 @@ export interface PrivateRedisOptions {
   dir: string;
   /** AOF on, as a farm's Redis must be; off for a test run's throwaway one. */
   persistent: boolean;
+  /** (Default: a free one) */
+  port?: number;
   env?: NodeJS.ProcessEnv;
 }
 
 /** Starts `redis-server` on a free loopback port and waits until it answers. */
 export async function startPrivateRedis(options: PrivateRedisOptions): Promise<PrivateRedis> {
   mkdirSync(options.dir, { recursive: true });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   // noeviction: BullMQ needs every key it wrote to stay.
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', options.dir, '--maxmemory-policy', 'noeviction', '--save', ''];
   args.push('--appendonly', options.persistent ? 'yes' : 'no');

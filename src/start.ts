@@ -10,10 +10,11 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type KilnConfig } from './config';
 import { redisAnswers, redisServerInstalled, startPrivateRedis } from './local-redis';
+import { createLogger, type Logger } from './log';
 
 const SECOND = 1000;
 
-async function ensureRedis(config: KilnConfig, children: ChildProcess[]): Promise<string> {
+async function ensureRedis(config: KilnConfig, children: ChildProcess[], log: Logger): Promise<string> {
   if (await redisAnswers(config.redisUrl)) return config.redisUrl;
   if (!redisServerInstalled()) {
     throw new Error(
@@ -25,7 +26,7 @@ async function ensureRedis(config: KilnConfig, children: ChildProcess[]): Promis
   const dir = path.join(config.home, 'redis');
   const redis = await startPrivateRedis({ dir, persistent: true });
   children.push(redis.process);
-  console.log(`[kiln] nothing answered at ${config.redisUrl}; started a private redis-server at ${redis.url} (data in ${dir})`);
+  log.info({ redisUrl: redis.url, dir }, `nothing answered at ${config.redisUrl}; started a private redis-server at ${redis.url} (data in ${dir})`);
   return redis.url;
 }
 
@@ -39,7 +40,7 @@ function adminToken(config: KilnConfig): string | null {
 }
 
 /** Runs an entry point (compiled JS, or TypeScript under tsx in development) and restarts it if it dies. */
-function supervise(name: string, entry: string, env: NodeJS.ProcessEnv, children: ChildProcess[], stopping: () => boolean): void {
+function supervise(name: string, entry: string, env: NodeJS.ProcessEnv, children: ChildProcess[], stopping: () => boolean, log: Logger): void {
   const file = path.join(__dirname, `${entry}${path.extname(__filename)}`);
   let restarts = 0;
   const launch = () => {
@@ -51,7 +52,7 @@ function supervise(name: string, entry: string, env: NodeJS.ProcessEnv, children
       if (stopping()) return;
       restarts = Date.now() - startedAt > 60 * SECOND ? 0 : restarts + 1;
       const delay = Math.min(30 * SECOND, 500 * 2 ** restarts);
-      console.error(`[kiln] ${name} exited (${signal ?? code}); restarting in ${delay} ms`);
+      log.error({ process: name, exit: signal ?? code, restartInMs: delay }, `${name} exited (${signal ?? code}); restarting in ${delay} ms`);
       setTimeout(launch, delay);
     });
   };
@@ -60,22 +61,24 @@ function supervise(name: string, entry: string, env: NodeJS.ProcessEnv, children
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const log = createLogger(config.logLevel, 'kiln');
   const children: ChildProcess[] = [];
   let stopping = false;
-  const redisUrl = await ensureRedis(config, children);
+  const redisUrl = await ensureRedis(config, children, log);
   const token = adminToken(config);
   const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, KILN_HOME: config.home };
   if (token) {
     env.KILN_TOKENS = `admin:${token}`;
-    console.log(`[kiln] no KILN_TOKENS configured: generated an admin token (saved in ${path.join(config.home, 'admin-token')}):\n\n    export KILN_TOKEN=${token}\n`);
+    // For the person at the terminal, not for the log: plain text, as the CLI prints.
+    process.stdout.write(`no KILN_TOKENS configured: generated an admin token (saved in ${path.join(config.home, 'admin-token')}):\n\n    export KILN_TOKEN=${token}\n\n`);
   }
-  supervise('api', 'api/main', env, children, () => stopping);
-  supervise('worker', 'worker/main', env, children, () => stopping);
+  supervise('api', 'api/main', env, children, () => stopping, log);
+  supervise('worker', 'worker/main', env, children, () => stopping, log);
 
   const shutdown = () => {
     if (stopping) return;
     stopping = true;
-    console.log('[kiln] stopping');
+    log.info('stopping');
     const workers = children.filter((c) => c.spawnfile !== 'redis-server');
     for (const child of workers) child.kill('SIGTERM');
     const redis = children.find((c) => c.spawnfile === 'redis-server');
@@ -90,6 +93,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(`[kiln] ${err instanceof Error ? err.message : err}`);
+  // The reason npm start could not start (no Redis, a bad variable) is for the person who ran it.
+  process.stderr.write(`[kiln] ${err instanceof Error ? err.message : err}\n`);
   process.exit(1);
 });
