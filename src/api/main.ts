@@ -2,7 +2,6 @@
 import { createServer, type Server } from 'node:http';
 import { loadConfig, type KilnConfig } from '../config';
 import { createContext, type FarmContext } from '../context';
-import { createLogger } from '../log';
 import { connectRedis } from '../state/redis';
 import { apiServices, createApp } from './app';
 import { startBodyDeadline } from './body-limits';
@@ -95,7 +94,8 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err) => {
-    createLogger('error', 'kiln-api').fatal({ err }, `the API could not start: ${err instanceof Error ? err.message : err}`);
+    // Why the process could not start is for the person who started it: plain text on stderr.
+    process.stderr.write(`[api] ${err instanceof Error ? err.message : err}\n`);
     process.exit(1);
   });
 }

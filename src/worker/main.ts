@@ -77,7 +77,8 @@ export function gpuFlag(argv: string[]): string | undefined {
 
 if (require.main === module) {
   runWorker({ gpu: gpuFlag(process.argv.slice(2)) }).catch((err) => {
-    createLogger('error', 'kiln-worker').fatal({ err }, `the worker could not start: ${err instanceof Error ? err.message : err}`);
+    // Why the process could not start is for the person who started it: plain text on stderr.
+    process.stderr.write(`[worker] ${err instanceof Error ? err.message : err}\n`);
     process.exit(1);
   });
 }
