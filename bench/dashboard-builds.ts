@@ -81,7 +81,7 @@ function modelInfo(sha256: string, i: number): ModelInfo {
 async function main(): Promise<void> {
   const home = await mkdtemp(path.join(os.tmpdir(), 'kiln-bench-dash-'));
   const prefix = `kb${randomBytes(5).toString('hex')}`;
-  const config = loadConfig({ KILN_PREFIX: prefix, KILN_HOME: home, KILN_PORT: '0', KILN_TOKENS: `admin:${TOKEN}`, KILN_LOG_LEVEL: 'warn', NODE_ENV: 'production' });
+  const config = loadConfig({ KILN_PREFIX: prefix, KILN_HOME: home, KILN_PORT: '0', KILN_TOKENS: `admin:${TOKEN}`, KILN_LOG_LEVEL: 'warn', NODE_ENV: 'production', KILN_RATE_LIMIT_RPS: '0' });
   const api = await startApi(config, createContext(config, 'kiln-bench-dashboard'));
   const ctx = api.ctx;
   try {

@@ -49,7 +49,7 @@ const EnvSchema = z.object({
   KILN_S3_SECRET_ACCESS_KEY: z.string().optional(),
   /** Largest model upload in bytes (Default: 2 GiB). */
   KILN_MAX_MODEL_BYTES: z.coerce.number().int().positive().default(2 * GiB),
-  /** API tokens as role:token pairs, comma separated; roles reader, builder, admin (Default: none; `npm start` makes an admin token). */
+  /** API tokens as role:token pairs, comma separated, each optionally ending in @<ISO date> after which it is refused; roles reader, builder, admin (Default: none; `npm start` makes an admin token). */
   KILN_TOKENS: z.string().default(''),
   /** Lifetime of presigned download URLs in seconds (Default: 900). */
   KILN_PRESIGN_SECONDS: z.coerce.number().int().positive().default(900),
@@ -83,7 +83,30 @@ const EnvSchema = z.object({
   KILN_GPU_IDLE_UTILIZATION: z.coerce.number().min(0).max(100).default(10),
   /** The NVML library GPU workers load (Default: libnvidia-ml.so.1). */
   KILN_NVML_LIBRARY: z.string().min(1).default('libnvidia-ml.so.1'),
-  NODE_ENV: z.string().default('development'),
+  /** How long the API waits for Redis to answer a command before answering 503, in ms (Default: 3000). */
+  KILN_REDIS_TIMEOUT_MS: z.coerce.number().int().positive().default(3 * SECOND),
+  /** How long a client may take to send a request's headers, in ms (Default: 15000). */
+  KILN_HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(15 * SECOND),
+  /** How long a client may take to send a request body before it is authorized as an upload, in ms (Default: 30000). */
+  KILN_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30 * SECOND),
+  /** An authorized upload (model, calibration cache) is cut after this long without a byte, in ms (Default: 60000). */
+  KILN_UPLOAD_IDLE_TIMEOUT_MS: z.coerce.number().int().positive().default(60 * SECOND),
+  /** Largest JSON body of a build request, POST /v1/builds (Default: 1 MiB). */
+  KILN_MAX_SUBMIT_BYTES: z.coerce.number().int().positive().default(MiB),
+  /** Largest options.validation.inputs of a build request, as JSON bytes (Default: 256 KiB). */
+  KILN_MAX_INLINE_INPUTS_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  /** Requests per second per token, across API processes; 0 turns the limit off (Default: 50). */
+  KILN_RATE_LIMIT_RPS: z.coerce.number().int().nonnegative().default(50),
+  /** Builds a token may queue per hour (cached answers and joined builds do not count); 0: no limit (Default: 1000). */
+  KILN_QUOTA_BUILDS_PER_HOUR: z.coerce.number().int().nonnegative().default(1000),
+  /** Builds queued or running for one token at once; 0: no limit (Default: 200). */
+  KILN_QUOTA_CONCURRENT_BUILDS: z.coerce.number().int().nonnegative().default(200),
+  /** Bytes a token may upload (models, calibration caches; each new file counted once); 0: no limit (Default: 500 GiB). */
+  KILN_QUOTA_STORED_BYTES: z.coerce.number().int().nonnegative().default(500 * GiB),
+  /** Failed dashboard sign-ins allowed per client address per 15 minutes (Default: 10). */
+  KILN_SIGN_IN_ATTEMPTS: z.coerce.number().int().positive().default(10),
+  /** `development` adds stack traces to 500 answers; anything else (or unset) never does (Default: unset). */
+  NODE_ENV: z.string().optional(),
 });
 
 export type Role = 'reader' | 'builder' | 'admin';
@@ -92,6 +115,22 @@ export const ROLES: readonly Role[] = ['reader', 'builder', 'admin'];
 export interface TokenConfig {
   role: Role;
   token: string;
+  /** After this instant the token is refused (from `role:token@2026-12-31`). */
+  expiresAt?: Date;
+}
+
+export interface LimitsConfig {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  uploadIdleTimeoutMs: number;
+  maxSubmitBytes: number;
+  maxInlineInputsBytes: number;
+  /** 0: off. */
+  requestsPerSecond: number;
+  buildsPerHour: number;
+  concurrentBuilds: number;
+  storedBytes: number;
+  signInAttempts: number;
 }
 
 export interface KilnConfig {
@@ -121,6 +160,8 @@ export interface KilnConfig {
   gpus: string;
   gpuIdle: { policy: 'wait' | 'flag' | 'refuse'; waitSeconds: number; utilizationPercent: number };
   nvmlLibrary: string;
+  redisTimeoutMs: number;
+  limits: LimitsConfig;
   development: boolean;
 }
 
@@ -161,7 +202,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     gpus: e.KILN_GPUS,
     gpuIdle: { policy: e.KILN_GPU_IDLE_POLICY, waitSeconds: e.KILN_GPU_IDLE_WAIT_SECONDS, utilizationPercent: e.KILN_GPU_IDLE_UTILIZATION },
     nvmlLibrary: e.KILN_NVML_LIBRARY,
-    development: e.NODE_ENV !== 'production',
+    redisTimeoutMs: e.KILN_REDIS_TIMEOUT_MS,
+    limits: {
+      headersTimeoutMs: e.KILN_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.KILN_REQUEST_TIMEOUT_MS,
+      uploadIdleTimeoutMs: e.KILN_UPLOAD_IDLE_TIMEOUT_MS,
+      maxSubmitBytes: e.KILN_MAX_SUBMIT_BYTES,
+      maxInlineInputsBytes: e.KILN_MAX_INLINE_INPUTS_BYTES,
+      requestsPerSecond: e.KILN_RATE_LIMIT_RPS,
+      buildsPerHour: e.KILN_QUOTA_BUILDS_PER_HOUR,
+      concurrentBuilds: e.KILN_QUOTA_CONCURRENT_BUILDS,
+      storedBytes: e.KILN_QUOTA_STORED_BYTES,
+      signInAttempts: e.KILN_SIGN_IN_ATTEMPTS,
+    },
+    // Stack traces are shown only when asked for by name: a farm started without NODE_ENV is not a development one.
+    development: e.NODE_ENV === 'development',
   };
 }
 
@@ -184,18 +239,24 @@ function storeConfig(e: z.output<typeof EnvSchema>, home: string): StoreConfig {
   };
 }
 
+/** `role:token` or `role:token@2026-12-31` (or a full ISO instant): the token is refused after that instant. */
+const EXPIRY = /@(\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))?)$/;
+
 export function parseTokens(text: string): TokenConfig[] {
   const tokens: TokenConfig[] = [];
-  for (const entry of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const expiry = EXPIRY.exec(raw);
+    const entry = expiry ? raw.slice(0, expiry.index) : raw;
+    const expiresAt = expiry ? new Date(expiry[1].length === 10 ? `${expiry[1]}T00:00:00Z` : expiry[1]) : undefined;
     const at = entry.indexOf(':');
     const role = entry.slice(0, at) as Role;
     const token = entry.slice(at + 1);
-    if (at < 0 || !ROLES.includes(role) || token.length < 16) {
+    if (at < 0 || !ROLES.includes(role) || token.length < 16 || (expiresAt && Number.isNaN(expiresAt.getTime()))) {
       throw new ConfigError(
-        `Invalid configuration:\n  KILN_TOKENS: expected role:token pairs (roles ${ROLES.join(', ')}; tokens of 16+ characters) but received "${entry.slice(0, 12)}..."`,
+        `Invalid configuration:\n  KILN_TOKENS: expected role:token pairs (roles ${ROLES.join(', ')}; tokens of 16+ characters; optionally @YYYY-MM-DD, the expiry) but received "${entry.slice(0, 12)}..."`,
       );
     }
-    tokens.push({ role, token });
+    tokens.push(expiresAt ? { role, token, expiresAt } : { role, token });
   }
   return tokens;
 }

@@ -4,15 +4,18 @@
  */
 import type { Redis } from 'ioredis';
 import type { KilnConfig } from './config';
+import { createLogger, type Logger } from './log';
+import { ProcessMetrics } from './metrics/process-metrics';
 import { BuildQueues } from './queue/build-queues';
 import { ArtifactIndex } from './state/artifact-index';
 import { BuildRecords } from './state/build-records';
 import { ModelRegistry } from './state/model-registry';
-import { connectRedis, redisKeys, type RedisKeys } from './state/redis';
+import { connectRedis, redisKeys, type RedisConnectionKind, type RedisKeys } from './state/redis';
 import { RequestRecords } from './state/requests';
 import { WorkerRegistry } from './state/worker-registry';
 import type { ArtifactStore } from './storage/artifact-store';
 import { createStore } from './storage/create-store';
+import { guardStore } from './storage/guarded-store';
 
 export interface FarmContext {
   config: KilnConfig;
@@ -25,11 +28,29 @@ export interface FarmContext {
   artifacts: ArtifactIndex;
   models: ModelRegistry;
   queues: BuildQueues;
+  log: Logger;
+  metrics: ProcessMetrics;
   close(): Promise<void>;
 }
 
-export function createContext(config: KilnConfig, name: string, store: ArtifactStore = createStore(config.store)): FarmContext {
-  const redis = connectRedis(config.redisUrl, name);
+export interface ContextOptions {
+  /**
+   * `request`: the API's connection, which fails a command within seconds while Redis is down, so
+   * a request answers 503 instead of hanging; `worker`: BullMQ workers' connection, which waits
+   * for Redis to come back (BullMQ requires it). (Default: worker)
+   */
+  redis?: RedisConnectionKind;
+}
+
+export function createContext(config: KilnConfig, name: string, rawStore: ArtifactStore = createStore(config.store), options: ContextOptions = {}): FarmContext {
+  const log = createLogger(config.logLevel, name);
+  const metrics = new ProcessMetrics();
+  const redis = connectRedis(config.redisUrl, name, { kind: options.redis ?? 'worker', commandTimeoutMs: config.redisTimeoutMs });
+  redis.on('error', (err: Error) => {
+    metrics.redisErrors.inc();
+    log.warn({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'redis connection error');
+  });
+  const store = guardStore(rawStore, (operation) => metrics.storageErrors.inc({ operation }));
   const keys = redisKeys(config.prefix);
   const queues = new BuildQueues(redis, config.prefix, config.attempts, config.retryDelayMs);
   return {
@@ -37,6 +58,8 @@ export function createContext(config: KilnConfig, name: string, store: ArtifactS
     redis,
     keys,
     store,
+    log,
+    metrics,
     builds: new BuildRecords(redis, keys),
     requests: new RequestRecords(redis, keys),
     workers: new WorkerRegistry(redis, keys),

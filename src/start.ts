@@ -4,42 +4,19 @@
  * REDIS_URL; when nothing answers there and `redis-server` is on the PATH, a private one is started
  * with its data under .kiln/redis. Without configured tokens an admin token is generated.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { loadConfig, type KilnConfig } from './config';
+import { redisAnswers, redisServerInstalled, startPrivateRedis } from './local-redis';
+import { createLogger, type Logger } from './log';
 
 const SECOND = 1000;
 
-async function redisAnswers(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2 * SECOND });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function ensureRedis(config: KilnConfig, children: ChildProcess[]): Promise<string> {
+async function ensureRedis(config: KilnConfig, children: ChildProcess[], log: Logger): Promise<string> {
   if (await redisAnswers(config.redisUrl)) return config.redisUrl;
-  if (spawnSync('redis-server', ['--version']).error) {
+  if (!redisServerInstalled()) {
     throw new Error(
       `Nothing answers at REDIS_URL=${config.redisUrl} and no redis-server is on the PATH.\n` +
         '  Fix: start Redis (e.g. `docker compose up -d redis`, or `redis-server`) and set REDIS_URL, or\n' +
@@ -47,22 +24,10 @@ async function ensureRedis(config: KilnConfig, children: ChildProcess[]): Promis
     );
   }
   const dir = path.join(config.home, 'redis');
-  mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  // AOF on and noeviction: BullMQ needs both for queues that survive restarts intact.
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--save', ''], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(redis);
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 50; i++) {
-    if (await redisAnswers(url)) {
-      console.log(`[kiln] nothing answered at ${config.redisUrl}; started a private redis-server at ${url} (data in ${dir})`);
-      return url;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`Started redis-server on port ${port} but it did not answer`);
+  const redis = await startPrivateRedis({ dir, persistent: true });
+  children.push(redis.process);
+  log.info({ redisUrl: redis.url, dir }, `nothing answered at ${config.redisUrl}; started a private redis-server at ${redis.url} (data in ${dir})`);
+  return redis.url;
 }
 
 function adminToken(config: KilnConfig): string | null {
@@ -75,7 +40,7 @@ function adminToken(config: KilnConfig): string | null {
 }
 
 /** Runs an entry point (compiled JS, or TypeScript under tsx in development) and restarts it if it dies. */
-function supervise(name: string, entry: string, env: NodeJS.ProcessEnv, children: ChildProcess[], stopping: () => boolean): void {
+function supervise(name: string, entry: string, env: NodeJS.ProcessEnv, children: ChildProcess[], stopping: () => boolean, log: Logger): void {
   const file = path.join(__dirname, `${entry}${path.extname(__filename)}`);
   let restarts = 0;
   const launch = () => {
@@ -87,7 +52,7 @@ function supervise(name: string, entry: string, env: NodeJS.ProcessEnv, children
       if (stopping()) return;
       restarts = Date.now() - startedAt > 60 * SECOND ? 0 : restarts + 1;
       const delay = Math.min(30 * SECOND, 500 * 2 ** restarts);
-      console.error(`[kiln] ${name} exited (${signal ?? code}); restarting in ${delay} ms`);
+      log.error({ process: name, exit: signal ?? code, restartInMs: delay }, `${name} exited (${signal ?? code}); restarting in ${delay} ms`);
       setTimeout(launch, delay);
     });
   };
@@ -96,22 +61,24 @@ function supervise(name: string, entry: string, env: NodeJS.ProcessEnv, children
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const log = createLogger(config.logLevel, 'kiln');
   const children: ChildProcess[] = [];
   let stopping = false;
-  const redisUrl = await ensureRedis(config, children);
+  const redisUrl = await ensureRedis(config, children, log);
   const token = adminToken(config);
   const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, KILN_HOME: config.home };
   if (token) {
     env.KILN_TOKENS = `admin:${token}`;
-    console.log(`[kiln] no KILN_TOKENS configured: generated an admin token (saved in ${path.join(config.home, 'admin-token')}):\n\n    export KILN_TOKEN=${token}\n`);
+    // For the person at the terminal, not for the log: plain text, as the CLI prints.
+    process.stdout.write(`no KILN_TOKENS configured: generated an admin token (saved in ${path.join(config.home, 'admin-token')}):\n\n    export KILN_TOKEN=${token}\n\n`);
   }
-  supervise('api', 'api/main', env, children, () => stopping);
-  supervise('worker', 'worker/main', env, children, () => stopping);
+  supervise('api', 'api/main', env, children, () => stopping, log);
+  supervise('worker', 'worker/main', env, children, () => stopping, log);
 
   const shutdown = () => {
     if (stopping) return;
     stopping = true;
-    console.log('[kiln] stopping');
+    log.info('stopping');
     const workers = children.filter((c) => c.spawnfile !== 'redis-server');
     for (const child of workers) child.kill('SIGTERM');
     const redis = children.find((c) => c.spawnfile === 'redis-server');
@@ -126,6 +93,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(`[kiln] ${err instanceof Error ? err.message : err}`);
+  // The reason npm start could not start (no Redis, a bad variable) is for the person who ran it.
+  process.stderr.write(`[kiln] ${err instanceof Error ? err.message : err}\n`);
   process.exit(1);
 });

@@ -3,10 +3,11 @@ import { createServer, type Server } from 'node:http';
 import { loadConfig, type KilnConfig } from '../config';
 import { createContext, type FarmContext } from '../context';
 import { connectRedis } from '../state/redis';
-import { createApp } from './app';
-import { TokenTable } from './auth';
+import { apiServices, createApp } from './app';
+import { startBodyDeadline } from './body-limits';
+import { errorHeaders, toApiError } from './errors';
 import { EventHub } from './event-hub';
-import { ResolveHandler } from './resolve-handler';
+import { requestObserver } from './request-observer';
 
 export interface RunningApi {
   server: Server;
@@ -15,31 +16,37 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-export async function startApi(config: KilnConfig, ctx: FarmContext = createContext(config, 'kiln-api')): Promise<RunningApi> {
+export async function startApi(config: KilnConfig, ctx: FarmContext = createContext(config, 'kiln-api', undefined, { redis: 'request' })): Promise<RunningApi> {
   const hub = new EventHub(connectRedis(config.redisUrl, 'kiln-api-events'));
   // The Redis indexes are rebuilt from storage when Redis lost them (a new or flushed Redis).
   await ctx.artifacts.ensureBuilt(ctx.store);
   if ((await ctx.redis.hlen(ctx.keys.models)) === 0) await ctx.models.rebuild();
-  const tokens = new TokenTable(config.tokens);
-  const resolve = new ResolveHandler(ctx, tokens);
+  const services = apiServices(ctx);
+  const { resolve } = services;
   // A published build can change what resolve answers: drop cached answers when one succeeds.
   const stopInvalidating = await hub.subscribe(ctx.keys.allEvents, (event) => {
     if (event.type === 'state' && event.state === 'succeeded') resolve.invalidate();
   });
-  const app = createApp(ctx, hub, tokens, resolve);
+  const app = createApp(ctx, hub, services);
+  const observe = requestObserver(ctx.log, ctx.metrics.registry);
   // GET /v1/resolve is answered before Express: it is the request a farm serves most, and the
   // router costs several times the answer (docs/bench). Everything else goes to Express.
-  const server = createServer((req, res) => {
+  // Node checks header and request deadlines only this often (Default: 30 s, far past ours).
+  const server = createServer({ connectionsCheckingInterval: Math.min(1000, config.limits.headersTimeoutMs) }, (req, res) => {
+    observe(req, res);
+    startBodyDeadline(req, res, config.limits.requestTimeoutMs);
     const url = req.url ?? '';
     if (req.method !== 'GET' || !url.startsWith('/v1/resolve?')) return app(req, res);
+    (req as { routeTemplate?: string }).routeTemplate = '/v1/resolve';
     resolve.handle(url.slice('/v1/resolve?'.length), req.headers.authorization).then(
       (result) => {
         res.writeHead(result.status, { ...result.headers, 'Content-Length': result.body.length });
         res.end(result.body);
       },
       (err) => {
-        console.error('[api] GET /v1/resolve failed:', err);
-        res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'internal', message: 'Internal error' } }));
+        req.log.error({ err }, 'GET /v1/resolve failed');
+        const apiError = toApiError(err);
+        res.writeHead(apiError.status, { 'Content-Type': 'application/json', ...errorHeaders(apiError) }).end(JSON.stringify({ error: { code: apiError.code, message: apiError.message } }));
       },
     );
   });
@@ -47,8 +54,10 @@ export async function startApi(config: KilnConfig, ctx: FarmContext = createCont
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolveListen());
   });
-  // Long uploads and SSE streams must not be cut by Node's default request timeout.
+  // Node's request timeout cannot tell an authorized long upload from a slow anonymous one:
+  // body-limits.ts does that per request instead. Headers still have to arrive in time.
   server.requestTimeout = 0;
+  server.headersTimeout = config.limits.headersTimeoutMs;
   server.keepAliveTimeout = 65_000;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -72,9 +81,9 @@ export async function startApi(config: KilnConfig, ctx: FarmContext = createCont
 async function main(): Promise<void> {
   const config = loadConfig();
   const api = await startApi(config);
-  console.log(`[api] listening on ${api.url} (store: ${api.ctx.store.kind}, redis: ${config.redisUrl})`);
+  api.ctx.log.info({ url: api.url, store: api.ctx.store.kind, redisUrl: config.redisUrl.replace(/\/\/[^@/]*@/, '//***@') }, `listening on ${api.url}`);
   const shutdown = () => {
-    console.log('[api] shutting down');
+    api.ctx.log.info('shutting down');
     // Forced exit if connections refuse to close; unref'd so it never keeps the process alive.
     setTimeout(() => process.exit(1), 10_000).unref();
     api.close().then(() => process.exit(0), () => process.exit(1));
@@ -85,7 +94,8 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err) => {
-    console.error(`[api] ${err instanceof Error ? err.message : err}`);
+    // Why the process could not start is for the person who started it: plain text on stderr.
+    process.stderr.write(`[api] ${err instanceof Error ? err.message : err}\n`);
     process.exit(1);
   });
 }

@@ -12,8 +12,9 @@ import type { FarmContext } from '../context';
 import { resolveArtifact, type Client } from '../core/resolve';
 import { parseTargetKey, TargetParseError } from '../core/target';
 import { timingCacheKey } from '../storage/layout';
-import { checkRole, roleFromHeader, WWW_AUTHENTICATE, type TokenTable } from './auth';
-import { ApiError, badRequest, fromZod } from './errors';
+import { callerFromHeader, checkRole, WWW_AUTHENTICATE, type TokenTable } from './auth';
+import { badRequest, errorHeaders, fromZod, toApiError } from './errors';
+import type { Limits } from './limits';
 import { mapRefError } from './routes/models';
 import { ResolveQuerySchema } from './schemas';
 
@@ -35,6 +36,7 @@ export class ResolveHandler {
   constructor(
     private readonly ctx: FarmContext,
     private readonly tokens: TokenTable,
+    private readonly limits?: Limits,
     private readonly cacheMs = RESOLVE_CACHE_MS,
   ) {}
 
@@ -45,7 +47,9 @@ export class ResolveHandler {
   /** `search` is the query string without its `?`. */
   async handle(search: string, authorization: string | undefined): Promise<HandlerResult> {
     try {
-      checkRole(roleFromHeader(this.tokens, authorization), 'reader');
+      const caller = await callerFromHeader(this.tokens, authorization);
+      checkRole(caller?.role, 'reader');
+      await this.limits?.request(caller!);
       const now = Date.now();
       const hit = this.cache.get(search);
       if (hit && hit.expires > now) return { status: 200, headers: JSON_TYPE, body: hit.body };
@@ -53,9 +57,11 @@ export class ResolveHandler {
       if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
       this.cache.set(search, { body, expires: now + this.cacheMs });
       return { status: 200, headers: JSON_TYPE, body };
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      const headers: Record<string, string> = { ...JSON_TYPE };
+    } catch (thrown) {
+      const err = toApiError(thrown);
+      // A bug is the caller's to log (with the request's id); outages and refusals are answers.
+      if (err.code === 'internal') throw thrown;
+      const headers: Record<string, string> = { ...JSON_TYPE, ...errorHeaders(err) };
       if (err.status === 401) headers['WWW-Authenticate'] = WWW_AUTHENTICATE;
       const error: Record<string, unknown> = { code: err.code, message: err.message };
       if (err.details !== undefined) error.details = err.details;

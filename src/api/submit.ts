@@ -17,7 +17,7 @@ import { publishEvent } from '../state/build-events';
 import { hasCalibrationCache, missingCalibrationMessage } from '../storage/calibration-caches';
 import { readManifest } from '../storage/publish';
 import { buildJson } from './build-json';
-import { badRequest } from './errors';
+import { ApiError, badRequest } from './errors';
 
 /** A request as SubmitSchema parsed it at the edge: options are typed, with every default filled in. */
 export interface SubmitInput {
@@ -44,17 +44,43 @@ export interface SubmitResult {
   builds: SubmittedBuild[];
 }
 
-export async function submitRequest(ctx: FarmContext, input: SubmitInput): Promise<SubmitResult> {
+/** Quotas around a submission (src/api/limits.ts): asked before anything is queued, told after. */
+export interface SubmitQuota {
+  /** Throws (429) when `count` new builds may not be queued. */
+  admit(count: number): Promise<void>;
+  /** The builds this submission queued (created or requeued; not cached, not joined). */
+  queued(buildKeys: string[]): Promise<void>;
+}
+
+export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?: SubmitQuota): Promise<SubmitResult> {
+  checkInlineInputsSize(input.options, ctx.config.limits.maxInlineInputsBytes);
   const model = await ctx.models.resolve(input.model);
   const { options } = input;
   const live = await ctx.workers.liveTargets();
   const targets = resolveTargets(input.targets, live);
   await checkTargetsAccept(ctx, targets, options);
 
-  const builds: SubmittedBuild[] = [];
-  for (const target of targets) {
+  const planned = targets.map((target) => {
     const spec = makeBuildSpec(model.sha256, target, options);
-    const buildKey = buildKeyOf(spec);
+    return { target, spec, buildKey: buildKeyOf(spec) };
+  });
+  if (quota) {
+    // Counted before anything is queued, so a refused request changes nothing: builds already
+    // queued or running are joined and published ones answered, at no cost to the quota.
+    const records = new Map((await ctx.builds.getMany(planned.map((p) => p.buildKey))).map((r) => [r.buildKey, r]));
+    let fresh = 0;
+    for (const p of planned) {
+      const state = records.get(p.buildKey)?.state;
+      if (state === 'queued' || state === 'active') continue;
+      if (state === 'succeeded' && (await isPublished(ctx, model.sha256, p.buildKey))) continue;
+      fresh++;
+    }
+    await quota.admit(fresh);
+  }
+
+  const builds: SubmittedBuild[] = [];
+  const queuedKeys: string[] = [];
+  for (const { spec, buildKey } of planned) {
     const key = spec.targetKey;
     if (await isPublished(ctx, model.sha256, buildKey)) {
       const { record } = await ctx.builds.ensure(spec, buildKey, 'succeeded');
@@ -71,6 +97,7 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput): Promi
     // Live views (dashboard tables) learn of new and requeued builds at once.
     if (created || requeued) await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildKey, state: 'queued', at: new Date().toISOString() });
     const outcome = await ctx.queues.enqueue(spec, buildKey);
+    if (outcome === 'enqueued') queuedKeys.push(buildKey);
     const entry: SubmittedBuild = buildJson({ buildKey, target: key, state: outcome === 'joined' ? record.state : 'queued', cached: false, joined: outcome === 'joined' });
     if (!live.has(key)) entry.warning = `No live worker serves ${key}; the build waits in its queue until one does`;
     builds.push(entry);
@@ -83,7 +110,27 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput): Promi
     builds: Object.fromEntries(builds.map((b) => [b.target, b.buildKey])),
   });
   await Promise.all(builds.map((b) => ctx.builds.addRequest(b.buildKey, request.id)));
+  await quota?.queued(queuedKeys);
   return { request: request.id, model: model.sha256, builds };
+}
+
+/**
+ * Inline input tensors ride in the build spec, the job and the record (kept for days): past the
+ * limit they are refused with 413 before anything is stored.
+ */
+function checkInlineInputsSize(options: BuildOptions, limit: number): void {
+  const inputs = options.validation.inputs;
+  if (!inputs) return;
+  const size = Buffer.byteLength(JSON.stringify(inputs));
+  if (size > limit) {
+    throw new ApiError(
+      413,
+      'too_large',
+      `options.validation.inputs is ${size} bytes of JSON; inline inputs are limited to ${limit} bytes (KILN_MAX_INLINE_INPUTS_BYTES). ` +
+        'give smaller input tensors (options.shapes), leave options.validation.inputs out to validate on seeded inputs, or raise KILN_MAX_INLINE_INPUTS_BYTES',
+      { limit, size },
+    );
+  }
 }
 
 function resolveTargets(input: 'live' | unknown[], live: Set<string>): Target[] {

@@ -10,8 +10,10 @@ import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
-import type { Request } from 'express';
+import type { Request, RequestHandler } from 'express';
+import { allowLongUpload } from './body-limits';
 import { ApiError, badRequest } from './errors';
+import type { Limits } from './limits';
 
 export interface ReceivedFile {
   path: string;
@@ -24,6 +26,25 @@ export interface ReceivedFile {
 
 const tooLarge = (limit: number) =>
   new ApiError(413, 'too_large', `Upload is over the limit of ${limit} bytes (KILN_MAX_MODEL_BYTES)`);
+
+/**
+ * Put after requireRole on upload routes: a token already at its stored-bytes quota (or a declared
+ * size past the whole quota) is refused before a byte is read; the exact check comes once the file
+ * is known to be new (uploading a file already stored costs nothing). The upload may then take as
+ * long as it keeps sending.
+ */
+export function uploadGuards(limits: Limits, idleMs: number): RequestHandler[] {
+  const quota: RequestHandler = async (req, _res, next) => {
+    try {
+      const declared = Number(req.headers['content-length']);
+      if (req.caller) await limits.checkStoredBytes(req.caller, Number.isFinite(declared) ? declared : 0, { before: true });
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+  return [quota, allowLongUpload(idleMs)];
+}
 
 export async function receiveUpload(req: Request, tmpDir: string, limit: number): Promise<ReceivedFile> {
   const declared = Number(req.headers['content-length']);

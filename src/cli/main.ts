@@ -11,6 +11,7 @@ import { registerCalibration } from './commands/calibration';
 import { registerFarm } from './commands/farm';
 import { registerFetch } from './commands/fetch';
 import { registerModels } from './commands/models';
+import { registerTokens } from './commands/tokens';
 import { CLI_VERSION, type Io } from './context';
 import { CommandFailed, UsageError } from './errors';
 
@@ -33,6 +34,7 @@ export function createProgram(io: Io): Command {
     // Usage errors come back as exceptions, so `run` decides the exit status (2) instead of commander.
     .exitOverride();
   registerModels(program, io);
+  registerTokens(program, io);
   registerCalibration(program, io);
   registerBuild(program, io);
   registerBuilds(program, io);

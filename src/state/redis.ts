@@ -1,11 +1,33 @@
 import { Redis } from 'ioredis';
 
+export type RedisConnectionKind = 'worker' | 'request';
+
+export interface ConnectOptions {
+  /** (Default: worker) */
+  kind?: RedisConnectionKind;
+  /** `request` connections: a command that gets no answer in this long fails (Default: 3000). */
+  commandTimeoutMs?: number;
+}
+
 /**
- * One way to open Redis connections. `maxRetriesPerRequest: null` is what BullMQ requires of the
- * connections it blocks on; Kiln uses the same settings everywhere so a connection can be shared.
+ * One way to open Redis connections, of two kinds:
+ * - `worker`: `maxRetriesPerRequest: null`, what BullMQ requires of the connections its workers
+ *   block on; commands wait for Redis to come back, however long it is away.
+ * - `request`: the API's. While Redis is down a command fails after one reconnection attempt
+ *   (within about a second) and a command that gets no answer fails after `commandTimeoutMs`, so
+ *   a request answers 503 at once instead of hanging for the outage's length.
  */
-export function connectRedis(url: string, name: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
+export function connectRedis(url: string, name: string, options: ConnectOptions = {}): Redis {
+  if ((options.kind ?? 'worker') === 'worker') return new Redis(url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
+  return new Redis(url, {
+    connectionName: name,
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: options.commandTimeoutMs ?? 3000,
+    connectTimeout: options.commandTimeoutMs ?? 3000,
+    // Reconnect quickly: queued commands fail on the second failed attempt, not after ~2 s backoffs.
+    retryStrategy: (times) => Math.min(times * 100, 1000),
+  });
 }
 
 /** Every Redis key Kiln uses, under one prefix (several farms, or test runs, can share a Redis). */
@@ -31,6 +53,15 @@ export function redisKeys(prefix: string) {
     allEvents: `${prefix}:events`,
     cancel: `${prefix}:cancel`,
     tmp: (name: string) => `${prefix}:tmp:${name}`,
+    /** API tokens created at run time: sha256 -> entry, and public id -> sha256. */
+    tokens: `${prefix}:tokens`,
+    tokenIds: `${prefix}:tokens:ids`,
+    /** Builds a token queued that may still be queued or running (its concurrency quota). */
+    tokenBuilds: (tokenId: string) => `${prefix}:token:${tokenId}:builds`,
+    /** Bytes each token uploaded (its stored-bytes quota), by token id. */
+    tokenStoredBytes: `${prefix}:token-stored-bytes`,
+    /** Prefix of rate-limiter-flexible's keys. */
+    rateLimit: (name: string) => `${prefix}:ratelimit:${name}`,
   };
 }
 

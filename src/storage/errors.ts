@@ -31,3 +31,19 @@ export class RangeNotSatisfiableError extends StoreError {
 export class InvalidKeyError extends StoreError {
   override name = 'InvalidKeyError';
 }
+
+/**
+ * The store could not do what was asked for a reason of its own (unreachable, read-only, full,
+ * refusing), not because of the object's state. `reason` is safe to show a client: an error code
+ * or an S3 error name, never a server path.
+ */
+export class StorageUnavailableError extends StoreError {
+  override name = 'StorageUnavailableError';
+  constructor(
+    readonly operation: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Storage is unavailable (${operation} failed: ${reason})`, options);
+  }
+}

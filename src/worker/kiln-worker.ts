@@ -14,10 +14,13 @@ import type { WorkerFacts } from '../core/manifest';
 import { targetKey } from '../core/target';
 import { publishEvent } from '../state/build-events';
 import { CpuSampler, pushTelemetry, type TelemetrySample } from '../state/worker-telemetry';
+import { pushWorkerMetrics } from '../state/fleet-metrics';
 import { connectRedis } from '../state/redis';
+import type { Logger } from '../log';
 import type { WorkerInfo } from '../state/worker-registry';
 import { readManifest } from '../storage/publish';
 import type { BuildJob, BuildJobData, BuildJobResult } from '../queue/build-queues';
+import { BuildMetrics, type BuildOutcome } from './build-metrics';
 import { runPipeline } from './pipeline';
 import { BuildInputError, type Capabilities, type Toolchain } from './toolchains/toolchain';
 
@@ -27,14 +30,16 @@ export interface WorkerOptions {
   toolchains: Toolchain[];
   /** Overrides detection (tests, or pinning a worker to some targets). */
   capabilities?: Capabilities[];
-  log?: (line: string) => void;
+  /** Where the worker logs (Default: its context's logger); every line carries the worker id. */
+  logger?: Logger;
   /** Telemetry sent with every heartbeat. (Default: the first toolchain's telemetry(), else the host's CPU) */
   telemetry?: () => Promise<TelemetrySample | null>;
 }
 
 export class KilnWorker {
   readonly id: string;
-  private readonly log: (line: string) => void;
+  private readonly logger: Logger;
+  private readonly metrics: BuildMetrics;
   private readonly bullWorkers: Worker<BuildJobData, BuildJobResult>[] = [];
   private readonly subscriber;
   private info!: WorkerInfo;
@@ -52,7 +57,8 @@ export class KilnWorker {
     private readonly options: WorkerOptions,
   ) {
     this.id = config.workerId ?? `${os.hostname()}-${process.pid}`;
-    this.log = options.log ?? ((line) => console.log(`[worker ${this.id}] ${line}`));
+    this.logger = (options.logger ?? ctx.log).child({ workerId: this.id });
+    this.metrics = new BuildMetrics(ctx.metrics.registry, this.id);
     this.subscriber = connectRedis(config.redisUrl, `kiln-worker-${this.id}-cancel`);
   }
 
@@ -72,7 +78,7 @@ export class KilnWorker {
         const reason = cap.unavailableReason ?? 'no target can be built here';
         toolchains[cap.toolchain] = `unavailable: ${reason}`;
         notes.push(`${cap.toolchain}: ${reason}`);
-        this.log(`${cap.toolchain} serves no target: ${reason}`);
+        this.logger.warn({ toolchain: cap.toolchain, reason }, `${cap.toolchain} serves no target: ${reason}`);
         continue;
       }
       toolchains[cap.toolchain] = cap.version ?? 'unknown';
@@ -90,7 +96,7 @@ export class KilnWorker {
       if (this.current?.buildKey === buildKey) this.current.abort.abort('cancel' satisfies AbortReason);
     });
     await this.beat();
-    this.heartbeat = setInterval(() => void this.beat().catch((err) => this.log(`heartbeat failed: ${err.message}`)), this.config.heartbeatMs);
+    this.heartbeat = setInterval(() => void this.beat().catch((err) => this.logger.warn({ err }, 'heartbeat failed')), this.config.heartbeatMs);
     this.heartbeat.unref();
 
     for (const key of this.targets) {
@@ -102,7 +108,7 @@ export class KilnWorker {
         stalledInterval: this.config.stalledMs,
         maxStalledCount: 2,
       });
-      worker.on('error', (err) => this.log(`queue ${key}: ${err.message}`));
+      worker.on('error', (err) => this.logger.error({ err, target: key }, `queue ${key}: ${err.message}`));
       // A job whose workers died too often is failed by BullMQ's stalled-job check, where no
       // build code runs: the record must not stay 'active' for ever.
       worker.on('failed', (job, err) => {
@@ -110,7 +116,7 @@ export class KilnWorker {
       });
       this.bullWorkers.push(worker);
     }
-    this.log(`serving ${this.targets.length ? this.targets.join(', ') : 'no targets'}`);
+    this.logger.info({ targets: this.targets }, `serving ${this.targets.length ? this.targets.join(', ') : 'no targets'}`);
   }
 
   private async beat(): Promise<void> {
@@ -119,6 +125,18 @@ export class KilnWorker {
     const ttlMs = this.config.heartbeatMs * 3;
     await this.ctx.workers.beat({ ...this.info, currentBuild: this.current?.buildKey ?? null, ...(sample ? { telemetry: { ...sample } } : {}) }, ttlMs);
     if (sample) await pushTelemetry(this.ctx.redis, this.ctx.keys, this.id, sample, { ttlMs });
+    await this.pushMetrics();
+  }
+
+  /** The worker's numbers to Redis, where the API's /metrics reads them (src/state/fleet-metrics.ts). */
+  private pushMetrics(): Promise<void> {
+    return pushWorkerMetrics(this.ctx.redis, this.ctx.keys, this.id, this.ctx.metrics.registry, this.config.heartbeatMs * 3);
+  }
+
+  /** Counted and pushed before the build's record says it ended, so /metrics never lags the API. */
+  private async attemptEnded(target: string, outcome: BuildOutcome, startedAt: number): Promise<void> {
+    this.metrics.attemptEnded(target, outcome, (Date.now() - startedAt) / 1000);
+    await this.pushMetrics().catch((err) => this.logger.warn({ err }, 'pushing metrics failed'));
   }
 
   /** One build at a time per worker, across all of its queues. */
@@ -157,15 +175,19 @@ export class KilnWorker {
     const abort = new AbortController();
     const timeout = setTimeout(() => abort.abort('timeout' satisfies AbortReason), spec.options.timeoutSeconds * 1000);
     const attempt = job.attemptsMade + 1;
+    const log = this.logger.child({ buildKey, target: spec.targetKey });
+    const attemptStarted = Date.now();
     await this.ctx.builds.update(buildKey, { state: 'active', worker: this.id, startedAt: now(), attempts: attempt, percent: 0 }, ['error']);
-    await publishEvent(this.ctx.redis, this.ctx.keys, { type: 'state', buildKey: buildKey, state: 'active', at: now() });
-    this.log(`building ${buildKey.slice(0, 12)} for ${spec.targetKey} (attempt ${attempt})`);
+    await publishEvent(this.ctx.redis, this.ctx.keys, { type: 'state', buildKey, state: 'active', at: now() });
+    log.info({ attempt }, `building ${buildKey.slice(0, 12)} for ${spec.targetKey} (attempt ${attempt})`);
 
-    const done = runPipeline({ ctx: this.ctx, toolchain, worker: this.facts, buildKey, spec, signal: abort.signal });
+    const onPhaseEnd = (phase: string, seconds: number) => this.metrics.phaseSeconds.observe({ target: spec.targetKey, phase }, seconds);
+    const done = runPipeline({ ctx: this.ctx, toolchain, worker: this.facts, buildKey, spec, signal: abort.signal, onPhaseEnd });
     this.current = { buildKey, abort, done: done.catch(() => undefined) };
     void this.beat().catch(() => undefined);
     try {
       const result = await done;
+      await this.attemptEnded(spec.targetKey, 'succeeded', attemptStarted);
       await this.finish(buildKey, {
         state: 'succeeded',
         percent: 100,
@@ -174,23 +196,28 @@ export class KilnWorker {
         report: result.report,
         publishedByThisBuild: result.published,
       });
-      this.log(`succeeded ${buildKey.slice(0, 12)}${result.published ? '' : ' (another worker published it first)'}`);
+      log.info({ published: result.published }, `succeeded ${buildKey.slice(0, 12)}${result.published ? '' : ' (another worker published it first)'}`);
       return { published: result.published };
     } catch (err) {
       const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : null;
       if (reason === 'shutdown' && token) {
         // Handed back: the job goes back to the queue without using up an attempt.
+        await this.attemptEnded(spec.targetKey, 'handed_back', attemptStarted);
         await this.finish(buildKey, { state: 'queued', percent: 0, error: `handed back by ${this.id} at shutdown` }, false);
         await job.moveToDelayed(Date.now(), token);
+        log.info('handed back at shutdown');
         throw new DelayedError();
       }
       if (reason === 'cancel') {
+        await this.attemptEnded(spec.targetKey, 'cancelled', attemptStarted);
         await this.finish(buildKey, { state: 'cancelled', finishedAt: now(), error: 'cancelled' });
+        log.info('cancelled');
         throw new UnrecoverableError('cancelled');
       }
       const message = reason === 'timeout' ? `Build timed out after ${spec.options.timeoutSeconds} s (options.timeoutSeconds)` : errorMessage(err);
       const final = reason === 'timeout' || err instanceof BuildInputError || attempt >= (job.opts.attempts ?? 1);
-      this.log(`${final ? 'failed' : 'attempt failed'} ${buildKey.slice(0, 12)}: ${message}`);
+      log.warn({ attempt, final, err }, `${final ? 'failed' : 'attempt failed'} ${buildKey.slice(0, 12)}: ${message}`);
+      await this.attemptEnded(spec.targetKey, final ? 'failed' : 'retrying', attemptStarted);
       if (final) {
         await this.finish(buildKey, { state: 'failed', finishedAt: now(), error: message });
         throw new UnrecoverableError(message);
@@ -232,7 +259,7 @@ export class KilnWorker {
     await Promise.all(this.bullWorkers.map((w) => w.pause(true).catch(() => undefined)));
     const current = this.current;
     if (current) {
-      this.log(`waiting up to ${graceMs} ms for build ${current.buildKey.slice(0, 12)}`);
+      this.logger.info({ buildKey: current.buildKey }, `waiting up to ${graceMs} ms for build ${current.buildKey.slice(0, 12)}`);
       const timer = setTimeout(() => current.abort.abort('shutdown' satisfies AbortReason), graceMs);
       await current.done;
       clearTimeout(timer);

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type KilnConfig } from '../config';
 import { createContext, type FarmContext } from '../context';
+import { createLogger } from '../log';
 import { createGpuWorker } from './gpu/gpu-worker';
 import { selectedGpus, startGpuWorkerProcesses } from './gpu/launcher';
 import { KilnWorker } from './kiln-worker';
@@ -35,9 +36,10 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   }
   // This file, run again per GPU (compiled JS, or TypeScript under tsx in development).
   const file = path.join(__dirname, `main${path.extname(__filename)}`);
-  const fleet = startGpuWorkerProcesses(config, gpus, { file, execArgv: process.execArgv });
+  const log = createLogger(config.logLevel, 'kiln-gpu-workers');
+  const fleet = startGpuWorkerProcesses(config, gpus, { file, execArgv: process.execArgv, log: (line) => log.info(line) });
   const shutdown = (signal: NodeJS.Signals) => {
-    console.log(`[gpu-workers] ${signal}: stopping ${fleet.children.size} worker(s)`);
+    log.info({ signal }, `${signal}: stopping ${fleet.children.size} worker(s)`);
     // Each child hands back or finishes its build within its own grace period; this is the backstop.
     setTimeout(() => process.exit(1), config.shutdownGraceMs + 20_000).unref();
     void fleet.stop(signal).then(() => process.exit(0));
@@ -52,7 +54,7 @@ async function serve(worker: KilnWorker, ctx: FarmContext, config: KilnConfig): 
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`[worker ${worker.id}] ${signal}: finishing or handing back the current build`);
+    ctx.log.info({ workerId: worker.id, signal }, `${signal}: finishing or handing back the current build`);
     // Forced exit past the grace period plus a margin; unref'd so it never keeps the process alive.
     setTimeout(() => process.exit(1), config.shutdownGraceMs + 15_000).unref();
     worker
@@ -75,7 +77,8 @@ export function gpuFlag(argv: string[]): string | undefined {
 
 if (require.main === module) {
   runWorker({ gpu: gpuFlag(process.argv.slice(2)) }).catch((err) => {
-    console.error(`[worker] ${err instanceof Error ? err.message : err}`);
+    // Why the process could not start is for the person who started it: plain text on stderr.
+    process.stderr.write(`[worker] ${err instanceof Error ? err.message : err}\n`);
     process.exit(1);
   });
 }

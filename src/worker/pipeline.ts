@@ -28,6 +28,8 @@ export interface PipelineInput {
   buildKey: string;
   spec: BuildSpec;
   signal: AbortSignal;
+  /** Told how long each phase took when it ends (also when the build fails in it), for metrics. */
+  onPhaseEnd?: (phase: Phase, seconds: number) => void;
 }
 
 export interface PipelineResult {
@@ -48,7 +50,9 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   // A full disk must fail the build through the publish step, not crash the worker.
   logFile.on('error', () => undefined);
   let phase: Phase = 'preparing';
+  let phaseStarted = Date.now();
   let lastProgress = 0;
+  const endPhase = () => input.onPhaseEnd?.(phase, (Date.now() - phaseStarted) / 1000);
 
   const log = (line: string) => {
     // A toolchain's child process may still print after the build ended (killed on cancel or timeout).
@@ -64,7 +68,9 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     void publishEvent(ctx.redis, ctx.keys, { type: 'progress', buildKey: buildKey, phase, percent: clamped, at: new Date().toISOString() });
   };
   const enter = (next: Phase) => {
+    if (next !== phase) endPhase();
     phase = next;
+    phaseStarted = Date.now();
     log(`== ${next}`);
     progress(0, true);
   };
@@ -144,6 +150,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     progress(100, true);
     return { published: result.published, manifest: result.manifest, report };
   } finally {
+    endPhase();
     if (!logFile.writableEnded) await new Promise<void>((resolve) => logFile.end(() => resolve()));
     await rm(workDir, { recursive: true, force: true });
   }

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-export const CHROMIUM = '/usr/bin/chromium';
+/** `npm test` sets KILN_CHROMIUM to the Chromium it found (or installed); see scripts/test-setup.ts. */
+export const CHROMIUM = process.env.KILN_CHROMIUM || '/usr/bin/chromium';
 
 export const CHROMIUM_ARGS = [
   '--headless',

@@ -7,6 +7,14 @@ import { csrfProtected, originProblem, safeNext, sameOrigin } from '../../src/ap
 import { csrfMatches, SessionStore, sha256Hex } from '../../src/api/dashboard/sessions';
 import { ApiError } from '../../src/api/errors';
 import { deletePrefix, REDIS_URL } from '../helpers/farm';
+import { TokenTable } from '../../src/api/auth';
+import type { TokenConfig } from '../../src/config';
+
+/** The roles of a token list, as the API's TokenTable gives them to sessions. */
+const rolesOf = (list: TokenConfig[]) => {
+  const table = new TokenTable(list);
+  return (digest: string) => table.roleOfDigest(digest);
+};
 
 const tokens = [
   { role: 'reader' as const, token: 'reader-token-session-test-0001' },
@@ -25,7 +33,7 @@ describe('SessionStore', () => {
   });
 
   it('creates a session with a TTL, keyed by a hash of its id, holding no token', async () => {
-    const store = new SessionStore(redis, prefix, tokens, 60_000);
+    const store = new SessionStore(redis, prefix, rolesOf(tokens), 60_000);
     const session = await store.create(tokens[1].token);
     expect(session.role).toBe('admin');
     expect(session.id).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -41,7 +49,7 @@ describe('SessionStore', () => {
   });
 
   it('knows nothing of unknown, malformed or destroyed session ids', async () => {
-    const store = new SessionStore(redis, prefix, tokens, 60_000);
+    const store = new SessionStore(redis, prefix, rolesOf(tokens), 60_000);
     const session = await store.create(tokens[0].token);
     expect(await store.get(undefined)).toBeNull();
     expect(await store.get('not a session id')).toBeNull();
@@ -51,22 +59,22 @@ describe('SessionStore', () => {
   });
 
   it('drops a session whose token is no longer configured, and follows role changes', async () => {
-    const before = new SessionStore(redis, prefix, tokens, 60_000);
+    const before = new SessionStore(redis, prefix, rolesOf(tokens), 60_000);
     const session = await before.create(tokens[0].token);
-    const promoted = new SessionStore(redis, prefix, [{ role: 'builder', token: tokens[0].token }], 60_000);
+    const promoted = new SessionStore(redis, prefix, rolesOf([{ role: 'builder', token: tokens[0].token }]), 60_000);
     expect((await promoted.get(session.id))?.role).toBe('builder');
-    const revoked = new SessionStore(redis, prefix, [tokens[1]], 60_000);
+    const revoked = new SessionStore(redis, prefix, rolesOf([tokens[1]]), 60_000);
     expect(await revoked.get(session.id)).toBeNull();
     expect(await before.get(session.id)).toBeNull(); // deleted, not merely hidden
   });
 
   it('refuses to create a session for a token it does not know', async () => {
-    const store = new SessionStore(redis, prefix, tokens, 60_000);
+    const store = new SessionStore(redis, prefix, rolesOf(tokens), 60_000);
     await expect(store.create('some-other-token-0123456789')).rejects.toThrow(/token of this Kiln/);
   });
 
   it('compares CSRF tokens exactly', async () => {
-    const session = await new SessionStore(redis, prefix, tokens, 60_000).create(tokens[0].token);
+    const session = await new SessionStore(redis, prefix, rolesOf(tokens), 60_000).create(tokens[0].token);
     expect(csrfMatches(session, session.csrf)).toBe(true);
     expect(csrfMatches(session, session.csrf.slice(1))).toBe(false);
     expect(csrfMatches(session, '')).toBe(false);

@@ -64,7 +64,7 @@ export async function startFarm(options: FarmOptions = {}): Promise<TestFarm> {
     ...options.env,
   };
   const config = loadConfig(env);
-  const api = await startApi(config, createContext(config, 'kiln-test-api', options.store));
+  const api = await startApi(config, createContext(config, 'kiln-test-api', options.store, { redis: 'request' }));
   const workers: KilnWorker[] = [];
 
   const farm: TestFarm = {
@@ -77,7 +77,7 @@ export async function startFarm(options: FarmOptions = {}): Promise<TestFarm> {
     async startWorker(workerOptions = {}, extraEnv = {}) {
       const workerConfig = loadConfig({ ...env, ...extraEnv, KILN_WORKER_ID: extraEnv.KILN_WORKER_ID ?? `test-worker-${workers.length}` });
       const ctx = createContext(workerConfig, 'kiln-test-worker', options.store);
-      const worker = new KilnWorker(workerConfig, ctx, { toolchains: allToolchains(), log: () => undefined, ...workerOptions });
+      const worker = new KilnWorker(workerConfig, ctx, { toolchains: allToolchains(), ...workerOptions });
       await worker.start();
       const stop = worker.stop.bind(worker);
       worker.stop = async (grace?: number) => {

@@ -45,14 +45,20 @@ describe('worker recovery', () => {
   it('finishes and publishes once the build of a SIGKILLed worker', async () => {
     child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/worker/main.ts')], {
       cwd: ROOT,
-      env: { ...process.env, ...farm.env, KILN_WORKER_ID: 'doomed' },
+      env: { ...process.env, ...farm.env, KILN_WORKER_ID: 'doomed', KILN_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    // The child prints "serving <targets>" once its queues are open.
+    // The child logs (a JSON line) the targets it serves once its queues are open.
     const target = await new Promise<string>((resolve, reject) => {
+      let buffered = '';
       child!.stdout!.on('data', (chunk: Buffer) => {
-        const m = /serving (\S+)/.exec(chunk.toString());
-        if (m) resolve(m[1]);
+        buffered += chunk.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines) {
+          const entry = JSON.parse(line) as { msg?: string; targets?: string[] };
+          if (entry.msg?.startsWith('serving ') && entry.targets?.length) resolve(entry.targets[0]);
+        }
       });
       child!.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
     });

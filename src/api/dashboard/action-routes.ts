@@ -9,6 +9,7 @@ import type { BuildEvent } from '../../state/build-events';
 import { eventJson } from '../build-json';
 import { cancelBuild, loadBuild, retryBuild, streamBuildEvents, type ActionResult } from '../build-actions';
 import { ApiError, badRequest, fromZod } from '../errors';
+import { submitQuota, type Limits } from '../limits';
 import type { EventHub } from '../event-hub';
 import { mapRefError } from '../routes/models';
 import { SubmitSchema } from '../schemas';
@@ -18,7 +19,7 @@ import { submitBody } from './pages/forms';
 import { page } from './pages/layout';
 import { apiRole, csrfProtected, originProblem } from './session-auth';
 
-export function actionRoutes(ctx: FarmContext, hub: EventHub, catalog: Catalog): Router {
+export function actionRoutes(ctx: FarmContext, hub: EventHub, catalog: Catalog, limits?: Limits): Router {
   const router = Router();
 
   /** Farm-wide state and progress events (no log lines), for live tables. */
@@ -71,7 +72,9 @@ export function actionRoutes(ctx: FarmContext, hub: EventHub, catalog: Catalog):
       const { _csrf: _ignored, ...fields } = body;
       const input = SubmitSchema.safeParse(req.is('application/json') ? fields : formSubmitInput(fields));
       if (!input.success) throw fromZod(input.error, 'body');
-      const result = await submitRequest(ctx, input.data).catch(mapRefError);
+      const session = req.dashboardSession!;
+      const quota = limits ? submitQuota(limits, { role: session.role, tokenId: session.tokenId }) : undefined;
+      const result = await submitRequest(ctx, input.data, quota).catch(mapRefError);
       catalog.invalidate();
       if (json) res.status(result.builds.every((b) => b.cached) ? 200 : 202).json(result);
       else res.redirect(303, `/dashboard/requests/${result.request}`);

@@ -10,7 +10,8 @@
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { FarmContext } from '../../context';
 import { TokenTable } from '../auth';
-import { ApiError } from '../errors';
+import { ApiError, errorHeaders, toApiError } from '../errors';
+import { SignInLimiter, type Limits } from '../limits';
 import type { EventHub } from '../event-hub';
 import { assetRoutes } from './assets';
 import { actionRoutes } from './action-routes';
@@ -21,13 +22,17 @@ import { page } from './pages/layout';
 import { startPhaseRecorder } from './phase-recorder';
 import { queueBoard, QUEUES_PATH } from './queue-board';
 import { apiRole, loadSession, safeNext, sameOrigin, sessionCookie, csrfProtected } from './session-auth';
-import { SessionStore } from './sessions';
+import { SessionStore, sha256Hex } from './sessions';
 
 const HOUR = 3_600_000;
 
 export interface DashboardOptions {
   /** How long a sign-in lasts, in ms (Default: 12 hours). */
   sessionTtlMs?: number;
+  /** The API's token table (Default: one of KILN_TOKENS only). */
+  tokens?: TokenTable;
+  /** The API's quotas, applied to submissions from the dashboard too. */
+  limits?: Limits;
 }
 
 /** Pages and assets are not cached by proxies; the CSP allows only this origin (Chart.js runs from here too). */
@@ -43,15 +48,23 @@ const securityHeaders: RequestHandler = (_req, res, next) => {
 };
 
 export function dashboardRoutes(ctx: FarmContext, hub: EventHub, options: DashboardOptions = {}): Router {
-  const sessions = new SessionStore(ctx.redis, ctx.config.prefix, ctx.config.tokens, options.sessionTtlMs ?? 12 * HOUR);
-  const tokens = new TokenTable(ctx.config.tokens);
+  const tokens = options.tokens ?? new TokenTable(ctx.config.tokens);
+  const sessions = new SessionStore(ctx.redis, ctx.config.prefix, (digest) => tokens.roleOfDigest(digest), options.sessionTtlMs ?? 12 * HOUR);
+  const signIns = new SignInLimiter(ctx);
   const catalog = new Catalog(ctx);
-  startPhaseRecorder(hub, ctx.redis, ctx.keys, ctx.config.prefix).catch((err: Error) => console.error(`[dashboard] phase timeline disabled: ${err.message}`));
+  startPhaseRecorder(hub, ctx.redis, ctx.keys, ctx.config.prefix, ctx.log).catch((err: Error) => ctx.log.error({ err }, 'dashboard phase timeline disabled'));
 
   const router = Router();
   router.use('/dashboard', securityHeaders);
   router.use(assetRoutes());
-  router.use('/dashboard', express.urlencoded({ extended: false, limit: '64kb' }), express.json({ limit: '1mb' }), loadSession(sessions));
+  // The session first, bodies after: only a signed-in session's bodies (and the sign-in form's) are read.
+  const urlencoded = express.urlencoded({ extended: false, limit: '64kb' });
+  const json = express.json({ limit: '1mb' });
+  router.use('/dashboard', loadSession(sessions), (req, res, next) => {
+    const signingIn = req.method === 'POST' && req.path === '/sign-in';
+    if (!req.dashboardSession && !signingIn) return next();
+    urlencoded(req, res, (err?: unknown) => (err ? next(err) : signingIn ? next() : json(req, res, next)));
+  });
 
   router.get('/dashboard/sign-in', (req, res) => {
     const next = safeNext(req.query.next);
@@ -62,10 +75,22 @@ export function dashboardRoutes(ctx: FarmContext, hub: EventHub, options: Dashbo
   router.post('/dashboard/sign-in', sameOrigin(), async (req, res) => {
     const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
     const next = safeNext(req.body?.next);
-    if (!token || !tokens.roleOf(token)) {
-      sendPage(res, 401, page({ title: 'Sign in', session: null, body: signInBody(next, 'That token is not valid for this Kiln. Use a token from KILN_TOKENS.') }));
+    const address = req.ip ?? 'unknown';
+    try {
+      await signIns.check(address);
+    } catch (err) {
+      const refusal = toApiError(err);
+      res.set(errorHeaders(refusal));
+      sendPage(res, refusal.status, page({ title: 'Sign in', session: null, body: signInBody(next, refusal.message) }));
       return;
     }
+    const role = token ? await tokens.roleOfDigest(sha256Hex(token)) : null;
+    if (!role) {
+      await signIns.failed(address);
+      sendPage(res, 401, page({ title: 'Sign in', session: null, body: signInBody(next, 'That token is not valid for this Kiln (unknown, revoked or expired). Use a token from KILN_TOKENS or `kiln tokens create`.') }));
+      return;
+    }
+    await signIns.succeeded(address);
     const session = await sessions.create(token);
     res.setHeader('Set-Cookie', sessionCookie(req, session.id, sessions.ttlMs / 1000));
     res.redirect(303, next);
@@ -82,7 +107,7 @@ export function dashboardRoutes(ctx: FarmContext, hub: EventHub, options: Dashbo
   // SameSite=Strict cookie keep them from being forged.
   router.use(QUEUES_PATH, apiRole('admin'), sameOrigin(), board.refresh, board.router);
 
-  router.use(actionRoutes(ctx, hub, catalog));
+  router.use(actionRoutes(ctx, hub, catalog, options.limits));
   router.use(pageRoutes(ctx, catalog));
   router.use('/dashboard', (req, _res, next) => next(new ApiError(404, 'not_found', `No dashboard page ${req.path}`)));
   router.use(dashboardErrors);
@@ -98,8 +123,10 @@ const wantsJson = (req: Request) => req.originalUrl.startsWith('/dashboard/api/'
 /** JSON errors (from the API's error middleware) for scripts; an HTML page for people. */
 const dashboardErrors: ErrorRequestHandler = (err, req, res, next) => {
   if (!req.originalUrl.startsWith('/dashboard') || wantsJson(req) || res.headersSent) return next(err);
-  const status = err instanceof ApiError ? err.status : typeof err?.status === 'number' ? err.status : 500;
-  if (status >= 500) console.error(`[dashboard] ${req.method} ${req.originalUrl} failed:`, err);
-  const message = status >= 500 ? 'Internal error; the API log has the details.' : err.message;
-  sendPage(res, status, page({ title: 'Error', session: req.dashboardSession ?? null, body: errorBody(status, message) }));
+  // Express's own 4xx errors (express.static) keep their status; everything else is classified like the API's.
+  const plain4xx = !(err instanceof ApiError) && !err?.type && typeof err?.status === 'number' && err.status < 500;
+  const apiError = plain4xx ? new ApiError(err.status, 'error', err.message) : toApiError(err);
+  if (apiError.code === 'internal') req.log?.error({ err }, `${req.method} ${req.originalUrl} failed`);
+  res.set(errorHeaders(apiError));
+  sendPage(res, apiError.status, page({ title: 'Error', session: req.dashboardSession ?? null, body: errorBody(apiError.status, apiError.message) }));
 };

@@ -5,6 +5,7 @@
  * (HSETNX, and a new attempt resets the hash only once per `active` event), so several agree.
  */
 import type { Redis } from 'ioredis';
+import type { Logger } from '../../log';
 import type { BuildEvent } from '../../state/build-events';
 import type { RedisKeys } from '../../state/redis';
 import type { EventHub } from '../event-hub';
@@ -41,8 +42,8 @@ export async function readPhases(redis: Redis, prefix: string, buildKey: string)
 }
 
 /** Starts recording; the subscription ends when the hub closes. */
-export function startPhaseRecorder(hub: EventHub, redis: Redis, keys: RedisKeys, prefix: string): Promise<() => void> {
+export function startPhaseRecorder(hub: EventHub, redis: Redis, keys: RedisKeys, prefix: string, log: Logger): Promise<() => void> {
   return hub.subscribe(keys.allEvents, (event) => {
-    recordEvent(redis, prefix, event).catch((err: Error) => console.error(`[dashboard] recording ${event.type} of ${event.buildKey} failed: ${err.message}`));
+    recordEvent(redis, prefix, event).catch((err: Error) => log.warn({ err, buildKey: event.buildKey }, `dashboard: recording ${event.type} failed`));
   });
 }

@@ -4,17 +4,20 @@
  * source (the sha256 of the token, never the token) and the session's CSRF token. Redis keys are
  * named by the sha256 of the session id, so reading Redis does not yield usable cookies.
  *
- * The role is looked up again on every request from the token's digest, so a token removed from
- * the configuration (or given another role) takes effect at the next restart for open sessions too.
+ * The role is looked up again on every request from the token's digest, so a token revoked or
+ * expired (or removed from the configuration) ends the sessions opened with it too.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Role, TokenConfig } from '../../config';
+import type { Role } from '../../config';
+import { tokenIdOf } from '../../state/api-tokens';
 
 export interface Session {
   /** The id the cookie holds. */
   id: string;
   role: Role;
+  /** The public id of the token it was opened with (quotas are per token). */
+  tokenId: string;
   /** Synchronizer token that every state-changing request must carry. */
   csrf: string;
   createdAt: string;
@@ -32,35 +35,28 @@ const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 export const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export class SessionStore {
-  private readonly roles = new Map<string, Role>();
-
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    tokens: TokenConfig[],
+    /** A token's role from its sha256 (hex); null when unknown, revoked or expired (TokenTable.roleOfDigest). */
+    private readonly roleOf: (tokenDigest: string) => Promise<Role | null>,
     /** Session lifetime in ms. */
     readonly ttlMs: number,
-  ) {
-    for (const t of tokens) {
-      const digest = sha256Hex(t.token);
-      const known = this.roles.get(digest);
-      if (!known || RANK[t.role] > RANK[known]) this.roles.set(digest, t.role);
-    }
-  }
+  ) {}
 
   private key(id: string): string {
     return `${this.prefix}:dashboard:session:${sha256Hex(id)}`;
   }
 
-  /** Call only after the token was checked (TokenTable.roleOf); returns the new session. */
+  /** Call only after the token was checked (TokenTable.identify); returns the new session. */
   async create(token: string): Promise<Session> {
     const tokenDigest = sha256Hex(token);
-    const role = this.roles.get(tokenDigest);
+    const role = await this.roleOf(tokenDigest);
     if (!role) throw new Error('Expected a token of this Kiln for a session');
     const id = randomBytes(32).toString('base64url');
     const stored: StoredSession = { tokenDigest, csrf: randomBytes(32).toString('base64url'), createdAt: new Date().toISOString() };
     await this.redis.set(this.key(id), JSON.stringify(stored), 'PX', this.ttlMs);
-    return { id, role, csrf: stored.csrf, createdAt: stored.createdAt };
+    return { id, role, tokenId: tokenIdOf(tokenDigest), csrf: stored.csrf, createdAt: stored.createdAt };
   }
 
   /** The session of a cookie value, or null (unknown, expired, malformed, or its token revoked). */
@@ -69,12 +65,12 @@ export class SessionStore {
     const json = await this.redis.get(this.key(id));
     if (!json) return null;
     const stored = JSON.parse(json) as StoredSession;
-    const role = this.roles.get(stored.tokenDigest);
+    const role = await this.roleOf(stored.tokenDigest);
     if (!role) {
       await this.destroy(id);
       return null;
     }
-    return { id, role, csrf: stored.csrf, createdAt: stored.createdAt };
+    return { id, role, tokenId: tokenIdOf(stored.tokenDigest), csrf: stored.csrf, createdAt: stored.createdAt };
   }
 
   async destroy(id: string): Promise<void> {

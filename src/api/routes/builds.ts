@@ -3,6 +3,8 @@ import type { FarmContext } from '../../context';
 import { CursorError, type BuildRecord } from '../../state/build-records';
 import { requireRole } from '../auth';
 import { buildJson } from '../build-json';
+import { jsonBody } from '../body-limits';
+import { submitQuota, type Limits } from '../limits';
 import { cancelBuild, loadBuild, retryBuild, sendBuildLog, streamBuildEvents } from '../build-actions';
 import { badRequest, fromZod } from '../errors';
 import type { EventHub } from '../event-hub';
@@ -10,15 +12,16 @@ import { ListBuildsQuerySchema, SubmitSchema } from '../schemas';
 import { submitRequest } from '../submit';
 import { mapRefError } from './models';
 
-export function buildRoutes(ctx: FarmContext, hub: EventHub): Router {
+export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Router {
   const router = Router();
 
   const load = (req: Request): Promise<BuildRecord> => loadBuild(ctx, String(req.params.id));
 
-  router.post('/v1/builds', requireRole('builder'), async (req, res) => {
+  // The body is read only once the token may submit.
+  router.post('/v1/builds', requireRole('builder'), jsonBody(ctx.config.limits.maxSubmitBytes, 'KILN_MAX_SUBMIT_BYTES'), async (req, res) => {
     const body = SubmitSchema.safeParse(req.body ?? {});
     if (!body.success) throw fromZod(body.error, 'body');
-    const result = await submitRequest(ctx, body.data).catch(mapRefError);
+    const result = await submitRequest(ctx, body.data, submitQuota(limits, req.caller!)).catch(mapRefError);
     res.status(result.builds.every((b) => b.cached) ? 200 : 202).json(result);
   });
 

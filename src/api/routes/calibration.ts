@@ -17,14 +17,15 @@ import { listCalibrationCaches } from '../../storage/calibration-caches';
 import { requireRole } from '../auth';
 import { ApiError, badRequest, notFound } from '../errors';
 import { sendStored } from '../send-stored';
-import { receiveUpload, type ReceivedFile } from '../upload';
+import type { Limits } from '../limits';
+import { receiveUpload, uploadGuards, type ReceivedFile } from '../upload';
 
-export function calibrationRoutes(ctx: FarmContext): Router {
+export function calibrationRoutes(ctx: FarmContext, limits: Limits): Router {
   const router = Router();
   // The model limit still applies when an operator set it lower.
   const limit = Math.min(CALIBRATION_MAX_BYTES, ctx.config.maxModelBytes);
 
-  router.post('/v1/calibration-caches', requireRole('builder'), async (req, res) => {
+  router.post('/v1/calibration-caches', requireRole('builder'), ...uploadGuards(limits, ctx.config.limits.uploadIdleTimeoutMs), async (req, res) => {
     const upload = await receiveCalibration(req, ctx.config.tmpDir, limit);
     try {
       const info = await checkCalibrationCache(upload.path).catch((err) => {
@@ -35,12 +36,14 @@ export function calibrationRoutes(ctx: FarmContext): Router {
       let stored: ObjectInfo | null = await ctx.store.head(key);
       const created = stored === null;
       if (!stored) {
+        await limits.checkStoredBytes(req.caller!, upload.size);
         stored = await ctx.store
           .put(key, createReadStream(upload.path), { sha256: upload.sha256, size: upload.size, ifNoneMatch: '*', contentType: 'text/plain' })
           .catch(async (err) => {
             if (!(err instanceof PreconditionFailedError)) throw err;
             return ctx.store.head(key); // stored meanwhile by a concurrent upload of the same bytes
           });
+        await limits.recordStored(req.caller, upload.size);
       }
       res.status(created ? 201 : 200).json({
         sha256: upload.sha256,

@@ -10,12 +10,13 @@ import { requireRole } from '../auth';
 import { ApiError, conflict, fromZod, notFound } from '../errors';
 import { ModelUploadQuerySchema } from '../schemas';
 import { sendStored } from '../send-stored';
-import { receiveUpload } from '../upload';
+import type { Limits } from '../limits';
+import { receiveUpload, uploadGuards } from '../upload';
 
-export function modelRoutes(ctx: FarmContext): Router {
+export function modelRoutes(ctx: FarmContext, limits: Limits): Router {
   const router = Router();
 
-  router.post('/v1/models', requireRole('builder'), async (req, res) => {
+  router.post('/v1/models', requireRole('builder'), ...uploadGuards(limits, ctx.config.limits.uploadIdleTimeoutMs), async (req, res) => {
     const upload = await receiveUpload(req, ctx.config.tmpDir, ctx.config.maxModelBytes);
     try {
       const labels = ModelUploadQuerySchema.safeParse(upload.fields);
@@ -28,11 +29,17 @@ export function modelRoutes(ctx: FarmContext): Router {
       if (label) await ctx.models.checkLabel(info.sha256, label.name, label.version).catch(mapRefError);
       const existed = (await ctx.store.head(modelKey(info.sha256))) !== null;
       if (!existed) {
-        await ctx.store
+        await limits.checkStoredBytes(req.caller!, info.size);
+        const stored = await ctx.store
           .put(modelKey(info.sha256), createReadStream(upload.path), { sha256: info.sha256, size: info.size, ifNoneMatch: '*' })
-          .catch((err) => {
-            if (!(err instanceof PreconditionFailedError)) throw err; // stored meanwhile by a concurrent upload
-          });
+          .then(
+            () => true,
+            (err) => {
+              if (!(err instanceof PreconditionFailedError)) throw err; // stored meanwhile by a concurrent upload
+              return false;
+            },
+          );
+        if (stored) await limits.recordStored(req.caller, info.size);
       }
       const record = await ctx.models.register(info, label).catch(mapRefError);
       res.status(existed ? 200 : 201).json({ ...record, created: !existed });

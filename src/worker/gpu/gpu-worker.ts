@@ -23,7 +23,7 @@ export function gpuWorkerId(config: Pick<KilnConfig, 'workerId'>, gpu: Pick<GpuI
   return `${base}-gpu${gpu.index}`;
 }
 
-export function createGpuWorker(config: KilnConfig, ctx: FarmContext, gpu: GpuInfo, log?: (line: string) => void): KilnWorker {
+export function createGpuWorker(config: KilnConfig, ctx: FarmContext, gpu: GpuInfo): KilnWorker {
   const telemetry = () => gpuTelemetry(gpu.index, { library: config.nvmlLibrary });
   const toolchain = createTensorRtToolchain({
     store: ctx.store,
@@ -37,5 +37,5 @@ export function createGpuWorker(config: KilnConfig, ctx: FarmContext, gpu: GpuIn
     workerLabel: config.workerId ?? `${os.hostname()} GPU ${gpu.index} (${gpu.name})`,
   });
   // Heartbeats carry the toolchain's GPU reading, even when no target is served (no trtexec).
-  return new KilnWorker(config, ctx, { toolchains: [toolchain], log });
+  return new KilnWorker(config, ctx, { toolchains: [toolchain] });
 }

@@ -10,6 +10,7 @@ import os from 'node:os';
 import type { KilnConfig } from '../../config';
 import type { GpuInfo } from '../../native/types';
 import { cudaEnvFor, detectGpus, selectGpus } from '../hardware/gpu';
+import { createLogger } from '../../log';
 
 const SECOND = 1000;
 
@@ -32,7 +33,7 @@ export interface WorkerEntry {
   execArgv: string[];
   /** The children's stdout/stderr: the launcher's own (Default: 'inherit'), or pipes (tests). */
   stdio?: 'inherit' | 'pipe';
-  /** Where the launcher says what it does. (Default: console.log) */
+  /** Where the launcher says what it does. (Default: a JSON log line on stdout) */
   log?: (line: string) => void;
 }
 
@@ -44,11 +45,13 @@ export interface GpuWorkerProcesses {
 }
 
 /** Starts one worker process per GPU and restarts one that dies (with backoff) until stop(). */
+const defaultLog = createLogger('info', 'kiln-gpu-workers');
+
 export function startGpuWorkerProcesses(config: Pick<KilnConfig, 'workerId'>, gpus: GpuInfo[], entry: WorkerEntry): GpuWorkerProcesses {
   const children = new Map<number, ChildProcess>();
   const timers = new Set<NodeJS.Timeout>();
   let stopping = false;
-  const log = entry.log ?? ((line: string) => console.log(`[gpu-workers] ${line}`));
+  const log = entry.log ?? ((line: string) => defaultLog.info(line));
   const launch = (gpu: GpuInfo, restarts: number) => {
     const env: NodeJS.ProcessEnv = {
       ...process.env,

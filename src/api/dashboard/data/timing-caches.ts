@@ -36,7 +36,7 @@ export async function timingCacheData(ctx: FarmContext, targets: string[]): Prom
       r.updatedAt = object.lastModified.toISOString();
     }
   } catch (err) {
-    console.error(`[dashboard] listing ${TIMING_CACHES_PREFIX} failed: ${(err as Error).message}`);
+    ctx.log.warn({ err }, `dashboard: listing ${TIMING_CACHES_PREFIX} failed`);
   }
   for (const target of targets.filter((t) => t.startsWith('trt'))) {
     const parsed = parseTargetKey(target);
