@@ -5,8 +5,8 @@
  *
  * Kiln must install and run CPU-only where the addon cannot build (no compiler, no Python, not
  * Linux), so a failed build prints a warning, leaves its log in build/kiln-nvml-build.log for the
- * loader to point at, and exits 0. npm hides the output of install scripts that succeed, which is
- * why the log file matters: the loader's error names it when the addon is missing.
+ * loader to point at, and exits 0. A build that works prints one line: node-gyp's thirty lines of
+ * progress go to the same log, because nothing in them asks anything of the person installing.
  */
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -66,15 +66,32 @@ function hints(output) {
   return found;
 }
 
-function warn(reason, output) {
+/** The first line of a log written after a build that worked (the loader tells the two apart by it). */
+const BUILT = 'kiln: the NVML addon was built';
+
+function writeLog(headline, output) {
   ignoreBuildDir();
-  const log = [`kiln: the NVML addon could not be built: ${reason}`, `date: ${new Date().toISOString()}`, '', output].join('\n');
-  fs.writeFileSync(logFile, log);
+  fs.writeFileSync(logFile, [headline, `date: ${new Date().toISOString()}`, '', output].join('\n'));
+}
+
+const shownLog = () => path.relative(process.cwd(), logFile) || logFile;
+
+/** The compiler's or node-gyp's own error lines, so the warning shows the cause without the noise. */
+function errorLines(output) {
+  return output
+    .split('\n')
+    .filter((line) => /\berror\b|gyp ERR! (?:stack Error|find Python)/i.test(line) && !/gyp ERR! (?:cwd|node -v|node-gyp -v|not ok|System|command)/.test(line))
+    .slice(0, 5);
+}
+
+function warn(reason, output) {
+  writeLog(`kiln: the NVML addon could not be built: ${reason}`, output);
   const lines = [
     '',
     `kiln: WARNING: the NVML addon (GPU discovery and telemetry) could not be built: ${reason}`,
+    ...errorLines(output).map((line) => `kiln:   ${line.trim()}`),
     'kiln: Kiln is installed and runs CPU-only; GPU workers need the addon.',
-    `kiln: The build log is in ${path.relative(process.cwd(), logFile) || logFile}.`,
+    `kiln: The build log is in ${shownLog()}.`,
     ...hints(output).map((hint) => `kiln: ${hint}`),
     "kiln: Then run `npm run install` in Kiln's checkout (or `npm rebuild kiln` where Kiln is a dependency).",
     '',
@@ -95,14 +112,12 @@ function main() {
   });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
   if (result.error || result.status !== 0) {
-    process.stderr.write(output);
     const reason = result.error ? result.error.message : `node-gyp rebuild exited with code ${result.status ?? result.signal}`;
     warn(reason, output);
     return;
   }
-  process.stdout.write(output);
-  ignoreBuildDir();
-  fs.rmSync(logFile, { force: true });
+  writeLog(BUILT, output);
+  process.stdout.write(`kiln: built the NVML addon (build/Release/kiln_nvml.node); node-gyp's output is in ${shownLog()}\n`);
 }
 
 try {

@@ -13,7 +13,7 @@ export const ADDON_FILE = 'kiln_nvml.node';
 /** Kiln's root: this file is src/native/ (tsx, ts-jest) or dist/native/ (compiled). */
 const ROOT = path.resolve(__dirname, '..', '..');
 
-/** Where native/build.js leaves its log when the install-time build fails. */
+/** Where native/build.js leaves its log (node-gyp's output, and whether the build worked). */
 export const BUILD_LOG = path.join(ROOT, 'build', 'kiln-nvml-build.log');
 
 export function defaultAddonCandidates(): string[] {
@@ -55,11 +55,17 @@ function loadOne(file: string): NvmlAddon {
   return module.exports as unknown as NvmlAddon;
 }
 
+/** native/build.js keeps its log after a build that worked too; its first line says which it was. */
+function buildLogLine(buildLog: string): string {
+  const built = fs.readFileSync(buildLog, 'utf8').startsWith('kiln: the NVML addon was built');
+  return built ? `It was built at install time (the build log is ${buildLog}) but does not load now` : `Building it at install time failed; the build log is ${buildLog}`;
+}
+
 function helpFor(failures: AddonLoadFailure[], buildLog: string): string {
   const runtime = `${process.platform}-${process.arch}, Node.js ${process.version} (N-API ${process.versions.napi})`;
   const help = [`Could not load Kiln's NVML addon (${ADDON_FILE}) on ${runtime}:`];
   for (const failure of failures) help.push(`- ${failure.path}: ${failure.reason}`);
-  if (fs.existsSync(buildLog)) help.push(`Building it at install time failed; the build log is ${buildLog}`);
+  if (fs.existsSync(buildLog)) help.push(buildLogLine(buildLog));
   help.push('Kiln runs CPU-only without the addon; GPU workers need it.');
   const reasons = failures.map((failure) => failure.reason).join(' ');
 

@@ -1,6 +1,7 @@
 /**
  * native/build.js must never fail `npm install`: a build that breaks warns, keeps its log for the
- * loader, and exits 0. Runs the real script and node-gyp on a copy whose source does not compile.
+ * loader, and exits 0; a build that works says so in one line and keeps node-gyp's chatter in the
+ * log. Runs the real script and node-gyp on copies whose source does or does not compile.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,23 +20,40 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-buildTest('a failed build warns, writes its log and exits 0', () => {
-  fs.mkdirSync(path.join(tmp, 'native'));
-  fs.copyFileSync(path.join(__dirname, '..', '..', 'native', 'build.js'), path.join(tmp, 'native', 'build.js'));
-  fs.writeFileSync(
-    path.join(tmp, 'binding.gyp'),
-    JSON.stringify({ targets: [{ target_name: 'kiln_nvml', sources: ['broken.cc'] }] }),
-  );
-  fs.writeFileSync(path.join(tmp, 'broken.cc'), '#error kiln test: this source is broken on purpose\n');
-
+/** Runs a copy of native/build.js in a fresh directory holding one source file. */
+function runBuildScript(name: string, source: string) {
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(path.join(dir, 'native'), { recursive: true });
+  fs.copyFileSync(path.join(__dirname, '..', '..', 'native', 'build.js'), path.join(dir, 'native', 'build.js'));
+  fs.writeFileSync(path.join(dir, 'binding.gyp'), JSON.stringify({ targets: [{ target_name: 'kiln_nvml', sources: ['addon.cc'] }] }));
+  fs.writeFileSync(path.join(dir, 'addon.cc'), source);
   const { npm_config_nodedir: _ignored, ...env } = process.env;
-  const result = spawnSync(process.execPath, [path.join(tmp, 'native', 'build.js')], { cwd: tmp, env, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [path.join(dir, 'native', 'build.js')], { cwd: dir, env, encoding: 'utf8' });
+  return { dir, result, log: () => fs.readFileSync(path.join(dir, 'build', 'kiln-nvml-build.log'), 'utf8') };
+}
+
+buildTest('a failed build warns with the compiler\'s error, writes its log and exits 0', () => {
+  const { dir, result, log } = runBuildScript('broken', '#error kiln test: this source is broken on purpose\n');
 
   expect(result.status).toBe(0);
   expect(result.stderr).toContain('kiln: WARNING: the NVML addon (GPU discovery and telemetry) could not be built: ');
+  expect(result.stderr).toMatch(/^kiln: {3}.*error: #error kiln test: this source is broken on purpose$/m);
   expect(result.stderr).toContain('kiln: Kiln is installed and runs CPU-only; GPU workers need the addon.');
-  const log = fs.readFileSync(path.join(tmp, 'build', 'kiln-nvml-build.log'), 'utf8');
-  expect(log).toContain('this source is broken on purpose');
-  expect(fs.readFileSync(path.join(tmp, 'build', '.gitignore'), 'utf8')).toContain('*');
-  expect(fs.existsSync(path.join(tmp, 'build', 'Release', 'kiln_nvml.node'))).toBe(false);
+  // node-gyp's progress lines stay in the log.
+  expect(result.stderr + result.stdout).not.toContain('gyp info');
+  expect(log()).toContain('this source is broken on purpose');
+  expect(log()).toMatch(/^kiln: the NVML addon could not be built: /);
+  expect(fs.readFileSync(path.join(dir, 'build', '.gitignore'), 'utf8')).toContain('*');
+  expect(fs.existsSync(path.join(dir, 'build', 'Release', 'kiln_nvml.node'))).toBe(false);
+});
+
+buildTest("a build that works prints one line and keeps node-gyp's output in the log", () => {
+  const { dir, result, log } = runBuildScript('works', 'extern "C" int kiln_build_script_test() { return 1; }\n');
+
+  expect(result.status).toBe(0);
+  expect(result.stderr).toBe('');
+  expect(result.stdout).toBe("kiln: built the NVML addon (build/Release/kiln_nvml.node); node-gyp's output is in build/kiln-nvml-build.log\n");
+  expect(log()).toMatch(/^kiln: the NVML addon was built\n/);
+  expect(log()).toContain('gyp info ok');
+  expect(fs.existsSync(path.join(dir, 'build', 'Release', 'kiln_nvml.node'))).toBe(true);
 });

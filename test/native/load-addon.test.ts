@@ -67,6 +67,13 @@ test('a corrupt binary gives its loader error and the rebuild hint; a failed bui
   ]);
 });
 
+test('a build that worked at install time is not called a failed one', () => {
+  const buildLog = path.join(tmp, 'kiln-nvml-build-ok.log');
+  fs.writeFileSync(buildLog, 'kiln: the NVML addon was built\ndate: 2026-01-01T00:00:00.000Z\n\ngyp info ok\n');
+  const lines = loadError([path.join(tmp, 'deleted.node')], buildLog).message.split('\n');
+  expect(lines[2]).toBe(`It was built at install time (the build log is ${buildLog}) but does not load now`);
+});
+
 (findCompiler() ? test : test.skip)('a shared library that is not a Node addon fails; the next candidate loads', () => {
   const { dir, paths } = buildFakeNvml(findCompiler() as string, ['not-nvml']);
   try {
