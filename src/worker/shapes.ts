@@ -167,10 +167,16 @@ function describeUnresolved(input: TensorInfo, named: Map<string, number>, batch
     if (typeof dim === 'string' && named.has(dim)) return named.get(dim)!;
     return EXAMPLE_DIM;
   });
+  // The CLI's flag first (what most people type), then the API's field.
   return (
-    `input "${input.name}" ${formatDims(input.dims)} has symbolic dims [${missing.join(', ')}]: give its shape in ` +
-    `options.shapes, e.g. { "${input.name}": [${example.join(', ')}] }`
+    `input "${input.name}" ${formatDims(input.dims)} has symbolic dims [${missing.join(', ')}]: give its shape, e.g. ` +
+    `--shapes ${shellWord(`${input.name}=${example.join('x')}`)} (options.shapes: { "${input.name}": [${example.join(', ')}] })`
   );
+}
+
+/** A word a shell passes through unchanged: quoted when it holds anything but safe characters. */
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_.:/=+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 export function formatDims(dims: Dim[]): string {

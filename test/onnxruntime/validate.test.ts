@@ -91,7 +91,7 @@ describe('onnxRuntimeToolchain.validate', () => {
     const missing = await context(symbolicDimsModel());
     const built = await onnxRuntimeToolchain.build(missing);
     await expect(onnxRuntimeToolchain.validate(missing, built)).rejects.toThrow(
-      new BuildInputError('input "x" [batch, seq, 8] has symbolic dims [seq]: give its shape in options.shapes, e.g. { "x": [1, 128, 8] }'),
+      new BuildInputError('input "x" [batch, seq, 8] has symbolic dims [seq]: give its shape, e.g. --shapes x=1x128x8 (options.shapes: { "x": [1, 128, 8] })'),
     );
     const given = await context(symbolicDimsModel(), { shapes: { x: [1, 5, 8] } });
     const report = await buildAndValidate(given);

@@ -31,8 +31,10 @@ describe('resolveShapes', () => {
   test('a missing symbolic dim names the input, its dims and the option to set', () => {
     const tokens = model(input('tokens', ['batch', 'seq']), input('scale', [1]));
     expect(errorOf(() => resolveShapes(tokens)).message).toBe(
-      'input "tokens" [batch, seq] has symbolic dims [seq]: give its shape in options.shapes, e.g. { "tokens": [1, 128] }',
+      'input "tokens" [batch, seq] has symbolic dims [seq]: give its shape, e.g. --shapes tokens=1x128 (options.shapes: { "tokens": [1, 128] })',
     );
+    // A name a shell would split is quoted, so the suggestion can be pasted as it is.
+    expect(errorOf(() => resolveShapes(model(input("input ids", ['batch', 'seq'])))).message).toContain("--shapes 'input ids=1x128' (options.shapes");
     const unnamed = model(input('x', ['n', null, 'w']));
     expect(errorOf(() => resolveShapes(unnamed)).message).toContain('has symbolic dims [dim 1 (unnamed), w]');
   });
