@@ -24,6 +24,7 @@ describe('readModelInfo', () => {
       inputs: [{ name: 'x', elementType: 'float', dims: ['batch', 8] }],
       outputs: [{ name: 'y', elementType: 'float', dims: ['batch', 4] }],
       nodeCount: 4,
+      nodeDomains: [''],
       initializerCount: 4,
     });
   });

@@ -31,6 +31,11 @@ describe('onnxRuntimeToolchain.build', () => {
     expect(ctx.logs.some((line) => line.includes('hardware specific optimizations'))).toBe(true);
     expect(ctx.percents[0]).toBe(0);
     expect(ctx.percents[ctx.percents.length - 1]).toBe(100);
+    // ONNX Runtime imports every domain it knows (ai.onnx.ml, org.pytorch.aten, ...) into the file;
+    // the report names only the ones the optimised graph's operators use.
+    const opsets = built.details.opsets as Record<string, number>;
+    expect(opsets['']).toBe(17);
+    expect(Object.keys(opsets).filter((d) => d !== '' && d !== 'com.microsoft' && d !== 'com.microsoft.nchwc')).toEqual([]);
 
     const session = await InferenceSession.create(built.primary.path, { graphOptimizationLevel: 'disabled' });
     try {

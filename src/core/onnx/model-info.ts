@@ -27,6 +27,12 @@ export interface ModelInfo {
   outputs: TensorInfo[];
   /** Nodes of the main graph (not counting subgraphs). */
   nodeCount: number;
+  /**
+   * Operator set domains the main graph's nodes use ('' = ai.onnx), sorted. `opsets` can import
+   * more: ONNX Runtime writes an import for every domain it knows into the models it optimises.
+   * Absent from records read before it existed.
+   */
+  nodeDomains?: string[];
   /** Initializers of the main graph, dense and sparse. */
   initializerCount: number;
 }

@@ -107,6 +107,7 @@ async function parseModel(source: ByteSource): Promise<GraphInfo> {
     inputs: graph.inputs.filter((input) => !initializerNames.has(input.name)),
     outputs: graph.outputs,
     nodeCount: graph.nodeCount,
+    nodeDomains: [...graph.nodeDomains].sort(),
     initializerCount: graph.initializerCount,
   };
 }
@@ -122,6 +123,7 @@ interface TopGraph {
   inputs: TensorInfo[];
   outputs: TensorInfo[];
   nodeCount: number;
+  nodeDomains: Set<string>;
   initializerCount: number;
   initializerNames: Set<string>;
 }
@@ -129,11 +131,11 @@ interface TopGraph {
 /** Walks a graph: the top graph reports its interface; every graph is checked for external tensors. */
 async function scanGraph(r: WireReader, graph: Field, where: string, depth: number, top: boolean): Promise<TopGraph> {
   if (depth > MAX_DEPTH) throw new WireError('malformed', `subgraphs nest deeper than ${MAX_DEPTH} levels`);
-  const info: TopGraph = { name: '', inputs: [], outputs: [], nodeCount: 0, initializerCount: 0, initializerNames: new Set() };
+  const info: TopGraph = { name: '', inputs: [], outputs: [], nodeCount: 0, nodeDomains: new Set(), initializerCount: 0, initializerNames: new Set() };
   for await (const f of r.fields(graph.end)) {
     if (f.number === 1 && expectLen(f)) {
       info.nodeCount++;
-      await scanNode(r, f, where, depth);
+      info.nodeDomains.add(await scanNode(r, f, where, depth));
     } else if (f.number === 5 && expectLen(f)) {
       info.initializerCount++;
       info.initializerNames.add(await scanTensor(r, f, `An initializer of ${where}`));
@@ -151,14 +153,18 @@ async function scanGraph(r: WireReader, graph: Field, where: string, depth: numb
   return info;
 }
 
-async function scanNode(r: WireReader, node: Field, where: string, depth: number): Promise<void> {
+/** Returns the node's operator set domain ('' for ai.onnx). */
+async function scanNode(r: WireReader, node: Field, where: string, depth: number): Promise<string> {
   let name = '';
   let opType = '';
+  let domain = '';
   for await (const f of r.fields(node.end)) {
     if (f.number === 3 && expectLen(f)) name = await readString(r, f);
     else if (f.number === 4 && expectLen(f)) opType = await readString(r, f);
+    else if (f.number === 7 && expectLen(f)) domain = await readString(r, f);
     else if (f.number === 5 && expectLen(f)) await scanAttribute(r, f, `node "${name}" (${opType}) of ${where}`, depth);
   }
+  return domain === 'ai.onnx' ? '' : domain;
 }
 
 async function scanAttribute(r: WireReader, attribute: Field, where: string, depth: number): Promise<void> {

@@ -13,6 +13,13 @@ import { onnxRuntimeOptions, OPTIMIZED_MODEL_FILE } from './options';
 import { optimizeInChildProcess, OptimizeFailedError, type OptimizeResult } from './optimize-process';
 import { onnxRuntimeVersion } from './version';
 
+/** The opset imports whose domain some node uses; ai.onnx always, as every model imports it. */
+export function usedOpsets(info: Pick<ModelInfo, 'opsets' | 'nodeDomains'>): Record<string, number> {
+  if (!info.nodeDomains) return info.opsets;
+  const used = new Set(['', ...info.nodeDomains]);
+  return Object.fromEntries(Object.entries(info.opsets).filter(([domain]) => used.has(domain)));
+}
+
 export async function buildOnnxRuntime(ctx: StepContext): Promise<BuildOutput> {
   // A job routed to the wrong machine would publish an artifact laid out for another ISA.
   const local = localTargetKey();
@@ -57,8 +64,9 @@ export async function buildOnnxRuntime(ctx: StepContext): Promise<BuildOutput> {
       graphOptimizationLevel,
       optimizeSeconds: seconds,
       nodes: { original: ctx.model.nodeCount, optimized: optimized.nodeCount },
-      // Domains such as com.microsoft.nchwc show which runtime-specific operators the result uses.
-      opsets: optimized.opsets,
+      // The domains the result's operators use (com.microsoft.nchwc shows CPU-specific layouts);
+      // ONNX Runtime also imports every other domain it knows, which says nothing about this model.
+      opsets: usedOpsets(optimized),
       sizeBytes: written.size,
     },
     warnings: result.warnings,
