@@ -10,8 +10,7 @@ import type { BenchmarkReport, ValidationReport } from '../../core/report';
 import type { ModelInfo } from '../../core/onnx/model-info';
 import type { TelemetrySample } from '../../state/worker-telemetry';
 
-export type Phase = 'preparing' | 'building' | 'validating' | 'benchmarking' | 'publishing';
-export const PHASES: readonly Phase[] = ['preparing', 'building', 'validating', 'benchmarking', 'publishing'];
+export { PHASES, type Phase } from '../../core/build-phases';
 
 /** What a toolchain found on this machine. */
 export interface Capabilities {

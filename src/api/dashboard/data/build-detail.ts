@@ -4,6 +4,7 @@ import { LOG_FILE } from '../../../core/manifest';
 import type { PublishedArtifact } from '../../../core/published-artifact';
 import type { BuildRecord } from '../../../state/build-records';
 import type { ModelRecord } from '../../../state/model-registry';
+import { PHASES } from '../../../core/build-phases';
 import { artifactKey } from '../../../storage/layout';
 import { readPhases } from '../phase-recorder';
 
@@ -39,13 +40,12 @@ export async function buildDetailData(ctx: FarmContext, record: BuildRecord): Pr
   return { record, model, published, timeline: timeline(record, phases), logTail, requests };
 }
 
-const PHASE_ORDER = ['preparing', 'building', 'validating', 'benchmarking', 'publishing'];
 
 /** Queued -> each phase seen -> the end; steps without a known start are left out. */
 export function timeline(record: BuildRecord, phases: Record<string, string>): TimelineStep[] {
   const points: { name: string; at: string }[] = [{ name: 'queued', at: record.createdAt }];
   const started = phases.active ?? record.startedAt;
-  for (const phase of PHASE_ORDER) if (phases[phase]) points.push({ name: phase, at: phases[phase] });
+  for (const phase of PHASES) if (phases[phase]) points.push({ name: phase, at: phases[phase] });
   if (started && !phases.preparing) points.push({ name: 'started', at: started });
   points.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
   const end = record.finishedAt ?? null;
