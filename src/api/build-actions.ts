@@ -52,7 +52,7 @@ export async function retryBuild(ctx: FarmContext, record: BuildRecord): Promise
   if (record.state !== 'failed' && record.state !== 'cancelled') {
     throw conflict(`Only failed or cancelled builds can be retried; build ${record.buildKey} is ${record.state}`);
   }
-  await ctx.builds.update(record.buildKey, { state: 'queued', percent: 0 }, ['error', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict']);
+  await ctx.builds.update(record.buildKey, { state: 'queued', percent: 0 }, ['error', 'inputError', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict']);
   await ctx.queues.enqueue(record.spec, record.buildKey);
   await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildKey: record.buildKey, state: 'queued', at: new Date().toISOString() });
   return { status: 202, body: buildJson({ buildKey: record.buildKey, state: 'queued' as const }) };

@@ -29,6 +29,12 @@ export interface BuildRecord {
   attempts: number;
   worker?: string;
   error?: string;
+  /**
+   * Set when the build failed because of what it was given (a model its toolchain cannot load, a
+   * missing shape, an option the toolchain refuses, a validation that failed): the same build key
+   * fails the same way again, so retrying is pointless and clients do not offer it.
+   */
+  inputError?: boolean;
   /** Set when cancel was asked for an active build; the worker stops at its next check. */
   cancelRequested?: boolean;
   /** Validation verdict once known. */
@@ -41,7 +47,7 @@ export interface BuildRecord {
 
 const JSON_FIELDS = new Set(['spec', 'report']);
 const NUMBER_FIELDS = new Set(['percent', 'attempts']);
-const BOOL_FIELDS = new Set(['cancelRequested', 'publishedByThisBuild']);
+const BOOL_FIELDS = new Set(['cancelRequested', 'publishedByThisBuild', 'inputError']);
 
 /**
  * The hash field the build key is stored under. Records made before the field was named buildKey

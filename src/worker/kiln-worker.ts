@@ -219,7 +219,7 @@ export class KilnWorker {
       log.warn({ attempt, final, err }, `${final ? 'failed' : 'attempt failed'} ${buildKey.slice(0, 12)}: ${message}`);
       await this.attemptEnded(spec.targetKey, final ? 'failed' : 'retrying', attemptStarted);
       if (final) {
-        await this.finish(buildKey, { state: 'failed', finishedAt: now(), error: message });
+        await this.finish(buildKey, { state: 'failed', finishedAt: now(), error: message, inputError: err instanceof BuildInputError || undefined });
         throw new UnrecoverableError(message);
       }
       await this.finish(buildKey, { state: 'queued', error: `attempt ${attempt} failed, retrying: ${message}` }, false);

@@ -141,6 +141,7 @@ export function describeBuild(b: BuildAnswer): string {
       ['state', state],
       ['verdict', b.verdict],
       ['error', b.error],
+      ['retry', b.state === 'failed' && b.inputError ? 'pointless: it failed on its input (model, shapes, options or validation); change that and build again' : undefined],
       ['worker', b.worker],
       ['attempts', b.attempts || undefined],
       ['created', formatTime(b.createdAt)],

@@ -82,11 +82,14 @@ function buildRow(b: BuildRecord, labelOf: (sha: string) => string | null, csrf:
   </tr>`;
 }
 
-/** Cancel while unfinished; retry once failed or cancelled. */
-export function buildActions(b: Pick<BuildRecord, 'buildKey' | 'state' | 'cancelRequested'>, csrf: string): Html {
+/** Cancel while unfinished; retry once failed or cancelled, unless it failed on its input and would fail the same way. */
+export function buildActions(b: Pick<BuildRecord, 'buildKey' | 'state' | 'cancelRequested' | 'inputError'>, csrf: string): Html {
   if (b.state === 'queued' || b.state === 'active') {
     if (b.cancelRequested) return html`<span class="muted small">cancelling…</span>`;
     return actionButton(`/dashboard/api/builds/${b.buildKey}/cancel`, 'Cancel', csrf, { danger: true, confirm: 'Cancel this build?' });
+  }
+  if (b.state === 'failed' && b.inputError) {
+    return html`<span class="muted small" data-field="no-retry" title="This build failed on its input (model, shapes, options or validation); a retry fails the same way. Change the input and submit again.">fix input, resubmit</span>`;
   }
   if (b.state === 'failed' || b.state === 'cancelled') return actionButton(`/dashboard/api/builds/${b.buildKey}/retry`, 'Retry', csrf);
   return html``;
