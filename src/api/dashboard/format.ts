@@ -57,6 +57,19 @@ export function firstLine(text: string | undefined): string {
   return text.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
 }
 
+/**
+ * The first line cut to at most `max` characters (the ellipsis counted) at a word boundary, so a
+ * table cell never shows half a word; a line with no space in its second half is cut where it must.
+ */
+export function excerpt(text: string | undefined, max: number): string {
+  const line = firstLine(text);
+  if (line.length <= max) return line;
+  const room = line.slice(0, max - 1);
+  const space = room.search(/\s\S*$/);
+  const head = space > max / 2 ? room.slice(0, space) : room;
+  return `${head.replace(/[\s,;:(\[{-]+$/, '')}…`;
+}
+
 export function shortId(id: string): string {
   return id.slice(0, 12);
 }

@@ -1,9 +1,13 @@
 import { BUILD_STATES, type BuildRecord } from '../../../state/build-records';
 import type { BuildsPageData } from '../data/builds';
-import { firstLine } from '../format';
+import { excerpt } from '../format';
 import { href, html, type Html } from '../html';
 import { hasRole, type Session } from '../sessions';
 import { actionButton, buildLink, duration, empty, modelLink, progressBar, stateBadge, timeAgo } from './components';
+import { modelName } from './forms';
+
+/** The error column's width in characters (dashboard.css: table.builds .error-line, 34ch of a monospace font). */
+const ERROR_EXCERPT_CHARS = 34;
 
 export interface BuildsPageContext {
   data: BuildsPageData;
@@ -74,7 +78,7 @@ function buildRow(b: BuildRecord, labelOf: (sha: string) => string | null, csrf:
     <td>${buildLink(b.buildKey)}</td>
     <td class="nowrap">${modelLink(b.modelId, labelOf(b.modelId))}</td>
     <td class="mono nowrap">${b.targetKey}</td>
-    <td>${stateBadge(b.state)}${b.state === 'failed' && b.error ? html`<div class="error-line small" title="${b.error}">${firstLine(b.error)}</div>` : ''}</td>
+    <td>${stateBadge(b.state)}${b.state === 'failed' && b.error ? html`<div class="error-line small" title="${b.error}">${excerpt(b.error, ERROR_EXCERPT_CHARS)}</div>` : ''}</td>
     <td>${progressBar(b)}</td>
     <td class="nowrap">${timeAgo(b.createdAt)}</td>
     <td class="nowrap">${duration(b)}</td>

@@ -1,6 +1,6 @@
 import { BUILD_STATES } from '../../../state/build-records';
 import type { OverviewData } from '../data/overview';
-import { firstLine } from '../format';
+import { excerpt } from '../format';
 import { html, type Html } from '../html';
 import { buildLink, chart, empty, modelLink, section, STATE_COLORS, timeAgo } from './components';
 
@@ -72,7 +72,7 @@ export function overviewBody(data: OverviewData, labelOf: (sha: string) => strin
             <td>${modelLink(b.modelId, labelOf(b.modelId))}</td>
             <td class="mono">${b.targetKey}</td>
             <td>${timeAgo(b.finishedAt ?? b.updatedAt)}</td>
-            <td class="error-line">${firstLine(b.error) || '—'}</td>
+            <td class="error-line" title="${b.error ?? ''}">${excerpt(b.error, 48 /* .error-line is 48ch wide */) || '—'}</td>
           </tr>`,
         )}</tbody>
       </table>`
