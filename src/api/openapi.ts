@@ -1,6 +1,6 @@
 /** /openapi.json, generated from the zod schemas that validate the requests. */
 import { z } from 'zod';
-import { ListBuildsQuerySchema, ModelUploadQuerySchema, ResolveQuerySchema, SubmitSchema } from './schemas';
+import { ListBuildsQuerySchema, ListRequestsQuerySchema, ModelUploadQuerySchema, ResolveQuerySchema, SubmitSchema } from './schemas';
 
 type Role = 'reader' | 'builder' | 'admin' | null;
 
@@ -26,7 +26,8 @@ const OPERATIONS: Operation[] = [
   { method: 'post', path: '/v1/builds/{id}/retry', summary: 'Retry a failed or cancelled build', role: 'builder' },
   { method: 'get', path: '/v1/builds/{id}/log', summary: 'The build log (text)', role: 'reader' },
   { method: 'get', path: '/v1/builds/{id}/events', summary: 'Server-Sent Events: state, progress, log lines', role: 'reader' },
-  { method: 'get', path: '/v1/requests/{id}', summary: "A request and its build matrix's state", role: 'reader' },
+  { method: 'get', path: '/v1/requests', summary: 'The newest requests: model, targets, matrix state, counts of builds by state', role: 'reader', query: ListRequestsQuerySchema },
+  { method: 'get', path: '/v1/requests/{id}', summary: "A request (by id, or its first 6+ characters) and its build matrix's state", role: 'reader' },
   { method: 'get', path: '/v1/artifacts/{buildKey}/{file}', summary: 'Download an artifact (stream with Range, or redirect to a presigned URL)', role: 'reader' },
   { method: 'get', path: '/v1/timing-caches', summary: 'Fleet timing caches: TensorRT version, CC, size, updated, the builds that fed them', role: 'reader' },
   { method: 'get', path: '/v1/timing-caches/{trt}/{cc}', summary: 'Download the fleet timing cache of one TensorRT version and CC (e.g. 10.9.0/8.9)', role: 'reader' },

@@ -32,6 +32,12 @@ export const ListBuildsQuerySchema = z
   })
   .strict();
 
+export const ListRequestsQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(20).describe('How many of the newest requests'),
+  })
+  .strict();
+
 export const ModelUploadQuerySchema = z
   .object({
     name: z.string().optional().describe('Label name, e.g. resnet50'),

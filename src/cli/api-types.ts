@@ -45,6 +45,10 @@ export interface RequestAnswer {
   builds: { buildKey: string; target: string; state: BuildState; phase?: string; percent: number; error?: string; verdict?: string }[];
 }
 
+export interface RequestListAnswer {
+  requests: (Omit<RequestAnswer, 'builds'> & { buildCount: number })[];
+}
+
 export interface ResolveFile {
   name: string;
   sha256: string;

@@ -14,6 +14,19 @@ export interface RequestRecord {
   createdAt: string;
 }
 
+/** A request reference that is not one request: malformed, unknown, or a prefix of several. */
+export class RequestRefError extends Error {
+  override name = 'RequestRefError';
+  constructor(readonly kind: 'invalid' | 'not-found' | 'ambiguous', message: string) {
+    super(message);
+  }
+}
+
+/** Request ids are UUIDs; like git, a prefix of 6 or more characters stands for the one it starts. */
+const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const REQUEST_PREFIX = /^[0-9a-f][0-9a-f-]{5,35}$/;
+export const ACCEPTED_REQUEST_REF = 'a request id (a UUID such as 3f2a9c1e-7b4d-4e2a-9c51-0d8e6f1a2b3c) or its first 6 or more characters';
+
 export class RequestRecords {
   constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
 
@@ -30,5 +43,36 @@ export class RequestRecords {
   async get(id: string): Promise<RequestRecord | null> {
     const json = await this.redis.get(this.keys.request(id));
     return json ? (JSON.parse(json) as RequestRecord) : null;
+  }
+
+  /** A request by its id or a unique prefix of it; RequestRefError says what was wrong. */
+  async resolve(ref: string): Promise<RequestRecord> {
+    const id = ref.trim().toLowerCase();
+    if (REQUEST_ID.test(id)) {
+      const found = await this.get(id);
+      if (found) return found;
+      throw new RequestRefError('not-found', `No request ${ref}; \`kiln requests\` (GET /v1/requests) lists the recent ones`);
+    }
+    if (!REQUEST_PREFIX.test(id)) throw new RequestRefError('invalid', `Expected ${ACCEPTED_REQUEST_REF} but received "${ref}"`);
+    const matches: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, entries] = await this.redis.zscan(this.keys.requests, cursor, 'MATCH', `${id}*`, 'COUNT', 1000);
+      cursor = next;
+      for (let i = 0; i < entries.length; i += 2) matches.push(entries[i]);
+    } while (cursor !== '0');
+    const unique = [...new Set(matches)];
+    if (unique.length > 1) throw new RequestRefError('ambiguous', `Request prefix ${ref} is ambiguous: ${unique.slice(0, 5).join(', ')}${unique.length > 5 ? ', ...' : ''}; give more characters`);
+    const found = unique.length === 1 ? await this.get(unique[0]) : null;
+    if (!found) throw new RequestRefError('not-found', `No request starts with ${ref}; \`kiln requests\` (GET /v1/requests) lists the recent ones`);
+    return found;
+  }
+
+  /** The newest requests first. */
+  async latest(count: number): Promise<RequestRecord[]> {
+    const ids = await this.redis.zrevrange(this.keys.requests, 0, count - 1);
+    if (ids.length === 0) return [];
+    const values = await this.redis.mget(ids.map((id) => this.keys.request(id)));
+    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as RequestRecord);
   }
 }

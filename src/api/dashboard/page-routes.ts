@@ -2,7 +2,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { FarmContext } from '../../context';
 import { loadBuild, sendBuildLog } from '../build-actions';
-import { notFound } from '../errors';
 import { mapRefError } from '../routes/models';
 import { sendArtifact } from '../routes/artifacts';
 import { buildDetailData } from './data/build-detail';
@@ -74,7 +73,6 @@ export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
 
   router.get('/dashboard/requests/:id', reader, async (req, res) => {
     const found = await requestData(ctx, String(req.params.id));
-    if (!found) throw notFound(`No request ${req.params.id}`);
     const { labelOf } = await catalog.models();
     render(req, res, 'requests', `Request ${found.summary.request.id.slice(0, 8)}`, requestMatrixBody(found.summary, found.builds, labelOf, found.liveTargets), { scripts: ['live.js'] });
   });

@@ -1,9 +1,11 @@
 import { Router } from 'express';
 import type { FarmContext } from '../../context';
-import type { BuildState } from '../../state/build-records';
+import type { BuildRecord, BuildState } from '../../state/build-records';
+import { RequestRefError, type RequestRecord } from '../../state/requests';
 import { requireRole } from '../auth';
 import { buildJson } from '../build-json';
-import { notFound } from '../errors';
+import { badRequest, fromZod, notFound } from '../errors';
+import { ListRequestsQuerySchema } from '../schemas';
 
 /**
  * A request's state is its matrix's: running while any build is active; queued while every build
@@ -19,20 +21,44 @@ export function matrixState(states: BuildState[]): string {
   return 'succeeded';
 }
 
+/** A request with its matrix state and the count of its builds in each state. */
+export function requestSummary(request: RequestRecord, builds: BuildRecord[]) {
+  const counts: Record<string, number> = {};
+  for (const b of builds) counts[b.state] = (counts[b.state] ?? 0) + 1;
+  return { ...request, state: matrixState(builds.map((b) => b.state)), counts };
+}
+
+/** RequestRefError as the API's answer: 400 for a malformed or ambiguous reference, 404 for none. */
+export function mapRequestRefError(err: unknown): never {
+  if (err instanceof RequestRefError) throw err.kind === 'not-found' ? notFound(err.message) : badRequest(err.message);
+  throw err;
+}
+
 export function requestRoutes(ctx: FarmContext): Router {
   const router = Router();
-  router.get('/v1/requests/:id', requireRole('reader'), async (req, res) => {
-    const request = await ctx.requests.get(String(req.params.id));
-    if (!request) throw notFound(`No request ${req.params.id}`);
-    const builds = await ctx.builds.getMany(Object.values(request.builds));
-    const counts: Record<string, number> = {};
-    for (const b of builds) counts[b.state] = (counts[b.state] ?? 0) + 1;
+
+  router.get('/v1/requests', requireRole('reader'), async (req, res) => {
+    const query = ListRequestsQuerySchema.safeParse(req.query);
+    if (!query.success) throw fromZod(query.error, 'query');
+    const requests = await ctx.requests.latest(query.data.limit);
+    const builds = await ctx.builds.getMany([...new Set(requests.flatMap((r) => Object.values(r.builds)))]);
+    const byKey = new Map(builds.map((b) => [b.buildKey, b]));
     res.json({
-      ...request,
-      state: matrixState(builds.map((b) => b.state)),
-      counts,
+      requests: requests.map((r) => {
+        const { options: _options, builds: ids, ...summary } = requestSummary(r, Object.values(r.builds).flatMap((key) => byKey.get(key) ?? []));
+        return { ...summary, buildCount: Object.keys(ids).length };
+      }),
+    });
+  });
+
+  router.get('/v1/requests/:id', requireRole('reader'), async (req, res) => {
+    const request = await ctx.requests.resolve(String(req.params.id)).catch(mapRequestRefError);
+    const builds = await ctx.builds.getMany(Object.values(request.builds));
+    res.json({
+      ...requestSummary(request, builds),
       builds: builds.map((b) => buildJson({ buildKey: b.buildKey, target: b.targetKey, state: b.state, phase: b.phase, percent: b.percent, error: b.error, verdict: b.verdict })),
     });
   });
   return router;
 }
+

@@ -1,6 +1,6 @@
-/** `kiln status|builds|cancel|retry|log|request`: looking at builds and acting on them. */
+/** `kiln status|builds|cancel|retry|log|request|requests`: looking at builds and acting on them. */
 import type { Command } from 'commander';
-import type { BuildAnswer, BuildPageAnswer, BuildRecord, RequestAnswer } from '../api-types';
+import type { BuildAnswer, BuildPageAnswer, BuildRecord, RequestAnswer, RequestListAnswer } from '../api-types';
 import { isTerminal } from '../api-types';
 import { resolveBuildKey } from '../build-ref';
 import { readText } from '../client';
@@ -95,35 +95,69 @@ export function registerBuilds(program: Command, io: Io): void {
       const ctx = contextOf(cmd, io);
       const id = await resolveBuildKey(ctx.client, ref);
       const res = await ctx.client.stream('GET', `/v1/builds/${id}/log`);
+      let empty = true;
       if (ctx.json) {
         const text = await readText(res);
-        ctx.printJson({ build: id, lines: text === '' ? [] : text.replace(/\n$/, '').split('\n') });
-        return;
+        empty = text === '';
+        ctx.printJson({ build: id, lines: empty ? [] : text.replace(/\n$/, '').split('\n') });
+      } else {
+        for await (const chunk of res) {
+          empty &&= (chunk as Buffer).length === 0;
+          io.stdout.write(chunk as Buffer);
+        }
       }
-      for await (const chunk of res) io.stdout.write(chunk as Buffer);
+      // An empty log is not an answer a person can read: say why there is none yet.
+      if (empty) ctx.note(whyNoLog(await ctx.client.json<BuildAnswer>('GET', `/v1/builds/${id}`)));
+    });
+
+  program
+    .command('requests')
+    .description('The newest requests: model, targets, matrix state')
+    .option('--limit <n>', 'how many (1-500)', '20')
+    .action(async (opts: { limit: string }, cmd: Command) => {
+      const ctx = contextOf(cmd, io);
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError(`Expected --limit between 1 and 500 but received "${opts.limit}"`);
+      const answer = await ctx.client.json<RequestListAnswer>('GET', '/v1/requests', { query: { limit } });
+      ctx.output(answer, () => {
+        if (answer.requests.length === 0) return 'No requests yet; submit one with `kiln build MODEL --target TARGET`';
+        const rows = answer.requests.map((r) => [r.id, shortId(r.modelId), r.buildCount, `${r.state} (${countsOf(r.counts)})`, formatTime(r.createdAt)]);
+        return table(['REQUEST', 'MODEL', 'BUILDS', 'STATE', 'CREATED'], rows);
+      });
     });
 
   program
     .command('request')
     .description("A request and the state of its build matrix")
-    .argument('<id>', 'request id (printed by `kiln build`)')
-    .action(async (id: string, _opts: unknown, cmd: Command) => {
+    .argument('<request>', 'request id (printed by `kiln build`; `kiln requests` lists them), or its first 6+ characters')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
       const ctx = contextOf(cmd, io);
-      const answer = await ctx.client.json<RequestAnswer>('GET', `/v1/requests/${encodeURIComponent(id)}`);
+      const answer = await ctx.client.json<RequestAnswer>('GET', `/v1/requests/${encodeURIComponent(ref)}`);
       ctx.output(answer, () => {
-        const counts = Object.entries(answer.counts)
-          .map(([s, n]) => `${n} ${s}`)
-          .join(', ');
         const head = fields([
           ['request', answer.id],
           ['model', answer.modelId],
-          ['state', `${answer.state} (${counts})`],
+          ['state', `${answer.state} (${countsOf(answer.counts)})`],
           ['created', formatTime(answer.createdAt)],
         ]);
         const rows = answer.builds.map((b) => [b.target, b.state, progressOf(b), b.verdict, b.buildKey, b.error]);
         return `${head}\n${table(['TARGET', 'STATE', 'PROGRESS', 'VERDICT', 'BUILD', 'ERROR'], rows)}`;
       });
     });
+}
+
+const countsOf = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ');
+
+/** Why a build has no log lines (yet). */
+export function whyNoLog(b: Pick<BuildRecord, 'id' | 'state' | 'targetKey' | 'startedAt'>): string {
+  const follow = `follow it with \`kiln status ${shortId(b.id)} --log\``;
+  if (b.state === 'queued') return `Build ${shortId(b.id)} is queued: no worker has started it yet, so it has no log. Is a worker serving ${b.targetKey}? \`kiln workers\` lists them; ${follow}.`;
+  if (b.state === 'active') return `Build ${shortId(b.id)} has just started and logged nothing yet; ${follow}.`;
+  if (b.state === 'cancelled' && !b.startedAt) return `Build ${shortId(b.id)} was cancelled before any worker started it, so it has no log.`;
+  return `Build ${shortId(b.id)} is ${b.state} and has no log.`;
 }
 
 function progressOf(b: { state: string; phase?: string; percent: number }): string {

@@ -8,7 +8,7 @@ import { parseTargetKey, TargetParseError } from '../../../core/target';
 import { HARDWARE_COMPATIBILITY_LEVELS } from '../../../core/tensorrt/hardware-compatibility';
 import type { BuildRecord } from '../../../state/build-records';
 import type { RequestRecord } from '../../../state/requests';
-import { matrixState } from '../../routes/requests';
+import { mapRequestRefError, matrixState } from '../../routes/requests';
 
 export interface MatrixCell {
   target: string;
@@ -60,16 +60,15 @@ export interface RequestSummary {
   counts: Record<string, number>;
 }
 
-export async function requestData(ctx: FarmContext, id: string): Promise<{ summary: RequestSummary; builds: BuildRecord[]; liveTargets: Set<string> } | null> {
-  const request = await ctx.requests.get(id);
-  if (!request) return null;
+/** A request by its id or a prefix of it (404 or 400 when it names none, or several). */
+export async function requestData(ctx: FarmContext, ref: string): Promise<{ summary: RequestSummary; builds: BuildRecord[]; liveTargets: Set<string> }> {
+  const request = await ctx.requests.resolve(ref).catch(mapRequestRefError);
   const [builds, liveTargets] = await Promise.all([ctx.builds.getMany(Object.values(request.builds)), ctx.workers.liveTargets()]);
   return { summary: summarize(request, builds), builds, liveTargets };
 }
 
 export async function latestRequests(ctx: FarmContext, count: number): Promise<RequestSummary[]> {
-  const ids = await ctx.redis.zrevrange(ctx.keys.requests, 0, count - 1);
-  const requests = (await Promise.all(ids.map((id) => ctx.requests.get(id)))).filter((r): r is RequestRecord => r !== null);
+  const requests = await ctx.requests.latest(count);
   const builds = await ctx.builds.getMany([...new Set(requests.flatMap((r) => Object.values(r.builds)))]);
   return requests.map((r) => summarize(r, builds.filter((b) => Object.values(r.builds).includes(b.buildKey))));
 }
