@@ -1,11 +1,7 @@
 /** `kiln calibration push|list`: TensorRT INT8 calibration caches, uploaded like models. */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { VerifyingHasher } from '../../storage/verifying-hasher';
 import { contextOf, type Io } from '../context';
-import { UsageError } from '../errors';
 import { fields, formatBytes, formatTime, table } from '../format';
 
 /** One cache as the API describes it (GET /v1/calibration-caches). */
@@ -33,19 +29,8 @@ export function registerCalibration(program: Command, io: Io): void {
     .argument('<file>', 'calibration cache, as TensorRT writes it (TRT-8601-EntropyCalibration2, then "tensor: hexScale" lines)')
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       const ctx = contextOf(cmd, io);
-      const info = await stat(file).catch(() => null);
-      if (!info?.isFile()) throw new UsageError(`Expected a calibration cache file to push but "${file}" is ${info ? 'not a file' : 'missing'}`);
-      const source = createReadStream(file);
-      const hasher = new VerifyingHasher(path.basename(file));
-      source.on('error', (err) => hasher.destroy(err));
-      source.pipe(hasher);
-      const answer = await ctx.client.json<CalibrationUploadAnswer>('POST', '/v1/calibration-caches', {
-        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': info.size },
-        body: hasher,
-      });
-      if (hasher.sha256 && hasher.sha256 !== answer.sha256) {
-        throw new Error(`Expected the API to store sha256 ${hasher.sha256} for ${file} but it stored ${answer.sha256}; the upload was altered on its way`);
-      }
+      const { uploadFile } = require('../upload') as typeof import('../upload');
+      const answer = await uploadFile<CalibrationUploadAnswer>(ctx, { file, path: '/v1/calibration-caches', what: 'a calibration cache file' });
       ctx.output(answer, () =>
         [
           `${answer.created ? 'Stored' : 'Already stored'} ${path.basename(file)}`,

@@ -1,9 +1,6 @@
 /** `kiln models push|list|show`. */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { VerifyingHasher } from '../../storage/verifying-hasher';
 import type { ModelAnswer, ModelRecord, UploadAnswer } from '../api-types';
 import { UsageError } from '../errors';
 import { contextOf, type Io } from '../context';
@@ -21,21 +18,8 @@ export function registerModels(program: Command, io: Io): void {
     .action(async (file: string, opts: { name?: string; version?: string }, cmd: Command) => {
       const ctx = contextOf(cmd, io);
       if (opts.version !== undefined && !opts.name) throw new UsageError('--version labels a name; give --name too');
-      const info = await stat(file).catch(() => null);
-      if (!info?.isFile()) throw new UsageError(`Expected an ONNX file to push but "${file}" is ${info ? 'not a file' : 'missing'}`);
-      // Hash while uploading: the API answers with the sha256 it stored, which must be this one.
-      const source = createReadStream(file);
-      const hasher = new VerifyingHasher(path.basename(file));
-      source.on('error', (err) => hasher.destroy(err));
-      source.pipe(hasher);
-      const answer = await ctx.client.json<UploadAnswer>('POST', '/v1/models', {
-        query: { name: opts.name, version: opts.version },
-        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': info.size },
-        body: hasher,
-      });
-      if (hasher.sha256 && hasher.sha256 !== answer.sha256) {
-        throw new Error(`Expected the API to store sha256 ${hasher.sha256} for ${file} but it stored ${answer.sha256}; the upload was altered on its way`);
-      }
+      const { uploadFile } = require('../upload') as typeof import('../upload');
+      const answer = await uploadFile<UploadAnswer>(ctx, { file, path: '/v1/models', query: { name: opts.name, version: opts.version }, what: 'an ONNX file' });
       ctx.output(answer, () => `${answer.created ? 'Stored' : 'Already stored'} ${path.basename(file)}\n${describeModel(answer)}`);
     });
 
