@@ -1,8 +1,11 @@
 /**
  * How watched builds show their progress: one live bar per build on a terminal (cli-progress
- * MultiBar), plain lines when the output is a file or a pipe (a CI log), or nothing at all.
+ * MultiBar), plain lines when the output is a file or a pipe (a CI log), or nothing at all. The
+ * percent is the whole build's, across its phases (the API's events give it per phase), so a bar
+ * only moves forward; the phase is named next to it.
  */
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import { overallPercent } from '../core/build-phases';
 import type { BuildEvent } from './api-types';
 import type { OutputStream } from './context';
 
@@ -28,7 +31,7 @@ function apply(status: Status, event: BuildEvent): void {
     if (event.state === 'queued') status.percent = 0;
   } else if (event.type === 'progress') {
     status.phase = event.phase;
-    status.percent = Math.max(0, Math.min(100, Math.round(event.percent)));
+    status.percent = overallPercent(status.target, event.phase, event.percent);
     if (status.state === 'queued') status.state = 'active';
   }
 }

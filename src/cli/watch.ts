@@ -2,7 +2,7 @@
 import { isTerminal, type BuildAnswer, type BuildRecord } from './api-types';
 import type { CliContext } from './context';
 import { followBuild } from './follow';
-import { elapsed, formatSeconds, shortId, table } from './format';
+import { elapsed, formatMs, formatSeconds, shortId, table } from './format';
 import { chooseDisplay } from './progress';
 
 export interface WatchOptions {
@@ -44,16 +44,38 @@ export function allSucceeded(records: Pick<BuildRecord, 'state'>[]): boolean {
   return records.every((r) => r.state === 'succeeded');
 }
 
+/** One line per build: its outcome, how long it took, and what the artifact measured. */
 export function summaryTable(records: BuildRecord[]): string {
   return table(
-    ['TARGET', 'STATE', 'VERDICT', 'TIME', 'BUILD', 'ERROR'],
-    records.map((r) => [
-      r.targetKey,
-      r.state,
-      r.verdict,
-      isTerminal(r.state) ? formatSeconds(elapsed(r.startedAt ?? r.createdAt, r.finishedAt ?? r.updatedAt)) : '-',
-      shortId(r.buildKey),
-      r.error,
-    ]),
+    ['TARGET', 'STATE', 'VERDICT', 'TIME', 'LATENCY', 'SAMPLES/S', 'BUILD', 'ERROR'],
+    records.map((r) => {
+      const { latency, throughput } = benchmarkSummary(r);
+      return [
+        r.targetKey,
+        r.state,
+        r.verdict,
+        isTerminal(r.state) ? formatSeconds(elapsed(r.startedAt ?? r.createdAt, r.finishedAt ?? r.updatedAt)) : '-',
+        latency,
+        throughput,
+        shortId(r.buildKey),
+        r.error,
+      ];
+    }),
   );
+}
+
+/**
+ * Latency: the median at the smallest batch measured (batch 1 when the batch dim is dynamic), the
+ * number an interactive client feels. Throughput: the most samples per second any batch reached.
+ */
+export function benchmarkSummary(r: Pick<BuildRecord, 'report'>): { latency?: string; throughput?: string } {
+  const rows = r.report?.benchmark?.rows ?? [];
+  if (rows.length === 0) return {};
+  const smallest = rows.reduce((a, b) => (b.batch < a.batch ? b : a));
+  const best = rows.reduce((a, b) => (b.throughputSps > a.throughputSps ? b : a));
+  const sps = Number.isFinite(best.throughputSps) ? best.throughputSps : undefined;
+  return {
+    latency: Number.isFinite(smallest.latencyMs?.median) ? `${formatMs(smallest.latencyMs.median)} (batch ${smallest.batch})` : undefined,
+    throughput: sps === undefined ? undefined : `${sps >= 100 ? Math.round(sps) : sps.toFixed(1)} (batch ${best.batch})`,
+  };
 }
