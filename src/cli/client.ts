@@ -4,7 +4,6 @@
  * and redirects are followed by hand: a presigned storage URL must not receive the Kiln token.
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import https from 'node:https';
 import type { Readable } from 'node:stream';
 
 /** An error answer of the API (`{ error: { code, message } }`), or any other non-2xx answer. */
@@ -21,7 +20,9 @@ export class KilnApiError extends Error {
 
   /** What to do about it, for the errors a user can fix on their side. */
   get hint(): string | undefined {
-    if (this.status === 401) return 'Set KILN_TOKEN (or pass --token) to a token of this Kiln; `npm start` prints an admin token when none is configured.';
+    if (this.status === 401) {
+      return 'Set KILN_TOKEN (or pass --token) to a token of this Kiln. A farm started with `npm start` keeps its admin token in .kiln/admin-token: export KILN_TOKEN=$(cat .kiln/admin-token)';
+    }
     if (this.status === 403) return 'KILN_TOKEN holds a token whose role is too low for this command; use a token with the role named above.';
     return undefined;
   }
@@ -128,7 +129,8 @@ export class KilnClient {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = payload.length;
     }
-    const lib = url.protocol === 'https:' ? https : http;
+    // node:https (and TLS with it) is loaded only for an https URL: most farms are reached over plain http.
+    const lib: typeof http | typeof import('node:https') = url.protocol === 'https:' ? require('node:https') : http;
     return new Promise((resolve, reject) => {
       const req = lib.request(url, { method, headers }, resolve);
       req.on('error', (err: NodeJS.ErrnoException) => reject(connectionError(err, url)));

@@ -21,7 +21,7 @@ export function createProgram(io: Io): Command {
   const program = new Command('kiln');
   program
     .description('Kiln: a build farm for inference engines')
-    .version(CLI_VERSION, '-V', 'print the CLI version')
+    .version(CLI_VERSION, '-V, --version', 'print the CLI version')
     .addOption(new Option('--url <url>', 'base URL of the Kiln API').env('KILN_URL').default(DEFAULT_URL))
     .addOption(new Option('--token <token>', 'bearer token (reader, builder or admin)').env('KILN_TOKEN'))
     .option('--json', 'print the API\'s JSON instead of tables')

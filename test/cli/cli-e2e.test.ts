@@ -8,10 +8,13 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startFarm, TOKENS, type TestFarm } from '../helpers/farm';
 import { tinyConv, writeModel } from '../models';
 
 const ROOT = path.join(__dirname, '..', '..');
+// tsx by its path, so the CLI can run with another working directory (fetch's default output).
+const TSX = pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 interface CliResult {
@@ -31,12 +34,12 @@ describe('kiln CLI against a real farm', () => {
   const running = new Set<ReturnType<typeof spawn>>();
 
   /** Runs the CLI asynchronously: the API it talks to lives in this process. */
-  function kiln(args: string[], token: string | null = TOKENS.builder): Promise<CliResult> {
+  function kiln(args: string[], token: string | null = TOKENS.builder, cwd = ROOT): Promise<CliResult> {
     const env: NodeJS.ProcessEnv = { ...process.env, KILN_URL: farm.url };
     delete env.KILN_TOKEN;
     if (token) env.KILN_TOKEN = token;
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/cli/main.ts'), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -84,6 +87,19 @@ describe('kiln CLI against a real farm', () => {
     expect(result.stdout).toContain(`[${target}] building`);
     expect(result.stdout).toContain(`[${target}] succeeded 100%`);
     expect(result.stdout).toMatch(new RegExp(`${target}\\s+succeeded\\s+pass`));
+    // One percent across the phases: it never goes back when the next phase starts.
+    const percents = [...result.stdout.matchAll(new RegExp(`^\\[${target}\\] \\w+ (\\d+)%`, 'gm'))].map((m) => Number(m[1]));
+    expect(percents.length).toBeGreaterThan(3);
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+    // The summary carries what the artifact measured.
+    expect(result.stdout).toMatch(/TARGET\s+STATE\s+VERDICT\s+TIME\s+LATENCY\s+SAMPLES\/S/);
+    expect(result.stdout).toMatch(/\d+\.\d+ ms \(batch 1\)\s+[\d.]+ \(batch [12]\)/);
+  });
+
+  it('prints its version with --version and -V', async () => {
+    const version: string = require('../../package.json').version;
+    expect(await kiln(['--version'], null)).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    expect((await kiln(['-V'], null)).stdout).toBe(`${version}\n`);
   });
 
   it('answers a resubmission as cached, and status shows the report', async () => {
@@ -117,6 +133,14 @@ describe('kiln CLI against a real farm', () => {
     expect(again.stdout).toContain('already there, verified');
   });
 
+  it('fetches into MODEL-TARGET in the current directory when no -o is given', async () => {
+    const cwd = await mkdtemp(path.join(dir, 'cwd-'));
+    const result = await kiln(['fetch', 'cli-tiny', '--target', target], TOKENS.reader, cwd);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`wrote into cli-tiny-${target}/:`);
+    expect(await readdir(path.join(cwd, `cli-tiny-${target}`))).toContain('manifest.json');
+  });
+
   it('prints the log, and cancels, retries and shows a request whose target no worker serves', async () => {
     const log = await kiln(['log', buildId], TOKENS.reader);
     expect(log.code).toBe(0);
@@ -126,6 +150,11 @@ describe('kiln CLI against a real farm', () => {
     const submitted = JSON.parse((await kiln(['build', 'cli-tiny', '-t', unserved, '--json'])).stdout);
     expect(submitted.builds[0].warning).toMatch(/No live worker serves/);
     const id: string = submitted.builds[0].id;
+
+    // A queued build has no log yet; saying nothing would look like a broken command.
+    const empty = await kiln(['log', id.slice(0, 8)], TOKENS.reader);
+    expect(empty).toMatchObject({ code: 0, stdout: '' });
+    expect(empty.stderr).toContain(`Build ${id.slice(0, 12)} is queued: no worker has started it yet, so it has no log. Is a worker serving ${unserved}? \`kiln workers\` lists them`);
 
     const cancel = await kiln(['cancel', id]);
     expect(cancel).toMatchObject({ code: 0, stdout: `Cancelled build ${id}\n` });
@@ -139,6 +168,21 @@ describe('kiln CLI against a real farm', () => {
     expect(request.code).toBe(0);
     expect(request.stdout).toMatch(/state:\s+queued \(1 queued\)/);
     expect(request.stdout).toContain(id);
+
+    // A prefix names a request, as the dashboard's and `kiln requests`' short ids do.
+    const byPrefix = await kiln(['request', submitted.request.slice(0, 8)], TOKENS.reader);
+    expect(byPrefix.code).toBe(0);
+    expect(byPrefix.stdout).toContain(`request:  ${submitted.request}`);
+    const malformed = await kiln(['request', 'resnet18'], TOKENS.reader);
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toContain('error: Expected a request id (a UUID such as 3f2a9c1e-7b4d-4e2a-9c51-0d8e6f1a2b3c) or its first 6 or more characters but received "resnet18"');
+    const unknown = await kiln(['request', '000000'], TOKENS.reader);
+    expect(unknown.stderr).toContain('error: No request starts with 000000; `kiln requests` (GET /v1/requests) lists the recent ones');
+
+    const list = await kiln(['requests'], TOKENS.reader);
+    expect(list.code).toBe(0);
+    expect(list.stdout.split('\n')[0]).toMatch(/^REQUEST\s+MODEL\s+BUILDS\s+STATE\s+CREATED$/);
+    expect(list.stdout.split('\n')[1]).toMatch(new RegExp(`^${submitted.request}\\s+[0-9a-f]{12}\\s+1\\s+queued \\(1 queued\\)`));
   });
 
   it('explains a role too low, a missing token, and usage mistakes, with distinct exit codes', async () => {
@@ -153,7 +197,7 @@ describe('kiln CLI against a real farm', () => {
 
     const usage = await kiln(['build', 'cli-tiny']);
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toContain('Give at least one --target');
+    expect(usage.stderr).toContain("error: Give at least one --target KEY, or --live for every target a live worker serves; `kiln workers` lists the targets of this farm's workers");
 
     const workers = await kiln(['workers', '--json'], TOKENS.admin);
     expect(JSON.parse(workers.stdout).workers.map((w: { targets: string[] }) => w.targets)).toEqual([[target]]);

@@ -6,7 +6,6 @@ import { buildOptions, collect } from '../build-options';
 import { contextOf, type Io } from '../context';
 import { CommandFailed, UsageError } from '../errors';
 import { shortId, table } from '../format';
-import { allSucceeded, summaryTable, watchBuilds } from '../watch';
 
 interface BuildFlags {
   target?: string[];
@@ -34,7 +33,9 @@ export function registerBuild(program: Command, io: Io): void {
       const ctx = contextOf(cmd, io);
       const targets = flags.target ?? [];
       if (flags.live && targets.length) throw new UsageError('Give --target or --live, not both');
-      if (!flags.live && targets.length === 0) throw new UsageError('Give at least one --target (e.g. --target ort1.30.0-x86_64-avx2) or --live');
+      if (!flags.live && targets.length === 0) {
+        throw new UsageError('Give at least one --target KEY, or --live for every target a live worker serves; `kiln workers` lists the targets of this farm\'s workers');
+      }
       const file = flags.optionsFile ? await readOptionsFile(flags.optionsFile) : undefined;
       const options = buildOptions({ file, shapes: flags.shapes, options: flags.option });
       const body = { model, targets: flags.live ? 'live' : targets, ...(options ? { options } : {}) };
@@ -45,6 +46,7 @@ export function registerBuild(program: Command, io: Io): void {
         return;
       }
       if (!ctx.json) ctx.print(describeSubmit(result) + '\n');
+      const { allSucceeded, summaryTable, watchBuilds } = require('../watch') as typeof import('../watch');
       const records = await watchBuilds(ctx, result.builds, { log: flags.log });
       ctx.output({ request: result.request, model: result.model, builds: records }, () => `\n${summaryTable(records)}`);
       if (!allSucceeded(records)) throw new CommandFailed(1);

@@ -7,7 +7,6 @@ import { readText } from '../client';
 import { contextOf, type Io } from '../context';
 import { CommandFailed, UsageError } from '../errors';
 import { elapsed, fields, formatBytes, formatMs, formatSeconds, formatTime, shortId, table } from '../format';
-import { allSucceeded, watchBuilds } from '../watch';
 import { indent } from './models';
 
 const STATES = ['queued', 'active', 'succeeded', 'failed', 'cancelled'];
@@ -23,6 +22,7 @@ export function registerBuilds(program: Command, io: Io): void {
       const ctx = contextOf(cmd, io);
       const id = await resolveBuildKey(ctx.client, ref);
       let record = await ctx.client.json<BuildAnswer>('GET', `/v1/builds/${id}`);
+      const { allSucceeded, watchBuilds } = require('../watch') as typeof import('../watch');
       if ((opts.watch || opts.log) && !isTerminal(record.state)) {
         [record] = await watchBuilds(ctx, [{ buildKey: id, target: record.targetKey }], { log: opts.log });
         if (!ctx.json) ctx.print();

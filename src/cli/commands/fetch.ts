@@ -1,10 +1,9 @@
 /** `kiln fetch MODEL (--target T | --cc 8.9 --trt 10.9.0 [--sku S]) -o DIR`: resolve, download, verify. */
+import path from 'node:path';
 import type { Command } from 'commander';
-import { parseTargetKey, TargetParseError } from '../../core/target';
 import type { ResolveAnswer } from '../api-types';
 import { contextOf, type Io } from '../context';
 import { UsageError } from '../errors';
-import { fetchArtifacts } from '../fetch-artifacts';
 import { fields, formatBytes, shortId, table } from '../format';
 import { indent } from './models';
 
@@ -14,7 +13,7 @@ interface FetchFlags {
   trt?: string;
   sku?: string;
   precision?: string;
-  output: string;
+  output?: string;
 }
 
 export function registerFetch(program: Command, io: Io): void {
@@ -27,13 +26,15 @@ export function registerFetch(program: Command, io: Io): void {
     .option('--trt <version>', "the client's TensorRT version, e.g. 10.9.0")
     .option('--sku <slug>', 'the GPU model, e.g. nvidia-geforce-rtx-4080')
     .option('--precision <p>', 'engine precision wanted, e.g. fp16')
-    .requiredOption('-o, --output <dir>', 'directory to write the files into (created if missing)')
+    .option('-o, --output <dir>', 'directory to write the files into, created if missing (Default: MODEL-TARGET, e.g. resnet18-ort1.30.0-x86_64-avx2)')
     .action(async (model: string, flags: FetchFlags, cmd: Command) => {
       const ctx = contextOf(cmd, io);
       const query = resolveQuery(model, flags);
+      const dir = flags.output ?? defaultOutputDir(query);
       const answer = await ctx.client.json<ResolveAnswer>('GET', '/v1/resolve', { query });
-      const files = await fetchArtifacts(ctx.client, answer, flags.output, { trt: query.trt });
-      ctx.output({ resolve: answer, dir: flags.output, files }, () => {
+      const { fetchArtifacts } = require('../fetch-artifacts') as typeof import('../fetch-artifacts');
+      const files = await fetchArtifacts(ctx.client, answer, dir, { trt: query.trt });
+      ctx.output({ resolve: answer, dir, files }, () => {
         const head = fields([
           ['rung', `${answer.rung}: ${answer.note}`],
           ['target', answer.target],
@@ -43,9 +44,18 @@ export function registerFetch(program: Command, io: Io): void {
         ]);
         const rows = files.map((f) => [f.path, f.role ?? 'model', formatBytes(f.size), shortId(f.sha256, 16), f.downloaded ? 'verified' : 'already there, verified']);
         const primary = answer.primary ? `\nuse: ${files.find((f) => f.name === answer.primary)?.path ?? answer.primary}` : '';
-        return `${head}\nwrote:\n${indent(table(['FILE', 'ROLE', 'SIZE', 'SHA256', 'STATUS'], rows))}${primary}`;
+        return `${head}\nwrote into ${path.join(dir, path.sep)}:\n${indent(table(['FILE', 'ROLE', 'SIZE', 'SHA256', 'STATUS'], rows))}${primary}`;
       });
     });
+}
+
+/**
+ * `resnet18-ort1.30.0-x86_64-avx2`, `resnet18-trt10.9.0-sm89`: one directory per model and client,
+ * in the current directory, so fetching for two targets never mixes their files.
+ */
+export function defaultOutputDir(query: ResolveQuery): string {
+  const client = query.target ?? `trt${query.trt}-sm${query.cc?.replace('.', '')}${query.sku ? `-${query.sku}` : ''}${query.precision ? `-${query.precision}` : ''}`;
+  return `${query.model}-${client}`.replace(/[^A-Za-z0-9@._+-]/g, '_');
 }
 
 type ResolveQuery = { model: string; target?: string; cc?: string; trt?: string; sku?: string; precision?: string };
@@ -55,6 +65,8 @@ export function resolveQuery(model: string, flags: Omit<FetchFlags, 'output'>): 
   const gpu = flags.cc !== undefined || flags.trt !== undefined;
   if (flags.target && gpu) throw new UsageError('Give --target, or --cc and --trt, not both');
   if (flags.target) {
+    // Required here: the target schema loads zod, which every other command can do without.
+    const { parseTargetKey, TargetParseError } = require('../../core/target') as typeof import('../../core/target');
     let target;
     try {
       target = parseTargetKey(flags.target);
