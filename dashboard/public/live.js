@@ -1,7 +1,8 @@
 // Live tables: every element with data-build-id follows the farm-wide event stream (state and
 // progress of every build). A table body with data-refresh is re-rendered by the server when a
 // build it does not show yet appears, when a row changes state, and every few seconds as a
-// fallback, so new and finished builds show up without a reload.
+// fallback, so new and finished builds show up without a reload. A request page's header state
+// ([data-request-state]) follows its matrix cells.
 'use strict';
 (function () {
   const TERMINAL = ['succeeded', 'failed', 'cancelled'];
@@ -37,6 +38,31 @@
       // A cancel button no longer applies; the refreshed row brings a retry button where one does.
       el.querySelectorAll('form[action$="/cancel"]').forEach((f) => f.remove());
     }
+  }
+
+  // The API's rule for a request's state from its builds' (matrixState in src/api/routes/requests.ts).
+  function matrixState(states) {
+    if (states.length === 0) return 'unknown';
+    if (states.includes('active')) return 'running';
+    if (states.includes('queued')) return states.every((s) => s === 'queued') ? 'queued' : 'waiting';
+    if (states.includes('failed')) return 'failed';
+    if (states.includes('cancelled')) return 'cancelled';
+    return 'succeeded';
+  }
+
+  function updateRequestState() {
+    const holder = document.querySelector('[data-request-state]');
+    if (!holder) return;
+    const states = Array.from(document.querySelectorAll('.matrix [data-build-id]'), (cell) => cell.getAttribute('data-state'));
+    const state = matrixState(states);
+    const badge = holder.querySelector('[data-field="state"]');
+    if (badge && badge.textContent !== state) {
+      badge.textContent = state;
+      badge.className = 'badge state-' + state;
+    }
+    // "Nothing is building" stops being news once nothing is left to build.
+    const note = document.getElementById('waiting-note');
+    if (note && state !== 'waiting' && state !== 'queued') note.remove();
   }
 
   function setProgress(el, phase, percent) {
@@ -94,6 +120,7 @@
       }
     });
     if (event.type === 'state') scheduleRefresh(300);
+    updateRequestState();
   }
 
   if (document.querySelector('[data-build-id]') || refreshBody) {

@@ -1,6 +1,6 @@
 /** The dashboard's templates escape everything they interpolate unless it is already markup. */
 import { dataBlock, escapeHtml, href, html, jsonForScript, raw } from '../../src/api/dashboard/html';
-import { formatAge, formatBytes, formatDuration, firstLine } from '../../src/api/dashboard/format';
+import { excerpt, formatAge, formatBytes, formatDuration, firstLine } from '../../src/api/dashboard/format';
 
 describe('html templates', () => {
   it('escapes the five HTML specials and backticks', () => {
@@ -60,5 +60,15 @@ describe('formatting', () => {
   it('shows the first non-empty line of an error', () => {
     expect(firstLine('\n  Validation failed: logits\nstack...')).toBe('Validation failed: logits');
     expect(firstLine(undefined)).toBe('');
+  });
+
+  it('cuts an excerpt at a word, the ellipsis counted', () => {
+    const error = 'ONNX Runtime could not load the model: Load model failed';
+    expect(excerpt(error, 34)).toBe('ONNX Runtime could not load the…');
+    expect(excerpt(error, 80)).toBe(error);
+    expect(excerpt('first line fits\nsecond line', 20)).toBe('first line fits');
+    // Trailing punctuation goes with the cut; a long word with no space to cut at is cut where it must be.
+    expect(excerpt('Validation failed: logits, probs and more', 27)).toBe('Validation failed: logits…');
+    expect(excerpt('/very/long/path/without/any/spaces/at/all', 12)).toBe('/very/long/…');
   });
 });

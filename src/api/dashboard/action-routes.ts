@@ -1,7 +1,7 @@
 /**
- * The dashboard's JSON endpoints and event streams (`/dashboard/api/...`). Actions reuse the API's
- * own functions (cancel, retry, submit); they answer JSON to scripts and redirect plain forms, so
- * every button works without JavaScript too.
+ * The dashboard's JSON endpoints and event streams (`/dashboard/api/...`), and the submit form's
+ * own POST. Actions reuse the API's own functions (cancel, retry, submit); they answer JSON to
+ * scripts and redirect plain forms, so every button works without JavaScript too.
  */
 import { Router, type Request, type Response } from 'express';
 import type { FarmContext } from '../../context';
@@ -15,9 +15,9 @@ import { mapRefError } from '../routes/models';
 import { SubmitSchema } from '../schemas';
 import { submitRequest } from '../submit';
 import type { Catalog } from './data/catalog';
-import { submitBody } from './pages/forms';
+import { submitBody, type SubmitFormValues } from './pages/forms';
 import { page } from './pages/layout';
-import { apiRole, csrfProtected, originProblem } from './session-auth';
+import { apiRole, csrfProtected, originProblem, pageRole } from './session-auth';
 
 export function actionRoutes(ctx: FarmContext, hub: EventHub, catalog: Catalog, limits?: Limits): Router {
   const router = Router();
@@ -65,24 +65,34 @@ export function actionRoutes(ctx: FarmContext, hub: EventHub, catalog: Catalog, 
   router.post('/dashboard/api/builds/:id/cancel', apiRole('builder'), csrfProtected(), action(async (c, id) => cancelBuild(c, await loadBuild(c, id))));
   router.post('/dashboard/api/builds/:id/retry', apiRole('builder'), csrfProtected(), action(async (c, id) => retryBuild(c, await loadBuild(c, id))));
 
+  const submit = async (req: Request, input: unknown) => {
+    const parsed = SubmitSchema.safeParse(input);
+    if (!parsed.success) throw fromZod(parsed.error, 'body');
+    const session = req.dashboardSession!;
+    const quota = limits ? submitQuota(limits, { role: session.role, tokenId: session.tokenId }) : undefined;
+    const result = await submitRequest(ctx, parsed.data, quota).catch(mapRefError);
+    catalog.invalidate();
+    return result;
+  };
+
+  /** For scripts: the submit body as JSON, the API's answer as JSON. */
   router.post('/dashboard/api/submit', apiRole('builder'), csrfProtected(), async (req, res) => {
-    const json = wantsJson(req);
+    const { _csrf: _ignored, ...fields } = (req.body ?? {}) as Record<string, unknown>;
+    const result = await submit(req, req.is('application/json') ? fields : formSubmitInput(fields));
+    res.status(result.builds.every((b) => b.cached) ? 200 : 202).json(result);
+  });
+
+  /** The submit page's form: on to the request's matrix, or the form again with the problem and what was typed. */
+  router.post('/dashboard/submit', pageRole('builder'), csrfProtected(), async (req, res) => {
+    const { _csrf: _ignored, ...fields } = (req.body ?? {}) as Record<string, unknown>;
     try {
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      const { _csrf: _ignored, ...fields } = body;
-      const input = SubmitSchema.safeParse(req.is('application/json') ? fields : formSubmitInput(fields));
-      if (!input.success) throw fromZod(input.error, 'body');
-      const session = req.dashboardSession!;
-      const quota = limits ? submitQuota(limits, { role: session.role, tokenId: session.tokenId }) : undefined;
-      const result = await submitRequest(ctx, input.data, quota).catch(mapRefError);
-      catalog.invalidate();
-      if (json) res.status(result.builds.every((b) => b.cached) ? 200 : 202).json(result);
-      else res.redirect(303, `/dashboard/requests/${result.request}`);
+      const result = await submit(req, formSubmitInput(fields));
+      res.redirect(303, `/dashboard/requests/${result.request}`);
     } catch (err) {
-      if (json || !(err instanceof ApiError) || err.status >= 500) throw err;
-      // A form gets its page back with the problem above it.
+      if (!(err instanceof ApiError) || err.status >= 500) throw err;
       const [{ records }, targets, live] = await Promise.all([catalog.models(), catalog.targetKeys(), ctx.workers.liveTargets()]);
-      res.status(err.status).type('html').send(page({ title: 'Submit', nav: 'submit', session: req.dashboardSession!, body: submitBody(records, targets, live, req.dashboardSession!.csrf, err.message) }));
+      const body = submitBody(records, targets, live, req.dashboardSession!.csrf, err.message, formValues(fields));
+      res.status(err.status).setHeader('Cache-Control', 'no-store').type('html').send(page({ title: 'Submit', nav: 'submit', session: req.dashboardSession!, body }));
     }
   });
 
@@ -104,6 +114,16 @@ function backTo(req: Request, fallback: string): string {
   } catch {
     return fallback;
   }
+}
+
+function formValues(body: Record<string, unknown>): SubmitFormValues {
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return {
+    model: text(body.model),
+    targets: Array.isArray(body.targets) ? body.targets.map(String) : typeof body.targets === 'string' ? [body.targets] : [],
+    moreTargets: text(body.moreTargets),
+    options: text(body.options),
+  };
 }
 
 /** The form's fields (targets as checkboxes plus a free list, options as JSON text) as a submit body. */

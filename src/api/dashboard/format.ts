@@ -65,7 +65,8 @@ export function excerpt(text: string | undefined, max: number): string {
   const line = firstLine(text);
   if (line.length <= max) return line;
   const room = line.slice(0, max - 1);
-  const space = room.search(/\s\S*$/);
+  // A space right after the room means its last word is whole.
+  const space = /\s/.test(line.charAt(max - 1)) ? room.length : room.search(/\s\S*$/);
   const head = space > max / 2 ? room.slice(0, space) : room;
   return `${head.replace(/[\s,;:(\[{-]+$/, '')}…`;
 }

@@ -8,6 +8,7 @@
  * Mount with `app.use(dashboardRoutes(ctx, hub))` before the API's 404 handler.
  */
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import { generatedTokenPath } from '../../admin-token';
 import type { FarmContext } from '../../context';
 import { TokenTable } from '../auth';
 import { ApiError, errorHeaders, toApiError } from '../errors';
@@ -17,6 +18,7 @@ import { assetRoutes } from './assets';
 import { actionRoutes } from './action-routes';
 import { Catalog } from './data/catalog';
 import { pageRoutes } from './page-routes';
+import { html, type Html } from './html';
 import { errorBody, signInBody } from './pages/forms';
 import { page } from './pages/layout';
 import { startPhaseRecorder } from './phase-recorder';
@@ -54,7 +56,13 @@ export function dashboardRoutes(ctx: FarmContext, hub: EventHub, options: Dashbo
   const catalog = new Catalog(ctx);
   startPhaseRecorder(hub, ctx.redis, ctx.keys, ctx.config.prefix, ctx.log).catch((err: Error) => ctx.log.error({ err }, 'dashboard phase timeline disabled'));
 
+  const tokenHint = signInHint(generatedTokenPath(ctx.config));
   const router = Router();
+  // A person who types the farm's address lands on the dashboard; API clients get the documents.
+  router.get('/', (req, res) => {
+    if (req.accepts(['html', 'json']) === 'json') res.json({ dashboard: '/dashboard', openapi: '/openapi.json', health: '/healthz' });
+    else res.redirect(302, '/dashboard');
+  });
   router.use('/dashboard', securityHeaders);
   router.use(assetRoutes());
   // The session first, bodies after: only a signed-in session's bodies (and the sign-in form's) are read.
@@ -69,7 +77,7 @@ export function dashboardRoutes(ctx: FarmContext, hub: EventHub, options: Dashbo
   router.get('/dashboard/sign-in', (req, res) => {
     const next = safeNext(req.query.next);
     if (req.dashboardSession) return res.redirect(303, next);
-    sendPage(res, 200, page({ title: 'Sign in', session: null, body: signInBody(next) }));
+    sendPage(res, 200, page({ title: 'Sign in', session: null, body: signInBody(next, tokenHint) }));
   });
 
   router.post('/dashboard/sign-in', sameOrigin(), async (req, res) => {
@@ -81,13 +89,13 @@ export function dashboardRoutes(ctx: FarmContext, hub: EventHub, options: Dashbo
     } catch (err) {
       const refusal = toApiError(err);
       res.set(errorHeaders(refusal));
-      sendPage(res, refusal.status, page({ title: 'Sign in', session: null, body: signInBody(next, refusal.message) }));
+      sendPage(res, refusal.status, page({ title: 'Sign in', session: null, body: signInBody(next, tokenHint, refusal.message) }));
       return;
     }
     const role = token ? await tokens.roleOfDigest(sha256Hex(token)) : null;
     if (!role) {
       await signIns.failed(address);
-      sendPage(res, 401, page({ title: 'Sign in', session: null, body: signInBody(next, 'That token is not valid for this Kiln (unknown, revoked or expired). Use a token from KILN_TOKENS or `kiln tokens create`.') }));
+      sendPage(res, 401, page({ title: 'Sign in', session: null, body: signInBody(next, tokenHint, 'That token is not valid for this Kiln (unknown, revoked or expired).') }));
       return;
     }
     await signIns.succeeded(address);
@@ -112,6 +120,12 @@ export function dashboardRoutes(ctx: FarmContext, hub: EventHub, options: Dashbo
   router.use('/dashboard', (req, _res, next) => next(new ApiError(404, 'not_found', `No dashboard page ${req.path}`)));
   router.use(dashboardErrors);
   return router;
+}
+
+/** Where a token comes from: the file `npm start` wrote, or the people who run this Kiln. */
+function signInHint(generatedAt: string | null): Html {
+  if (generatedAt) return html`<code>npm start</code> generated an admin token: it is in <code>${generatedAt}</code> on the machine that runs Kiln (<code>cat ${generatedAt}</code>).`;
+  return html`Tokens come from whoever runs this Kiln (<code>KILN_TOKENS</code>, or <code>kiln tokens create</code>); ask them for one.`;
 }
 
 function sendPage(res: Response, status: number, body: string): void {

@@ -16,7 +16,7 @@ import type { Html } from './html';
 import { buildDetailBody } from './pages/build-detail';
 import { buildRows, buildsBody } from './pages/builds';
 import { fleetBody } from './pages/fleet';
-import { submitBody } from './pages/forms';
+import { modelName, submitBody } from './pages/forms';
 import { page, type NavId } from './pages/layout';
 import { modelDetailBody, modelsBody } from './pages/models';
 import { overviewBody } from './pages/overview';
@@ -52,7 +52,7 @@ export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
       res.type('html').send(buildRows(data.page.builds, labelOf, csrf, Boolean(filter.state || filter.model || filter.target)).value);
       return;
     }
-    const models = records.map((m) => ({ sha256: m.sha256, label: m.labels[m.labels.length - 1] ?? null }));
+    const models = records.map((m) => ({ sha256: m.sha256, labels: m.labels }));
     render(req, res, 'builds', 'Builds', buildsBody({ data, session, labelOf, models, targets }), { scripts: ['live.js'] });
   });
 
@@ -84,7 +84,7 @@ export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
 
   router.get('/dashboard/models/:ref', reader, async (req, res) => {
     const model = await ctx.models.resolve(String(req.params.ref)).catch(mapRefError);
-    render(req, res, 'models', `Model ${model.labels[model.labels.length - 1] ?? model.sha256.slice(0, 12)}`, modelDetailBody(await modelDetailData(ctx, model)), { charts: true });
+    render(req, res, 'models', `Model ${modelName(model)}`, modelDetailBody(await modelDetailData(ctx, model)), { charts: true });
   });
 
   router.get('/dashboard/fleet', reader, async (req, res) => {

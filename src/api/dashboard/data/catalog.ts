@@ -13,10 +13,13 @@ export class Catalog {
 
   constructor(private readonly ctx: FarmContext) {}
 
-  /** sha256 -> newest label (or null), and the records, newest upload first. */
+  /**
+   * sha256 -> every label of the model, as one name (`resnet18@1, classifier@1`; null when it has
+   * none: a model pushed under two names is both), and the records, newest upload first.
+   */
   async models(): Promise<{ records: ModelRecord[]; labelOf: (sha: string) => string | null }> {
     const records = await this.ctx.models.list();
-    const labels = new Map(records.map((r) => [r.sha256, r.labels[r.labels.length - 1] ?? null]));
+    const labels = new Map(records.map((r) => [r.sha256, r.labels.length ? r.labels.join(', ') : null]));
     return { records, labelOf: (sha) => labels.get(sha) ?? null };
   }
 

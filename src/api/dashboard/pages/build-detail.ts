@@ -13,7 +13,7 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 export function buildDetailBody(d: BuildDetailData, session: Session): Html {
   const r = d.record;
   const report = r.report;
-  const label = d.model?.labels[d.model.labels.length - 1] ?? null;
+  const label = d.model?.labels.length ? d.model.labels.join(', ') : null;
   const live = !TERMINAL.has(r.state);
   const facts = html`<dl class="facts">
     <dt>Model</dt><dd>${modelLink(r.modelId, label)} <span class="mono muted small">${shortId(r.modelId)}</span></dd>

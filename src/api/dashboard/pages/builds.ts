@@ -13,7 +13,7 @@ export interface BuildsPageContext {
   data: BuildsPageData;
   session: Session;
   labelOf: (sha: string) => string | null;
-  models: { sha256: string; label: string | null }[];
+  models: { sha256: string; labels: string[] }[];
   targets: string[];
 }
 
@@ -26,8 +26,10 @@ export function buildsBody(c: BuildsPageContext): Html {
       (s) => html`<option value="${s}" ${s === filter.state ? html`selected` : ''}>${s} (${c.data.counts[s].toLocaleString('en-US')})</option>`,
     )}</select></label>
     <label>Model <select name="model"><option value="">any</option>${c.models.map((m) => {
-      const value = m.label ?? m.sha256;
-      return html`<option value="${value}" ${value === filter.model || m.sha256 === filter.model ? html`selected` : ''}>${m.label ?? m.sha256.slice(0, 12)}</option>`;
+      // Any of a model's labels names it; the newest goes in the URL, all of them in the list.
+      const value = m.labels[m.labels.length - 1] ?? m.sha256;
+      const selected = filter.model !== undefined && (m.sha256 === filter.model || m.labels.includes(filter.model) || value === filter.model);
+      return html`<option value="${value}" ${selected ? html`selected` : ''}>${modelName(m)}</option>`;
     })}</select></label>
     <label>Target <select name="target"><option value="">any</option>${c.targets.map(
       (t) => html`<option value="${t}" ${t === filter.target ? html`selected` : ''}>${t}</option>`,

@@ -76,7 +76,7 @@ export function modelDetailBody(d: ModelDetailData): Html {
         <tbody>${d.recentBuilds.map((b) => html`<tr><td>${buildLink(b.buildKey)}</td><td class="mono">${b.targetKey}</td><td>${stateBadge(b.state)}</td><td>${timeAgo(b.createdAt)}</td></tr>`)}</tbody></table>
         <p><a href="/dashboard/builds?model=${m.sha256}">All builds of this model</a></p>`
     : empty('No builds of this model yet.');
-  return html`<h1>Model ${m.labels.length ? m.labels[m.labels.length - 1] : html`<span class="mono">${shortId(m.sha256)}</span>`}</h1>
+  return html`<h1>Model ${m.labels.length ? m.labels.join(', ') : html`<span class="mono">${shortId(m.sha256)}</span>`}</h1>
     <div class="grid-2">${section('Model', info, 'model-h')}${section('Comparison', comparison, 'comparison-h')}</div>
     ${section('Artifacts per target', artifacts, 'artifacts-h')}
     ${section('Recent builds', recent, 'recent-h')}`;

@@ -49,7 +49,8 @@ export function requestMatrixBody(summary: RequestSummary, builds: BuildRecord[]
         })}</tr>`,
       )}</tbody>
     </table>`;
-  return html`<div class="title-row"><h1>Request <span class="mono">${r.id.slice(0, 8)}</span></h1>${stateBadge(summary.state)}</div>
+  // live.js recomputes the header's state from the cells as their builds change.
+  return html`<div class="title-row"><h1>Request <span class="mono">${r.id.slice(0, 8)}</span></h1><span id="request-state" data-request-state>${stateBadge(summary.state)}</span></div>
     <p>${modelLink(r.modelId, labelOf(r.modelId))}, ${r.targets.length} target${r.targets.length === 1 ? '' : 's'}, submitted ${timeAgo(r.createdAt)}.</p>
     ${summary.state === 'waiting' || unservedQueued.length ? html`<p class="small muted" id="waiting-note">${summary.state === 'waiting' ? WAITING_NOTE : ''}${
       unservedQueued.length ? html` No live worker serves <span class="mono">${unservedQueued.join(', ')}</span>; ${unservedQueued.length === 1 ? 'it stays' : 'they stay'} queued until one registers.` : ''
