@@ -5,9 +5,9 @@
  * with its data under .kiln/redis. Without configured tokens an admin token is generated.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
+import { adminTokenFile, ensureAdminToken } from './admin-token';
 import { loadConfig, type KilnConfig } from './config';
 import { redisAnswers, redisServerInstalled, startPrivateRedis } from './local-redis';
 import { createLogger, type Logger } from './log';
@@ -30,13 +30,44 @@ async function ensureRedis(config: KilnConfig, children: ChildProcess[], log: Lo
   return redis.url;
 }
 
-function adminToken(config: KilnConfig): string | null {
-  if (config.tokens.length > 0) return null;
-  const file = path.join(config.home, 'admin-token');
-  const token = existsSync(file) ? readFileSync(file, 'utf8').trim() : `kiln_${randomBytes(24).toString('base64url')}`;
-  mkdirSync(config.home, { recursive: true });
-  writeFileSync(file, token + '\n', { mode: 0o600 });
-  return token;
+/** Resolves once GET /healthz answers at all (any status: the API is listening), false after `timeoutMs`. */
+async function apiAnswers(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const answered = await new Promise<boolean>((resolve) => {
+      const req = http.get(`${url}/healthz`, { timeout: 2 * SECOND }, (res) => {
+        res.resume();
+        resolve(true);
+      });
+      req.on('error', () => resolve(false));
+      req.on('timeout', () => req.destroy());
+    });
+    if (answered) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+/**
+ * What to do next, printed once the API answers, so it is the last thing on the screen rather
+ * than lost above the processes' start-up lines.
+ */
+async function announce(config: KilnConfig, token: string | null): Promise<void> {
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+  const up = config.port !== 0 && (await apiAnswers(url, 60 * SECOND));
+  const lines = ['', up ? '[kiln] the farm is up:' : '[kiln] the API has not answered yet; when it does:'];
+  if (config.port === 0) lines.push('    the API listens on the port it printed above ([api] listening on ...)');
+  else {
+    lines.push(`    dashboard  ${url}/dashboard`);
+    lines.push(`    API        ${url}${config.port === 8080 && host === '127.0.0.1' ? '' : `   (for the CLI: export KILN_URL=${url})`}`);
+  }
+  if (token) {
+    const file = path.relative(process.cwd(), adminTokenFile(config.home)) || adminTokenFile(config.home);
+    lines.push(`    token      ${file} holds the admin token (no KILN_TOKENS were set); for the CLI:`, '', `    export KILN_TOKEN=${token}`);
+  }
+  // For the person at the terminal, not for the log: plain text, as the CLI prints.
+  process.stdout.write(lines.join('\n') + '\n\n');
 }
 
 /** Runs an entry point (compiled JS, or TypeScript under tsx in development) and restarts it if it dies. */
@@ -65,15 +96,12 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   let stopping = false;
   const redisUrl = await ensureRedis(config, children, log);
-  const token = adminToken(config);
+  const token = ensureAdminToken(config);
   const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, KILN_HOME: config.home };
-  if (token) {
-    env.KILN_TOKENS = `admin:${token}`;
-    // For the person at the terminal, not for the log: plain text, as the CLI prints.
-    process.stdout.write(`no KILN_TOKENS configured: generated an admin token (saved in ${path.join(config.home, 'admin-token')}):\n\n    export KILN_TOKEN=${token}\n\n`);
-  }
+  if (token) env.KILN_TOKENS = `admin:${token}`;
   supervise('api', 'api/main', env, children, () => stopping, log);
   supervise('worker', 'worker/main', env, children, () => stopping, log);
+  void announce(config, token);
 
   const shutdown = () => {
     if (stopping) return;
