@@ -24,6 +24,19 @@ export interface ReceivedFile {
   discard(): Promise<void>;
 }
 
+/**
+ * A full disk, said so (507) instead of "Internal error": the upload was refused whole and nothing
+ * was stored, so the client can push again once there is space. Other errors pass unchanged.
+ */
+export function diskFull(err: unknown, where: string): unknown {
+  if ((err as NodeJS.ErrnoException | null)?.code !== 'ENOSPC') return err;
+  return new ApiError(
+    507,
+    'insufficient_storage',
+    `Kiln's disk is full: no space left to write ${where} (ENOSPC). Nothing was stored; free space on the disk of KILN_HOME (temp files) and KILN_DATA_DIR (the store), then push again`,
+  );
+}
+
 const tooLarge = (limit: number) =>
   new ApiError(413, 'too_large', `Upload is over the limit of ${limit} bytes (KILN_MAX_MODEL_BYTES)`);
 
@@ -59,7 +72,7 @@ export async function receiveUpload(req: Request, tmpDir: string, limit: number)
     return { path: file, sha256, size, fields, discard };
   } catch (err) {
     await discard();
-    throw err;
+    throw diskFull(err, 'the upload to a temp file');
   }
 }
 

@@ -272,5 +272,8 @@ export class KilnWorker {
 }
 
 function errorMessage(err: unknown): string {
+  if ((err as NodeJS.ErrnoException | null)?.code === 'ENOSPC') {
+    return `No space left on a disk this build writes to (${(err as Error).message}): free space on the worker (its KILN_HOME) and the store (KILN_DATA_DIR), then retry the build. Nothing was published`;
+  }
   return err instanceof Error ? err.message : String(err);
 }

@@ -11,7 +11,7 @@ import { ApiError, conflict, fromZod, notFound } from '../errors';
 import { ModelUploadQuerySchema } from '../schemas';
 import { sendStored } from '../send-stored';
 import type { Limits } from '../limits';
-import { receiveUpload, uploadGuards } from '../upload';
+import { diskFull, receiveUpload, uploadGuards } from '../upload';
 
 export function modelRoutes(ctx: FarmContext, limits: Limits): Router {
   const router = Router();
@@ -35,7 +35,7 @@ export function modelRoutes(ctx: FarmContext, limits: Limits): Router {
           .then(
             () => true,
             (err) => {
-              if (!(err instanceof PreconditionFailedError)) throw err; // stored meanwhile by a concurrent upload
+              if (!(err instanceof PreconditionFailedError)) throw diskFull(err, 'the model to the store'); // else stored meanwhile by a concurrent upload
               return false;
             },
           );
