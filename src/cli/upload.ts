@@ -33,7 +33,8 @@ export async function uploadFile<T extends { sha256: string }>(ctx: CliContext, 
   const info = await stat(file).catch(() => null);
   if (!info?.isFile()) throw new UsageError(`Expected ${request.what} to push but "${file}" is ${info ? 'not a file' : 'missing'}`);
   const name = path.basename(file);
-  const source = createReadStream(file);
+  // 1 MiB reads: a 45 MB model passes the hashing stream in 45 chunks instead of 700.
+  const source = createReadStream(file, { highWaterMark: 1024 * 1024 });
   const hasher = new VerifyingHasher(name);
   source.on('error', (err) => hasher.destroy(err));
   source.pipe(hasher);
