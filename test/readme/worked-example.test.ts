@@ -119,10 +119,12 @@ describe('the README worked example, as written', () => {
 
   afterAll(async () => {
     if (farm?.pid && farm.exitCode === null) {
-      const exited = new Promise((resolve) => farm!.once('exit', resolve));
+      // 'close', not 'exit': npm exits first, while start.js, the API and the worker still hold
+      // the output pipes this process reads; the suite is done when they have all gone.
+      const closed = new Promise((resolve) => farm!.once('close', resolve));
       process.kill(-farm.pid, 'SIGTERM'); // npm, its shell, start.js and the API and worker
       const killer = setTimeout(() => process.kill(-farm!.pid!, 'SIGKILL'), 20_000);
-      await exited;
+      await closed;
       clearTimeout(killer);
     }
     await deletePrefix(prefix);
