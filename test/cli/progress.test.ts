@@ -4,7 +4,7 @@ import type { BuildEvent, BuildRecord } from '../../src/cli/api-types';
 import { LineDisplay } from '../../src/cli/progress';
 import { benchmarkSummary } from '../../src/cli/watch';
 
-const progress = (phase: string, percent: number): BuildEvent => ({ type: 'progress', buildId: 'b', phase, percent, at: '' });
+const progress = (phase: string, percent: number): BuildEvent => ({ type: 'progress', buildKey: 'b', phase, percent, at: '' });
 
 describe('overall progress', () => {
   it.each(['ort1.30.0-x86_64-avx2', 'trt10.9.0-sm89'])('runs from 0 to 100 across the phases of %s, never back', (target) => {
@@ -26,9 +26,9 @@ describe('overall progress', () => {
     let out = '';
     const display = new LineDisplay({ write: (chunk) => (out += chunk) });
     display.add('b', 'ort1.30.0-x86_64-avx2');
-    display.event('b', { type: 'state', buildId: 'b', state: 'active', at: '' });
+    display.event('b', { type: 'state', buildKey: 'b', state: 'active', at: '' });
     for (const phase of PHASES) for (const p of [0, 40, 100]) display.event('b', progress(phase, p));
-    display.event('b', { type: 'state', buildId: 'b', state: 'succeeded', at: '' });
+    display.event('b', { type: 'state', buildKey: 'b', state: 'succeeded', at: '' });
     const percents = [...out.matchAll(/ (\d+)%$/gm)].map((m) => Number(m[1]));
     expect(out).toContain('[ort1.30.0-x86_64-avx2] benchmarking 20%'); // after preparing 3, building 15, validating 2
     expect(percents).toEqual([...percents].sort((a, b) => a - b));

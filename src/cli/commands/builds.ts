@@ -152,12 +152,12 @@ const countsOf = (counts: Record<string, number>) =>
     .join(', ');
 
 /** Why a build has no log lines (yet). */
-export function whyNoLog(b: Pick<BuildRecord, 'id' | 'state' | 'targetKey' | 'startedAt'>): string {
-  const follow = `follow it with \`kiln status ${shortId(b.id)} --log\``;
-  if (b.state === 'queued') return `Build ${shortId(b.id)} is queued: no worker has started it yet, so it has no log. Is a worker serving ${b.targetKey}? \`kiln workers\` lists them; ${follow}.`;
-  if (b.state === 'active') return `Build ${shortId(b.id)} has just started and logged nothing yet; ${follow}.`;
-  if (b.state === 'cancelled' && !b.startedAt) return `Build ${shortId(b.id)} was cancelled before any worker started it, so it has no log.`;
-  return `Build ${shortId(b.id)} is ${b.state} and has no log.`;
+export function whyNoLog(b: Pick<BuildRecord, 'buildKey' | 'state' | 'targetKey' | 'startedAt'>): string {
+  const follow = `follow it with \`kiln status ${shortId(b.buildKey)} --log\``;
+  if (b.state === 'queued') return `Build ${shortId(b.buildKey)} is queued: no worker has started it yet, so it has no log. Is a worker serving ${b.targetKey}? \`kiln workers\` lists them; ${follow}.`;
+  if (b.state === 'active') return `Build ${shortId(b.buildKey)} has just started and logged nothing yet; ${follow}.`;
+  if (b.state === 'cancelled' && !b.startedAt) return `Build ${shortId(b.buildKey)} was cancelled before any worker started it, so it has no log.`;
+  return `Build ${shortId(b.buildKey)} is ${b.state} and has no log.`;
 }
 
 function progressOf(b: { state: string; phase?: string; percent: number }): string {
