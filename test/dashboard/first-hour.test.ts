@@ -64,11 +64,11 @@ describe('dashboard, as a newcomer meets it', () => {
     const { page } = browser;
     await page.goto(`${farm.url}/`);
     expect(new URL(page.url()).pathname).toBe('/dashboard/sign-in');
-    expect(await page.locator('#token-hint').textContent()).toBe('Tokens are configured by whoever runs this Kiln (KILN_TOKENS); ask them for one.');
+    expect(await page.locator('#token-hint').textContent()).toBe('Tokens come from whoever runs this Kiln (KILN_TOKENS, or kiln tokens create); ask them for one.');
     await page.fill('#token', 'not-a-token-of-this-kiln');
     await page.press('#token', 'Enter');
     await page.locator('[role="alert"]').waitFor();
-    expect(await page.locator('[role="alert"]').textContent()).toBe('That token is not valid for this Kiln.');
+    expect(await page.locator('[role="alert"]').textContent()).toBe('That token is not valid for this Kiln (unknown, revoked or expired).');
     await signIn(page, farm.url, TOKENS.admin);
   });
 
@@ -211,7 +211,7 @@ describe('dashboard, as a newcomer meets it', () => {
         });
         expect(wrong.status).toBe(401);
         const text = await wrong.text();
-        expect(text).toContain('That token is not valid for this Kiln.');
+        expect(text).toContain('That token is not valid for this Kiln (unknown, revoked or expired).');
         expect(text).toContain(path.join(home, 'admin-token'));
         expect(text).not.toContain('KILN_TOKENS');
       } finally {

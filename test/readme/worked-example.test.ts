@@ -101,6 +101,10 @@ function scratchCheckout(): string {
     mkdirSync(path.dirname(out), { recursive: true });
     writeFileSync(out, ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions: options, fileName: file }).outputText);
   }
+  // JSON that src/ imports (resolveJsonModule) is copied beside the JavaScript, as tsc does.
+  for (const file of readdirSync(path.join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })) {
+    if (file.endsWith('.json')) copyFileSync(path.join(ROOT, 'src', file), path.join(dir, 'dist', file));
+  }
   return dir;
 }
 
@@ -148,8 +152,10 @@ describe('the README worked example, as written', () => {
     await new Promise<void>((resolve, reject) => {
       const check = () => {
         // The banner comes once the API answers; the worker says when it serves its target.
-        if (/export KILN_TOKEN=/.test(farmOutput) && /\[worker [^\]]+\] serving /.test(farmOutput)) resolve();
+        if (/export KILN_TOKEN=/.test(farmOutput) && /\bserving (?:ort|trt)\S+/.test(farmOutput)) resolve();
         else if (farm!.exitCode !== null) reject(new Error(`npm start exited (${farm!.exitCode}):\n${farmOutput}`));
+        // start.js restarts a process that dies, so a broken farm never exits: give up after a while.
+        else if (Date.now() - farmStarted > 90_000) reject(new Error(`npm start did not bring up the API and a worker in 90 s:\n${farmOutput}`));
         else setTimeout(check, 100);
       };
       check();
