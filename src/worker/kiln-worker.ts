@@ -7,7 +7,7 @@
  * builds it again; publishing is manifest-last and put-if-absent, so the set is published once.
  */
 import os from 'node:os';
-import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, UnrecoverableError } from 'bullmq';
 import type { KilnConfig } from '../config';
 import type { FarmContext } from '../context';
 import type { WorkerFacts } from '../core/manifest';
@@ -20,6 +20,7 @@ import type { Logger } from '../log';
 import type { WorkerInfo } from '../state/worker-registry';
 import { readManifest } from '../storage/publish';
 import type { BuildJob, BuildJobData, BuildJobResult } from '../queue/build-queues';
+import { JobSource } from '../queue/job-source';
 import { BuildMetrics, type BuildOutcome } from './build-metrics';
 import { runPipeline } from './pipeline';
 import { BuildInputError, type Capabilities, type Toolchain } from './toolchains/toolchain';
@@ -40,15 +41,17 @@ export class KilnWorker {
   readonly id: string;
   private readonly logger: Logger;
   private readonly metrics: BuildMetrics;
-  private readonly bullWorkers: Worker<BuildJobData, BuildJobResult>[] = [];
+  /** Where this worker takes its jobs: one at a time across all of its queues (src/queue/job-source.ts). */
+  jobs: JobSource<BuildJobData, BuildJobResult> | null = null;
   private readonly subscriber;
   private info!: WorkerInfo;
   private facts!: WorkerFacts;
   private toolchainByTarget = new Map<string, Toolchain>();
   private heartbeat?: NodeJS.Timeout;
   private current: { buildKey: string; abort: AbortController; done: Promise<unknown> } | null = null;
-  private busy: Promise<void> = Promise.resolve();
   private stopping = false;
+  /** Set when stop()'s grace period ran out: a build starting now is handed back at once. */
+  private graceOver = false;
   private sampleTelemetry: () => Promise<TelemetrySample | null> = async () => null;
 
   constructor(
@@ -99,23 +102,21 @@ export class KilnWorker {
     this.heartbeat = setInterval(() => void this.beat().catch((err) => this.logger.warn({ err }, 'heartbeat failed')), this.config.heartbeatMs);
     this.heartbeat.unref();
 
-    for (const key of this.targets) {
-      const worker = new Worker<BuildJobData, BuildJobResult>(key, (job, token) => this.process(job, token), {
-        connection: this.ctx.redis,
-        prefix: `${this.config.prefix}:bull`,
-        concurrency: 1,
-        lockDuration: this.config.lockMs,
-        stalledInterval: this.config.stalledMs,
-        maxStalledCount: 2,
-      });
-      worker.on('error', (err) => this.logger.error({ err, target: key }, `queue ${key}: ${err.message}`));
-      // A job whose workers died too often is failed by BullMQ's stalled-job check, where no
-      // build code runs: the record must not stay 'active' for ever.
-      worker.on('failed', (job, err) => {
-        if (job && /stalled/i.test(err.message)) void this.failStalled(job.data.buildKey, err.message);
-      });
-      this.bullWorkers.push(worker);
-    }
+    const jobs = new JobSource<BuildJobData, BuildJobResult>(
+      this.ctx.redis,
+      this.targets,
+      (job, token) => this.runJob(job, token),
+      { prefix: `${this.config.prefix}:bull`, lockDuration: this.config.lockMs, stalledInterval: this.config.stalledMs, maxStalledCount: 2 },
+      this.id,
+    );
+    jobs.on('error', (err, target) => this.logger.error({ err, target }, `queue ${target}: ${err.message}`));
+    // A job whose workers died too often is failed by BullMQ's stalled-job check, where no
+    // build code runs: the record must not stay 'active' for ever.
+    jobs.on('failed', (job, err) => {
+      if (job && /stalled/i.test(err.message)) void this.failStalled(job.data.buildKey, err.message);
+    });
+    this.jobs = jobs;
+    await jobs.start();
     this.logger.info({ targets: this.targets }, `serving ${this.targets.length ? this.targets.join(', ') : 'no targets'}`);
   }
 
@@ -137,19 +138,6 @@ export class KilnWorker {
   private async attemptEnded(target: string, outcome: BuildOutcome, startedAt: number): Promise<void> {
     this.metrics.attemptEnded(target, outcome, (Date.now() - startedAt) / 1000);
     await this.pushMetrics().catch((err) => this.logger.warn({ err }, 'pushing metrics failed'));
-  }
-
-  /** One build at a time per worker, across all of its queues. */
-  private async process(job: BuildJob, token: string | undefined): Promise<BuildJobResult> {
-    const previous = this.busy;
-    let release!: () => void;
-    this.busy = new Promise((resolve) => (release = resolve));
-    await previous;
-    try {
-      return await this.runJob(job, token);
-    } finally {
-      release();
-    }
   }
 
   private async runJob(job: BuildJob, token: string | undefined): Promise<BuildJobResult> {
@@ -184,6 +172,7 @@ export class KilnWorker {
     const onPhaseEnd = (phase: string, seconds: number) => this.metrics.phaseSeconds.observe({ target: spec.targetKey, phase }, seconds);
     const done = runPipeline({ ctx: this.ctx, toolchain, worker: this.facts, buildKey, spec, signal: abort.signal, onPhaseEnd });
     this.current = { buildKey, abort, done: done.catch(() => undefined) };
+    if (this.graceOver) abort.abort('shutdown' satisfies AbortReason);
     void this.beat().catch(() => undefined);
     try {
       const result = await done;
@@ -256,15 +245,15 @@ export class KilnWorker {
   async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    await Promise.all(this.bullWorkers.map((w) => w.pause(true).catch(() => undefined)));
-    const current = this.current;
-    if (current) {
-      this.logger.info({ buildKey: current.buildKey }, `waiting up to ${graceMs} ms for build ${current.buildKey.slice(0, 12)}`);
-      const timer = setTimeout(() => current.abort.abort('shutdown' satisfies AbortReason), graceMs);
-      await current.done;
-      clearTimeout(timer);
-    }
-    await Promise.all(this.bullWorkers.map((w) => w.close()));
+    this.jobs?.pause();
+    if (this.current) this.logger.info({ buildKey: this.current.buildKey }, `waiting up to ${graceMs} ms for build ${this.current.buildKey.slice(0, 12)}`);
+    // A job taken just before pause() may not have started its build yet: the grace covers it too.
+    const timer = setTimeout(() => {
+      this.graceOver = true;
+      this.current?.abort.abort('shutdown' satisfies AbortReason);
+    }, graceMs);
+    await this.jobs?.close();
+    clearTimeout(timer);
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.ctx.workers.remove(this.id);
     await this.subscriber.quit().catch(() => this.subscriber.disconnect());
