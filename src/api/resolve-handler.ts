@@ -10,7 +10,8 @@
  */
 import type { FarmContext } from '../context';
 import { resolveArtifact, type Client } from '../core/resolve';
-import { parseTargetKey, TargetParseError } from '../core/target';
+import type { Platform } from '../core/platform';
+import { parseTargetKey, targetKey, TargetParseError } from '../core/target';
 import { timingCacheKey } from '../storage/layout';
 import { callerFromHeader, checkRole, WWW_AUTHENTICATE, type TokenTable } from './auth';
 import { badRequest, errorHeaders, fromZod, toApiError } from './errors';
@@ -96,19 +97,26 @@ export class ResolveHandler {
   }
 }
 
-function toClient(q: { target?: string; cc?: string; trt?: string; sku?: string; precision?: string }): Client {
+function toClient(q: { target?: string; cc?: string; trt?: string; sku?: string; precision?: string; platform?: Platform }): Client {
   if (q.cc || q.trt) {
     if (!q.cc || !q.trt) throw badRequest('A GPU client gives both cc (e.g. 8.9) and trt (e.g. 10.9.0)');
-    return { kind: 'gpu', cc: q.cc, trt: q.trt, sku: q.sku, precision: q.precision };
+    const cpuTargetKey = q.target === undefined ? undefined : cpuKey(q.target);
+    return { kind: 'gpu', cc: q.cc, trt: q.trt, sku: q.sku, precision: q.precision, platform: q.platform, cpuTargetKey };
   }
   if (!q.target) throw badRequest('Give target (a CPU target key, e.g. ort1.30.0-x86_64-avx2) or cc and trt for a GPU client');
+  if (q.platform) throw badRequest(`platform is for GPU clients; a CPU target key names its own platform (e.g. ort1.30.0-windows-x86_64-avx2) but received platform=${q.platform}`);
+  return { kind: 'cpu', targetKey: cpuKey(q.target) };
+}
+
+/** A CPU target key in its canonical spelling; 400 for anything else. */
+function cpuKey(key: string): string {
   let target;
   try {
-    target = parseTargetKey(q.target);
+    target = parseTargetKey(key);
   } catch (err) {
     if (err instanceof TargetParseError) throw badRequest(err.message);
     throw err;
   }
-  if (target.toolchain !== 'onnxruntime') throw badRequest(`target ${q.target} is a TensorRT target: give cc, trt and sku instead`);
-  return { kind: 'cpu', targetKey: q.target };
+  if (target.toolchain !== 'onnxruntime') throw badRequest(`target ${key} is a TensorRT target: give cc, trt and sku instead`);
+  return targetKey(target);
 }

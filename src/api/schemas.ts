@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { BuildOptionsSchema } from '../core/options';
 import { TargetSchema } from '../core/target';
+import { PLATFORMS } from '../core/platform';
 import { BUILD_STATES } from '../state/build-records';
 
 export const TargetInputSchema = z.union([
@@ -48,7 +49,8 @@ export const ModelUploadQuerySchema = z
 export const ResolveQuerySchema = z
   .object({
     model: z.string().min(1).describe('Model reference'),
-    target: z.string().optional().describe('CPU target key of the client, e.g. ort1.30.0-x86_64-avx2'),
+    target: z.string().optional().describe('CPU target key of the client, e.g. ort1.30.0-x86_64-avx2 (a GPU client may give it too, for the CPU artifact when no engine fits)'),
+    platform: z.enum(PLATFORMS).optional().describe('Platform of a GPU client: linux-x86_64, linux-aarch64 or windows-x86_64. (Default: linux-x86_64)'),
     cc: z.string().regex(/^\d{1,2}\.\d$/, 'compute capability as major.minor, e.g. 8.9').optional(),
     sku: z.string().optional().describe('GPU SKU slug, e.g. nvidia-geforce-rtx-4080'),
     trt: z.string().regex(/^\d+\.\d+\.\d+$/, 'TensorRT version as major.minor.patch').optional(),

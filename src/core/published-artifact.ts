@@ -22,6 +22,8 @@ export function summarize(manifest: Manifest): PublishedArtifact {
     // engine". Options are a list of trtexec flags, so they are reduced. The spec was parsed when
     // it was submitted; a manifest without the section predates it and means the defaults.
     traits.precision = computePrecisionOf(manifest.spec.options.tensorrt?.precision ?? []);
+    // Loadable by later releases of the same major: the version-compatible rung of resolve.
+    if (manifest.spec.options.tensorrt?.versionCompatible) traits.versionCompatible = 'true';
   }
   return {
     buildKey: manifest.buildKey,

@@ -83,3 +83,66 @@ describe('resolveArtifact', () => {
     expect(resolveArtifact(gpu('8.0', '10.9.0'), [failed], true).rung).toBe('timing-cache');
   });
 });
+
+describe('the whole ladder: platforms, version-compatible engines, the CPU artifact for a GPU client', () => {
+  const vc = { tensorrt: { versionCompatible: true } };
+  const x86Cc = published('trt10.9.0-sm90');
+  const armSku = published('trt10.9.0-linux-aarch64-sm90-nvidia-gh200-480gb');
+  const armCc = published('trt10.9.0-linux-aarch64-sm90');
+  const winCc = published('trt10.9.0-windows-x86_64-sm89');
+  const vc107 = published('trt10.7.0-sm89', vc);
+  const vc103 = published('trt10.3.0-sm89', vc);
+  const vc103Ampere = published('trt10.3.0-sm86-ampere+', vc);
+  const plain108 = published('trt10.8.0-sm89');
+  const vc86 = published('trt8.6.1-sm89', vc);
+  const vcArm = published('trt10.3.0-linux-aarch64-sm90', vc);
+  const vcFp16 = published('trt10.5.0-sm75', { tensorrt: { versionCompatible: true, precision: ['fp16'] } });
+  const cpu = published('ort1.30.0-x86_64-avx2');
+  const armCpu = published('ort1.30.0-aarch64-neon');
+  const failedVc = published('trt10.8.0-sm80', vc, 'fail');
+  const all = [x86Cc, armSku, armCc, winCc, vc107, vc103, vc103Ampere, plain108, vc86, vcArm, vcFp16, cpu, armCpu, failedVc];
+
+  type Row = [name: string, client: Client, cache: boolean, rung: string, artifact: PublishedArtifact | undefined];
+  const gh200: Client = { kind: 'gpu', cc: '9.0', trt: '10.9.0', sku: 'nvidia-gh200-480gb', platform: 'linux-aarch64' };
+  const rows: Row[] = [
+    ['exact SKU on its platform', gh200, true, 'exact-sku', armSku],
+    ['another SKU of the CC on aarch64', { ...gh200, sku: 'nvidia-jetson-thor' }, true, 'same-cc', armCc],
+    ['x86_64 (the default platform) never gets the aarch64 engine', { kind: 'gpu', cc: '9.0', trt: '10.9.0', sku: 'nvidia-gh200-480gb' }, true, 'same-cc', x86Cc],
+    ['Windows gets the Windows engine', { kind: 'gpu', cc: '8.9', trt: '10.9.0', platform: 'windows-x86_64' }, true, 'same-cc', winCc],
+    ['Linux never gets the Windows engine: the newest earlier version-compatible one', { kind: 'gpu', cc: '8.9', trt: '10.9.0' }, true, 'version-compatible', vc107],
+    ['a version-compatible engine only loads on later releases, not earlier', { kind: 'gpu', cc: '8.9', trt: '10.5.0' }, true, 'version-compatible', vc103],
+    ['nor on the release that built it unless it is the exact-version engine', { kind: 'gpu', cc: '8.9', trt: '10.3.0' }, true, 'same-cc', vc103],
+    ['a plain engine of an earlier release is never offered', { kind: 'gpu', cc: '8.9', trt: '10.8.1' }, true, 'version-compatible', vc107],
+    ['never across majors: TensorRT 8.6 engines are not for 10.x, nor 10.x for 11', { kind: 'gpu', cc: '8.9', trt: '11.0.0' }, true, 'timing-cache', undefined],
+    ['version-compatible for 8.6 within major 8', { kind: 'gpu', cc: '8.9', trt: '8.6.2' }, true, 'version-compatible', vc86],
+    ['version-compatible and ampere+ together, on another CC', { kind: 'gpu', cc: '8.0', trt: '10.9.0' }, true, 'version-compatible', vc103Ampere],
+    ['version-compatible on aarch64 only for aarch64', { kind: 'gpu', cc: '9.0', trt: '10.5.0', platform: 'linux-aarch64' }, true, 'version-compatible', vcArm],
+    ['precision honoured on the version-compatible rung', { kind: 'gpu', cc: '7.5', trt: '10.9.0', precision: 'fp16' }, true, 'version-compatible', vcFp16],
+    ['a precision no engine has falls through', { kind: 'gpu', cc: '7.5', trt: '10.9.0', precision: 'int8' }, true, 'timing-cache', undefined],
+    ['a failed engine is never offered', { kind: 'gpu', cc: '8.0', trt: '10.9.0', platform: 'windows-x86_64' }, false, 'onnx', undefined],
+    ['a GPU client with nothing better gets its CPU artifact', { kind: 'gpu', cc: '7.0', trt: '10.9.0', cpuTargetKey: 'ort1.30.0-x86_64-avx2' }, false, 'cpu', cpu],
+    ['the timing cache comes before the CPU artifact', { kind: 'gpu', cc: '7.0', trt: '10.9.0', cpuTargetKey: 'ort1.30.0-x86_64-avx2' }, true, 'timing-cache', undefined],
+    ['a CPU artifact for another ISA is not the client\'s', { kind: 'gpu', cc: '7.0', trt: '10.9.0', cpuTargetKey: 'ort1.30.0-x86_64-avx512' }, false, 'onnx', undefined],
+    ['a CPU client on aarch64', { kind: 'cpu', targetKey: 'ort1.30.0-aarch64-neon' }, false, 'cpu', armCpu],
+    ['a CPU client on Windows does not get the Linux artifact', { kind: 'cpu', targetKey: 'ort1.30.0-windows-x86_64-avx2' }, false, 'onnx', undefined],
+  ];
+  test.each(rows)('%s', (_name, client, cache, rung, artifact) => {
+    const resolution = resolveArtifact(client, all, cache);
+    expect(resolution.rung).toBe(rung);
+    expect(resolution.artifact).toBe(artifact);
+  });
+
+  test('each rung says why, naming the platform when nothing fits', () => {
+    expect(resolveArtifact({ kind: 'gpu', cc: '8.9', trt: '10.9.0' }, all, true).note).toBe(
+      'Version-compatible engine built by TensorRT 10.7.0; load it with host code allowed (trtexec --versionCompatible, IRuntime::setEngineHostCodeAllowed)',
+    );
+    expect(resolveArtifact({ kind: 'gpu', cc: '7.0', trt: '10.9.0', platform: 'linux-aarch64' }, all, false).note).toBe(
+      'No engine and no timing cache for TensorRT 10.9.0 on CC 7.0 (linux-aarch64); build locally from the ONNX',
+    );
+  });
+
+  test('only version-compatible builds carry the trait', () => {
+    expect(vc107.traits).toEqual({ precision: 'tf32', versionCompatible: 'true' });
+    expect(plain108.traits).toEqual({ precision: 'tf32' });
+  });
+});

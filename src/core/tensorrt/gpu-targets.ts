@@ -2,6 +2,7 @@
  * The TensorRT targets a GPU can build: its CC, its SKU, and the hardware-compatible engines its
  * compute capability and TensorRT version allow. Workers serve exactly these queues.
  */
+import type { Platform } from '../platform';
 import { targetKey, toTarget, type TensorRtTarget } from '../target';
 import { accepts } from './gates';
 import { BUILD_CC_MINIMUM, HARDWARE_COMPATIBILITY_LEVELS, type CompatibleLevel } from './hardware-compatibility';
@@ -14,6 +15,8 @@ export interface GpuTargetFacts {
   cc: string;
   /** SKU slug, e.g. `nvidia-h100-80gb-hbm3`. */
   sku: string;
+  /** Where the worker runs (core/platform.ts). (Default: linux-x86_64) */
+  platform?: Platform;
 }
 
 export interface GpuTargets {
@@ -32,7 +35,7 @@ export interface GpuTargets {
 
 /** The targets a GPU can build; throws TargetParseError when a fact is malformed. */
 export function gpuTargets(facts: GpuTargetFacts): GpuTargets {
-  const base = { toolchain: 'tensorrt', trt: facts.trt, cc: facts.cc };
+  const base = { toolchain: 'tensorrt', trt: facts.trt, cc: facts.cc, ...(facts.platform ? { platform: facts.platform } : {}) };
   const cc = toTarget(base) as TensorRtTarget;
   const sku = toTarget({ ...base, sku: facts.sku }) as TensorRtTarget;
   const trt = parseTrtVersion(cc.trt);

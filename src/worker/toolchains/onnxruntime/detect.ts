@@ -4,7 +4,8 @@
  * sized for the machine's vector width (16 floats with AVX512F, 8 otherwise), so its output is
  * only right for machines of its own ISA.
  */
-import { targetKey, type OnnxRuntimeTarget } from '../../../core/target';
+import { platformOf, type Platform } from '../../../core/platform';
+import { targetKey, toTarget, type OnnxRuntimeTarget } from '../../../core/target';
 import { detectCpu, type CpuInfo } from '../../hardware/cpu';
 import type { Capabilities } from '../toolchain';
 import { onnxRuntimeVersion } from './version';
@@ -12,8 +13,9 @@ import { onnxRuntimeVersion } from './version';
 /** Flags worth registering: the vector and matrix extensions, not all ~100 of /proc/cpuinfo's. */
 const ISA_FLAG = /^(sse|ssse3|avx|fma|f16c|amx|asimd|sve|sme|fp16|bf16|i8mm|dotprod|asimddp)/;
 
-export function targetFor(ort: string, cpu: Pick<CpuInfo, 'arch' | 'isa'>): OnnxRuntimeTarget {
-  return { toolchain: 'onnxruntime', ort, arch: cpu.arch, isa: cpu.isa };
+/** The target of `cpu` on `platform` (Default: this machine's), the default platform left out as in keys. */
+export function targetFor(ort: string, cpu: Pick<CpuInfo, 'arch' | 'isa'>, platform: Platform = platformOf()): OnnxRuntimeTarget {
+  return toTarget({ toolchain: 'onnxruntime', ort, arch: cpu.arch, isa: cpu.isa, platform }) as OnnxRuntimeTarget;
 }
 
 export async function detectOnnxRuntime(cpuinfoPath?: string): Promise<Capabilities> {

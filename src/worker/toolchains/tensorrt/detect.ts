@@ -5,6 +5,7 @@
  * GPU and TensorRT allow (gpuTargets). Without trtexec the GPU is still registered, with no target
  * and the reason.
  */
+import { platformOf } from '../../../core/platform';
 import { gpuTargets } from '../../../core/tensorrt/gpu-targets';
 import type { Capabilities } from '../toolchain';
 import { isFound, locateTrtexec, type LocateOptions, type TrtexecFound } from './locate';
@@ -38,6 +39,7 @@ export function gpuHardware(gpu: WorkerGpu): Record<string, unknown> {
       name: gpu.name,
       sku: gpu.sku,
       cc: gpu.cc,
+      platform: platformOf(),
       uuid: gpu.uuid,
       memoryTotalBytes: gpu.memoryTotalBytes,
       driverVersion: gpu.driverVersion,
@@ -57,7 +59,7 @@ export async function detectTensorRt(gpu: WorkerGpu, locate: LocateOptions): Pro
     const reason = `NVML did not report the compute capability of GPU ${gpu.index} (${gpu.name}), so no engine target is known`;
     return { trtexec: found, capabilities: { toolchain: 'tensorrt', version: found.version, targets: [], hardware, unavailableReason: reason } };
   }
-  const targets = gpuTargets({ trt: found.version, cc: gpu.cc, sku: gpu.sku });
+  const targets = gpuTargets({ trt: found.version, cc: gpu.cc, sku: gpu.sku, platform: platformOf() });
   return {
     trtexec: found,
     capabilities: {
