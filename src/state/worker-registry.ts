@@ -9,8 +9,12 @@ export interface WorkerInfo {
   id: string;
   host: string;
   pid: number;
+  /** Where the worker runs: linux-x86_64, linux-aarch64 or windows-x86_64 (absent from workers older than platforms). */
+  platform?: string;
   /** Target keys whose queues this worker consumes. */
   targets: string[];
+  /** Targets of its hardware the worker does not serve, and why. */
+  refused?: { target: string; reason: string }[];
   /** Toolchain -> version, or -> `unavailable: <reason>`. */
   toolchains: Record<string, string>;
   hardware: Record<string, unknown>;

@@ -23,6 +23,7 @@ import type { BuildJob, BuildJobData, BuildJobResult } from '../queue/build-queu
 import { JobSource } from '../queue/job-source';
 import { BuildMetrics, type BuildOutcome } from './build-metrics';
 import { runPipeline } from './pipeline';
+import { registrationOf } from './registration';
 import { BuildInputError, type Capabilities, type Toolchain } from './toolchains/toolchain';
 
 type AbortReason = 'cancel' | 'shutdown' | 'timeout';
@@ -71,20 +72,16 @@ export class KilnWorker {
 
   async start(): Promise<void> {
     const capabilities = this.options.capabilities ?? (await Promise.all(this.options.toolchains.map((t) => t.detect())));
-    const toolchains: Record<string, string> = {};
-    const notes: string[] = [];
-    let hardware: Record<string, unknown> = {};
+    const registration = registrationOf(capabilities);
+    const { toolchains, hardware, notes } = registration;
     for (const cap of capabilities) {
       const toolchain = this.options.toolchains.find((t) => t.name === cap.toolchain);
-      hardware = { ...hardware, ...cap.hardware };
       if (!toolchain || cap.targets.length === 0) {
         const reason = cap.unavailableReason ?? 'no target can be built here';
-        toolchains[cap.toolchain] = `unavailable: ${reason}`;
-        notes.push(`${cap.toolchain}: ${reason}`);
+        if (!toolchain && cap.targets.length > 0) toolchains[cap.toolchain] = `unavailable: ${reason}`;
         this.logger.warn({ toolchain: cap.toolchain, reason }, `${cap.toolchain} serves no target: ${reason}`);
         continue;
       }
-      toolchains[cap.toolchain] = cap.version ?? 'unknown';
       for (const target of cap.targets) this.toolchainByTarget.set(targetKey(target), toolchain);
     }
     this.facts = { id: this.id, host: os.hostname(), toolchains, hardware };
@@ -92,7 +89,20 @@ export class KilnWorker {
     const reporting = this.options.toolchains.find((t) => t.telemetry);
     const cpu = new CpuSampler();
     this.sampleTelemetry = this.options.telemetry ?? (reporting?.telemetry ? () => reporting.telemetry!() : async () => cpu.sample());
-    this.info = { id: this.id, host: os.hostname(), pid: process.pid, targets: this.targets, toolchains, hardware, notes, currentBuild: null, since: new Date().toISOString(), lastBeat: '' };
+    this.info = {
+      id: this.id,
+      host: os.hostname(),
+      pid: process.pid,
+      platform: registration.platform,
+      targets: this.targets,
+      refused: registration.refused,
+      toolchains,
+      hardware,
+      notes,
+      currentBuild: null,
+      since: new Date().toISOString(),
+      lastBeat: '',
+    };
 
     await this.subscriber.subscribe(this.ctx.keys.cancel);
     this.subscriber.on('message', (_channel: string, buildKey: string) => {

@@ -31,6 +31,8 @@ export interface GpuTargets {
   hwCompat: TensorRtTarget[];
   /** targetKey() of all of the above, in that order: the queues a worker on this GPU consumes. */
   keys: string[];
+  /** The hardware-compatible targets this GPU cannot build, and why (for its registration). */
+  refused: { target: string; reason: string }[];
 }
 
 /** The targets a GPU can build; throws TargetParseError when a fact is malformed. */
@@ -39,8 +41,13 @@ export function gpuTargets(facts: GpuTargetFacts): GpuTargets {
   const cc = toTarget(base) as TensorRtTarget;
   const sku = toTarget({ ...base, sku: facts.sku }) as TensorRtTarget;
   const trt = parseTrtVersion(cc.trt);
-  const hwCompat = HARDWARE_COMPATIBILITY_LEVELS.filter((level): level is CompatibleLevel => level !== 'none')
-    .filter((level) => accepts(level, trt) && ccNumber(cc.cc) >= ccNumber(BUILD_CC_MINIMUM[level]))
-    .map((level) => toTarget({ ...base, hwCompat: level }) as TensorRtTarget);
-  return { cc, sku, hwCompat, keys: [cc, sku, ...hwCompat].map(targetKey) };
+  const hwCompat: TensorRtTarget[] = [];
+  const refused: GpuTargets['refused'] = [];
+  for (const level of HARDWARE_COMPATIBILITY_LEVELS.filter((l): l is CompatibleLevel => l !== 'none')) {
+    const target = toTarget({ ...base, hwCompat: level }) as TensorRtTarget;
+    if (!accepts(level, trt)) refused.push({ target: targetKey(target), reason: `TensorRT ${cc.trt} cannot build --hardwareCompatibilityLevel=${level}` });
+    else if (ccNumber(cc.cc) < ccNumber(BUILD_CC_MINIMUM[level])) refused.push({ target: targetKey(target), reason: `${level} engines are built on CC ${BUILD_CC_MINIMUM[level]} or later, this GPU is CC ${cc.cc}` });
+    else hwCompat.push(target);
+  }
+  return { cc, sku, hwCompat, keys: [cc, sku, ...hwCompat].map(targetKey), refused };
 }

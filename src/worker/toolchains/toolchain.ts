@@ -23,6 +23,8 @@ export interface Capabilities {
   hardware: Record<string, unknown>;
   /** Why no target is served, when none is. */
   unavailableReason?: string;
+  /** Targets of this hardware the toolchain cannot build, and why (e.g. same-cc before TensorRT 10.9). */
+  refused?: { target: string; reason: string }[];
 }
 
 export interface StepContext {

@@ -52,6 +52,7 @@ function workerCard(w: FleetWorker): Html {
     <div class="grid-2">
       <div>
         <dl class="facts">${facts.map((f) => html`<dt>${f.label}</dt><dd>${f.value}</dd>`)}
+          <dt>Platform</dt><dd class="mono">${info.platform ?? 'linux-x86_64'}</dd>
           <dt>Targets</dt><dd class="mono">${info.targets.length ? info.targets.join(', ') : 'none'}</dd>
           <dt>Current build</dt><dd>${
             w.current

@@ -26,15 +26,17 @@ export async function detectOnnxRuntime(cpuinfoPath?: string): Promise<Capabilit
     return { toolchain: 'onnxruntime', targets: [], hardware: {}, unavailableReason: `onnxruntime-node is not installed: ${(err as Error).message}` };
   }
   let cpu: CpuInfo;
+  let target: OnnxRuntimeTarget;
   try {
     cpu = detectCpu(cpuinfoPath);
+    target = targetFor(version, cpu);
   } catch (err) {
     return { toolchain: 'onnxruntime', version, targets: [], hardware: {}, unavailableReason: (err as Error).message };
   }
   return {
     toolchain: 'onnxruntime',
     version,
-    targets: [targetFor(version, cpu)],
+    targets: [target],
     hardware: {
       cpuModel: cpu.model,
       cores: cpu.cores,

@@ -66,6 +66,7 @@ export async function detectTensorRt(gpu: WorkerGpu, locate: LocateOptions): Pro
       toolchain: 'tensorrt',
       version: found.version,
       targets: [targets.cc, targets.sku, ...targets.hwCompat],
+      refused: targets.refused,
       hardware: { ...hardware, trtexec: found.path },
     },
   };
