@@ -1,4 +1,7 @@
-/** `kiln fetch MODEL (--target T | --cc 8.9 --trt 10.9.0 [--sku S]) -o DIR`: resolve, download, verify. */
+/**
+ * `kiln fetch MODEL [--target T | --cc 8.9 --trt 10.9.0 [--sku S]] -o DIR`: resolve, download,
+ * verify. With none of those flags it detects the local GPU, TensorRT and platform (local-client.ts).
+ */
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { ResolveAnswer } from '../api-types';
@@ -13,6 +16,7 @@ interface FetchFlags {
   trt?: string;
   sku?: string;
   precision?: string;
+  platform?: string;
   output?: string;
 }
 
@@ -26,10 +30,11 @@ export function registerFetch(program: Command, io: Io): void {
     .option('--trt <version>', "the client's TensorRT version, e.g. 10.9.0")
     .option('--sku <slug>', 'the GPU model, e.g. nvidia-geforce-rtx-4080')
     .option('--precision <p>', 'engine precision wanted, e.g. fp16')
+    .option('--platform <p>', "the GPU client's platform: linux-x86_64, linux-aarch64 or windows-x86_64 (Default: this machine's when detected, else linux-x86_64)")
     .option('-o, --output <dir>', 'directory to write the files into, created if missing (Default: MODEL-TARGET, e.g. resnet18-ort1.30.0-x86_64-avx2)')
     .action(async (model: string, flags: FetchFlags, cmd: Command) => {
       const ctx = contextOf(cmd, io);
-      const query = resolveQuery(model, flags);
+      const query = flags.target || flags.cc || flags.trt ? resolveQuery(model, flags) : await detectedQuery(model, flags, io);
       const dir = flags.output ?? defaultOutputDir(query);
       const answer = await ctx.client.json<ResolveAnswer>('GET', '/v1/resolve', { query });
       const { fetchArtifacts } = require('../fetch-artifacts') as typeof import('../fetch-artifacts');
@@ -58,7 +63,24 @@ export function defaultOutputDir(query: ResolveQuery): string {
   return `${query.model}-${client}`.replace(/[^A-Za-z0-9@._+-]/g, '_');
 }
 
-type ResolveQuery = { model: string; target?: string; cc?: string; trt?: string; sku?: string; precision?: string };
+type ResolveQuery = { model: string; target?: string; cc?: string; trt?: string; sku?: string; precision?: string; platform?: string };
+
+/**
+ * No --target, --cc or --trt: this machine's GPU (the first NVML sees), TensorRT and platform. Says
+ * what it found on stderr; when it cannot tell, says what is missing and which flags to pass.
+ */
+async function detectedQuery(model: string, flags: Omit<FetchFlags, 'output'>, io: Io): Promise<ResolveQuery> {
+  const { detectLocalClient, describeLocalClient } = require('../local-client') as typeof import('../local-client');
+  const found = await detectLocalClient();
+  io.stderr.write(`${describeLocalClient(found)}\n`);
+  if (!found.gpu || !found.trt) {
+    const hint = found.gpu
+      ? `pass the TensorRT version the engine is for with what was found: --cc ${found.gpu.cc} --sku ${found.gpu.sku} --trt <version> (e.g. --trt 10.9.0)`
+      : 'pass --cc and --trt for a GPU client (e.g. --cc 8.9 --trt 10.9.0), or --target for a CPU client (e.g. --target ort1.30.0-x86_64-avx2)';
+    throw new UsageError(`Cannot tell which artifact suits this machine: ${found.missing.join('; ')}. ${hint[0].toUpperCase()}${hint.slice(1)}`);
+  }
+  return { model, cc: found.gpu.cc, trt: found.trt.version, sku: flags.sku ?? found.gpu.sku, precision: flags.precision, platform: flags.platform ?? found.platform ?? undefined };
+}
 
 /** --target for a CPU client; --cc/--trt (or a TensorRT target key) for a GPU client. */
 export function resolveQuery(model: string, flags: Omit<FetchFlags, 'output'>): ResolveQuery {
@@ -83,9 +105,10 @@ export function resolveQuery(model: string, flags: Omit<FetchFlags, 'output'>): 
       if (flags.sku || flags.precision) throw new UsageError('--sku and --precision are for GPU clients; a CPU --target takes neither');
       return { model, target: flags.target };
     }
-    return { model, cc: target.cc, trt: target.trt, sku: flags.sku ?? target.sku, precision: flags.precision };
+    const platform = flags.platform ?? (target.platform ? target.platform : undefined);
+    return { model, cc: target.cc, trt: target.trt, sku: flags.sku ?? target.sku, precision: flags.precision, ...(platform ? { platform } : {}) };
   }
   if (!gpu) throw new UsageError('Give --target (e.g. ort1.30.0-x86_64-avx2) for a CPU client, or --cc and --trt (e.g. --cc 8.9 --trt 10.9.0) for a GPU client');
   if (!flags.cc || !flags.trt) throw new UsageError(`A GPU client gives both --cc and --trt; missing ${flags.cc ? '--trt' : '--cc'}`);
-  return { model, cc: flags.cc, trt: flags.trt, sku: flags.sku, precision: flags.precision };
+  return { model, cc: flags.cc, trt: flags.trt, sku: flags.sku, precision: flags.precision, ...(flags.platform ? { platform: flags.platform } : {}) };
 }
