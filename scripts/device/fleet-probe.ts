@@ -4,11 +4,13 @@
  * the timing-cache key its builds would use (src/worker/registration.ts on the capabilities that
  * detectTensorRt finds). Without trtexec nothing is served; the probe then also shows what the GPU
  * would register with each TensorRT release Kiln knows, so the keys can be checked on real
- * hardware. Bundled and run by scripts/device/fleet-probe.sh:
+ * hardware. First it prints what `kiln fetch` without flags detects here. Bundled and run by
+ * scripts/device/fleet-probe.sh:
  *   node fleet-probe.js <kiln_nvml.node>
  */
 import os from 'node:os';
 import path from 'node:path';
+import { describeLocalClient, detectLocalClient } from '../../src/cli/local-client';
 import { platformOf } from '../../src/core/platform';
 import { gpuTargets } from '../../src/core/tensorrt/gpu-targets';
 import { TRTEXEC_RELEASES } from '../../src/core/tensorrt/trtexec-contract';
@@ -24,6 +26,9 @@ async function main(): Promise<void> {
   const addon = loadAddon([path.resolve(addonFile)]);
   const platform = platformOf();
   print('platform (process.platform, process.arch)', { platform, node: `${process.platform}/${process.arch}` });
+  // What `kiln fetch MODEL` with no --target/--cc/--trt finds here (src/cli/local-client.ts).
+  const local = await detectLocalClient({ addon });
+  print('kiln fetch: local detection', `${describeLocalClient(local)}\n${JSON.stringify(local, null, 2)}`);
   for (const gpu of await listGpus({ addon })) {
     const { capabilities, trtexec } = await detectTensorRt(gpu, { searchPath: process.env.PATH });
     const registration = registrationOf([capabilities], platform);

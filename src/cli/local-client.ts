@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { platformOf, UnsupportedPlatformError, type Platform } from '../core/platform';
 import { decodeBannerVersion, formatTrtVersion } from '../core/tensorrt/version';
-import { listGpus } from '../native';
+import { listGpus, type NvmlAddon } from '../native';
 
 const run = promisify(execFile);
 
@@ -29,6 +29,8 @@ export interface LocalClientOptions {
   searchPath?: string;
   /** Directories with libnvinfer. (Default: the TensorRT container's and Debian's) */
   libraryDirs?: string[];
+  /** A loaded NVML addon (a bundled probe passes its own). (Default: the one beside Kiln) */
+  addon?: NvmlAddon;
 }
 
 const TRTEXEC_FALLBACK = '/usr/src/tensorrt/bin/trtexec';
@@ -47,7 +49,7 @@ export async function detectLocalClient(options: LocalClientOptions = {}): Promi
   }
   let gpu: LocalClient['gpu'] = null;
   try {
-    const gpus = await listGpus({ library: options.nvmlLibrary });
+    const gpus = await listGpus({ library: options.nvmlLibrary, addon: options.addon });
     const first = gpus[0];
     if (!first) missing.push('no GPU: NVML works but sees none');
     else if (!first.cc) missing.push(`GPU 0 (${first.name}): NVML did not report its compute capability`);
