@@ -45,8 +45,10 @@ async function main(): Promise<void> {
       // What the same GPU registers once a TensorRT release is installed.
       const byRelease = Object.fromEntries(
         TRTEXEC_RELEASES.map((release) => {
-          const targets = gpuTargets({ trt: release.version, cc: gpu.cc!, sku: gpu.sku, platform });
-          return [release.version, { served: targets.keys, refused: targets.refused, timingCache: timingCacheKey(release.version, gpu.cc!) }];
+          // The table names release branches (`10.9`); a worker reports trtexec's full version.
+          const trt = release.version.split('.').length === 2 ? `${release.version}.0` : release.version;
+          const targets = gpuTargets({ trt, cc: gpu.cc!, sku: gpu.sku, platform });
+          return [release.version, { served: targets.keys, refused: targets.refused, timingCache: timingCacheKey(trt, gpu.cc!) }];
         }),
       );
       print(`GPU ${gpu.index}: registration with each TensorRT release Kiln knows (none is installed here)`, byRelease);
