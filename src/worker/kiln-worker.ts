@@ -264,6 +264,8 @@ export class KilnWorker {
     }, graceMs);
     await this.jobs?.close();
     clearTimeout(timer);
+    // The toolchains' long-lived processes (ONNX Runtime's optimiser) end with the worker.
+    await Promise.all(this.options.toolchains.map((t) => t.close?.()));
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.ctx.workers.remove(this.id);
     await this.subscriber.quit().catch(() => this.subscriber.disconnect());

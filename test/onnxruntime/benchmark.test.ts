@@ -14,6 +14,9 @@ function falselyDynamicModel(): Buffer {
   return g.toModel({ graphName: 'falsely_dynamic' });
 }
 
+// The shared toolchain's optimiser process outlives a build; end it with the suite.
+afterAll(() => onnxRuntimeToolchain.close?.());
+
 describe('batchSizes', () => {
   test('powers of two below maxBatch, then maxBatch', () => {
     expect(batchSizes(1)).toEqual([1]);

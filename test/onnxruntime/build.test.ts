@@ -18,6 +18,9 @@ function unknownOpModel(): Buffer {
   return g.toModel({ graphName: 'unknown_op' });
 }
 
+// The shared toolchain's optimiser process outlives a build; end it with the suite.
+afterAll(() => onnxRuntimeToolchain.close?.());
+
 describe('onnxRuntimeToolchain.build', () => {
   test("level 'all' writes model.optimized.onnx that ONNX Runtime loads, and passes on ORT's hardware warning", async () => {
     const ctx = await context(tinyConv());
@@ -78,6 +81,8 @@ describe('onnxRuntimeToolchain.build', () => {
     const building = onnxRuntimeToolchain.build(ctx);
     controller.abort(reason);
     await expect(building).rejects.toBe(reason);
-    await expect(stat(`${ctx.workDir}/model.optimized.onnx`)).rejects.toThrow(/ENOENT/);
+    // The worker's optimiser process is replaced (test/onnxruntime/optimizer-process.test.ts); the next build works.
+    const next = await context(tinyConv());
+    expect((await onnxRuntimeToolchain.build(next)).primary.name).toBe('model.optimized.onnx');
   });
 });

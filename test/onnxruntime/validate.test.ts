@@ -16,6 +16,9 @@ async function buildAndValidate(ctx: TestContext) {
   return onnxRuntimeToolchain.validate(ctx, built);
 }
 
+// The shared toolchain's optimiser process outlives a build; end it with the suite.
+afterAll(() => onnxRuntimeToolchain.close?.());
+
 describe('onnxRuntimeToolchain.validate', () => {
   test("tinyConv optimised at 'all' matches the unoptimised original", async () => {
     const ctx = await context(tinyConv());

@@ -3,11 +3,12 @@
  * worker runs allToolchains() (ONNX Runtime); a GPU worker runs one TensorRT toolchain made for its
  * GPU by createTensorRtToolchain (src/worker/gpu/gpu-worker.ts).
  */
-import { onnxRuntimeToolchain } from './onnxruntime';
+import { createOnnxRuntimeToolchain } from './onnxruntime';
 import type { Toolchain } from './toolchain';
 
+/** Fresh instances: each worker owns its toolchains' long-lived processes. */
 export function allToolchains(): Toolchain[] {
-  return [onnxRuntimeToolchain];
+  return [createOnnxRuntimeToolchain()];
 }
 
 export { createTensorRtToolchain, type TensorRtToolchainOptions } from './tensorrt';

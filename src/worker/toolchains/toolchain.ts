@@ -77,6 +77,8 @@ export interface Toolchain<Built extends BuildOutput = BuildOutput> {
   benchmark(ctx: StepContext, built: Built): Promise<BenchmarkReport>;
   /** What the hardware this toolchain builds on is doing now (a GPU's NVML reading), for heartbeats. */
   telemetry?(): Promise<TelemetrySample | null>;
+  /** Ends what the toolchain keeps running between builds (a long-lived child process); the worker calls it on stop. */
+  close?(): Promise<void>;
 }
 
 export { BuildInputError } from '../../core/build-input-error';

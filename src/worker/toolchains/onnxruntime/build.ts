@@ -10,7 +10,7 @@ import { readModelInfo } from '../../../core/onnx/read-model';
 import { BuildInputError, type BuildOutput, type StepContext } from '../toolchain';
 import { localTargetKey } from './detect';
 import { onnxRuntimeOptions, OPTIMIZED_MODEL_FILE } from './options';
-import { optimizeInChildProcess, OptimizeFailedError, type OptimizeResult } from './optimize-process';
+import { OptimizeFailedError, type OptimizerProcess, type OptimizeResult } from './optimizer-process';
 import { onnxRuntimeVersion } from './version';
 
 /** The opset imports whose domain some node uses; ai.onnx always, as every model imports it. */
@@ -20,7 +20,8 @@ export function usedOpsets(info: Pick<ModelInfo, 'opsets' | 'nodeDomains'>): Rec
   return Object.fromEntries(Object.entries(info.opsets).filter(([domain]) => used.has(domain)));
 }
 
-export async function buildOnnxRuntime(ctx: StepContext): Promise<BuildOutput> {
+/** Builds with `optimizer`, the worker's long-lived ONNX Runtime process. */
+export async function buildOnnxRuntime(ctx: StepContext, optimizer: OptimizerProcess): Promise<BuildOutput> {
   // A job routed to the wrong machine would publish an artifact laid out for another ISA.
   const local = localTargetKey();
   if (ctx.spec.targetKey !== local) {
@@ -33,7 +34,7 @@ export async function buildOnnxRuntime(ctx: StepContext): Promise<BuildOutput> {
   const started = process.hrtime.bigint();
   let result: OptimizeResult;
   try {
-    result = await optimizeInChildProcess(
+    result = await optimizer.optimize(
       { modelPath: ctx.modelPath, outputPath, level: graphOptimizationLevel },
       ctx.signal,
       (line) => ctx.log(line),

@@ -3,18 +3,28 @@ import type { Toolchain } from '../toolchain';
 import { benchmarkOnnxRuntime } from './benchmark';
 import { buildOnnxRuntime } from './build';
 import { detectOnnxRuntime } from './detect';
+import { OptimizerProcess } from './optimizer-process';
 import { validateOnnxRuntime } from './validate';
 
-export const onnxRuntimeToolchain: Toolchain = {
-  name: 'onnxruntime',
-  detect: () => detectOnnxRuntime(),
-  build: buildOnnxRuntime,
-  validate: validateOnnxRuntime,
-  benchmark: benchmarkOnnxRuntime,
-};
+/** One per worker: it owns the worker's optimiser process, ended by close(). */
+export function createOnnxRuntimeToolchain(): Toolchain {
+  const optimizer = new OptimizerProcess();
+  return {
+    name: 'onnxruntime',
+    detect: () => detectOnnxRuntime(),
+    build: (ctx) => buildOnnxRuntime(ctx, optimizer),
+    validate: validateOnnxRuntime,
+    benchmark: benchmarkOnnxRuntime,
+    close: () => optimizer.close(),
+  };
+}
+
+/** A shared instance for code that builds outside a worker (tests); its idle child never holds the process open. */
+export const onnxRuntimeToolchain: Toolchain = createOnnxRuntimeToolchain();
 
 export { batchSizes, benchmarkOnnxRuntime } from './benchmark';
 export { buildOnnxRuntime } from './build';
+export { OptimizerProcess, RECYCLE_AFTER_BUILDS } from './optimizer-process';
 export { detectOnnxRuntime, localTargetKey, targetFor } from './detect';
 export { validateOnnxRuntime } from './validate';
 export { OPTIMIZED_MODEL_FILE, REFERENCE_NAME, onnxRuntimeOptions } from './options';
