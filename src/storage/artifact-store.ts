@@ -26,6 +26,11 @@ export interface PutOptions {
   ifNoneMatch?: '*';
   /** Put only if the current object's etag is this one (compare-and-swap). */
   ifMatch?: string;
+  /**
+   * Leave making the object durable to a later `sync([key, ...])`, so that a set of objects costs
+   * one durability barrier instead of one per object (publishing an artifact set). (Default: false)
+   */
+  deferSync?: boolean;
 }
 
 export interface ByteRange {
@@ -55,5 +60,7 @@ export interface ArtifactStore {
   delete(key: string): Promise<void>;
   /** A time-limited URL a client can GET directly; null where the backend has none. */
   presignedUrl(key: string, expiresInSeconds: number): Promise<string | null>;
+  /** Makes objects put with `deferSync` durable; absent where every put is durable when it returns (S3). */
+  sync?(keys: string[]): Promise<void>;
   close?(): Promise<void>;
 }

@@ -8,7 +8,7 @@
  * so list() can skip them, along with `<root>/.tmp` (bodies being written) and `<root>/.locks`.
  *
  * A put streams into `.tmp` (same filesystem as the data), hashing and counting on the way,
- * verifies, fsyncs, and only then takes the key's lock (fs-lock.ts) to commit: rename for a
+ * verifies, fsyncs (or leaves that to sync() with `deferSync`), and only then takes the key's lock (fs-lock.ts) to commit: rename for a
  * plain put or put-if-match, link(2) for put-if-absent (fails with EEXIST if the key exists, even
  * against a process that broke our lock). Every write of a key, deletes included, commits under
  * that lock, so conditional writes are atomic across processes.
@@ -16,11 +16,12 @@
  * The data file and its sidecar are two renames, so a reader can see one without the other (or a
  * process can crash between them). The sidecar records the inode, size and mtime of the file it
  * describes; a reader that finds they do not match the file it opened hashes that file instead.
- * That costs a re-hash in those rare moments and is never wrong.
+ * That costs a re-hash in those rare moments and is never wrong; for the same reason the sidecar
+ * is never fsynced: a sidecar lost or cut short by a power cut only costs a re-hash.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, type Stats } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -84,7 +85,7 @@ export class FsStore implements ArtifactStore {
     const tmpSidecar = `${tmp}.meta.json`;
     try {
       const hasher = new VerifyingHasher(key, options);
-      await pipeline(toReadable(body), hasher, createWriteStream(tmp, { flags: 'wx', flush: true }));
+      await pipeline(toReadable(body), hasher, createWriteStream(tmp, { flags: 'wx', flush: !options.deferSync }));
       const stats = await stat(tmp);
       const sidecar: Sidecar = {
         sha256: hasher.sha256!,
@@ -93,7 +94,7 @@ export class FsStore implements ArtifactStore {
         ino: stats.ino,
         mtimeMs: stats.mtimeMs,
       };
-      await writeFileSynced(tmpSidecar, JSON.stringify(sidecar));
+      await writeFile(tmpSidecar, JSON.stringify(sidecar), { flag: 'wx' });
       const dir = path.dirname(paths.file);
       await mkdir(dir, { recursive: true });
       await withFileLock(paths.lock, this.lockOptions, async () => {
@@ -109,7 +110,7 @@ export class FsStore implements ArtifactStore {
         }
         await rename(tmpSidecar, paths.sidecar);
       });
-      await fsyncDir(dir);
+      if (!options.deferSync) await fsyncDir(dir);
       return infoOf(key, sidecar, stats);
     } catch (err) {
       throw explainPathClash(key, err);
@@ -157,6 +158,13 @@ export class FsStore implements ArtifactStore {
       await unlinkIfPresent(paths.file);
       await unlinkIfPresent(paths.sidecar);
     });
+  }
+
+  /** One barrier for many puts: every file's data, then each directory holding them (their renames). */
+  async sync(keys: string[]): Promise<void> {
+    const files = keys.map((key) => this.paths(key).file);
+    await Promise.all(files.map((file) => fsyncPath(file, 'r')));
+    await Promise.all([...new Set(files.map((file) => path.dirname(file)))].map((dir) => fsyncDir(dir)));
   }
 
   async presignedUrl(): Promise<string | null> {
@@ -272,19 +280,13 @@ async function hashHandle(handle: FileHandle): Promise<string> {
   }
 }
 
-async function writeFileSynced(file: string, content: string): Promise<void> {
-  const handle = await open(file, 'wx');
-  try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Makes the renames in a directory durable, not just the file contents. */
 async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+  await fsyncPath(dir, 'r');
+}
+
+async function fsyncPath(file: string, flags: string): Promise<void> {
+  const handle = await open(file, flags);
   try {
     await handle.sync();
   } finally {

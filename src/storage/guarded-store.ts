@@ -46,6 +46,7 @@ export function guardStore(store: ArtifactStore, count: StorageErrorCounter): Ar
         guard('list', count, err);
       }
     },
+    sync: store.sync ? (keys: string[]) => store.sync!(keys).catch((err) => guard('sync', count, err)) : undefined,
     close: store.close ? () => store.close!() : undefined,
   };
 }

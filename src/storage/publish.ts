@@ -1,6 +1,8 @@
 /**
  * Publishing and reading artifact sets. A set is published when its manifest exists: the files go
- * up first (each streamed from disk, its sha256 and size verified by the store), the manifest last,
+ * up first (each streamed from disk, its sha256 and size verified by the store), then one
+ * durability barrier for all of them (store.sync: a filesystem store fsyncs once per set, not per
+ * file and sidecar; docs/performance.md), the manifest last,
  * with put-if-absent. The same build key means the same artifact, so when two workers publish one
  * key the first manifest wins; the loser's files sit under keys no manifest lists (their keys hold
  * their sha256, see layout.ts), and it gets the winner's manifest back.
@@ -40,15 +42,19 @@ export async function publishArtifactSet(store: ArtifactStore, input: PublishInp
   if (existing) return { published: false, manifest: existing };
 
   const files: ManifestFile[] = [];
+  const written: string[] = [];
   for (const file of input.files) {
     const { sha256, size } = await hashFile(file.path);
     const key = artifactKey(buildKey, { name: file.name, sha256 });
     // A retry after a crash finds the files it already uploaded.
     if ((await store.head(key))?.sha256 !== sha256) {
-      await store.put(key, createReadStream(file.path), { sha256, size });
+      await store.put(key, createReadStream(file.path), { sha256, size, deferSync: true });
+      written.push(key);
     }
     files.push({ name: file.name, sha256, size, role: file.role });
   }
+  // The manifest must never reach the disk before the files it lists.
+  if (written.length) await store.sync?.(written);
 
   const manifest = input.makeManifest(files);
   checkManifest(manifest, buildKey, files);

@@ -359,16 +359,21 @@ export function describeStoreContract(name: string, create: () => Promise<StoreU
           written.push(key);
           return store.put(key, body, options);
         };
+        if (store.sync) {
+          recording.sync = (synced) => {
+            written.push(`sync ${synced.join(' ')}`);
+            return store.sync!(synced);
+          };
+        }
 
         const result = await publishArtifactSet(recording, { buildKey, files: await files('a'), makeManifest: manifestOf('w1') });
         expect(result.published).toBe(true);
         const engine = result.manifest.files.find((f) => f.name === 'engine.plan')!;
         expect(engine).toEqual({ name: 'engine.plan', role: 'engine', sha256: sha256('engine bytes of a'), size: 17 });
-        expect(written).toEqual([
-          artifactKey(buildKey, engine),
-          artifactKey(buildKey, result.manifest.files.find((f) => f.name === 'build.log')!),
-          manifestKey(buildKey),
-        ]);
+        const log = artifactKey(buildKey, result.manifest.files.find((f) => f.name === 'build.log')!);
+        // One durability barrier for the files (where the store needs one), before the manifest.
+        const barrier = store.sync ? [`sync ${artifactKey(buildKey, engine)} ${log}`] : [];
+        expect(written).toEqual([artifactKey(buildKey, engine), log, ...barrier, manifestKey(buildKey)]);
         expect(await readManifest(store, buildKey)).toEqual(result.manifest);
 
         const target = path.join(dir, 'downloaded.plan');
