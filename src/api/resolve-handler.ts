@@ -76,7 +76,8 @@ export class ResolveHandler {
     const q = query.data;
     const client = toClient(q);
     const model = await this.ctx.models.resolve(q.model).catch(mapRefError);
-    const published = await this.ctx.artifacts.forModel(model.sha256);
+    // The newest usable artifact per (target, traits): O(targets), however many builds the model has.
+    const published = await this.ctx.artifacts.candidates(model.sha256);
     const timingCache = client.kind === 'gpu' && (await this.ctx.store.head(timingCacheKey(client.trt, client.cc))) !== null;
     const resolution = resolveArtifact(client, published, timingCache);
     const body: Record<string, unknown> = { model: model.sha256, rung: resolution.rung, note: resolution.note };

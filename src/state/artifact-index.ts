@@ -2,6 +2,12 @@
  * The published-artifact index: per model, the build keys whose artifact sets are published, with
  * the few manifest facts resolve needs. It is only an index: the manifests in storage are the
  * truth, and `rebuild()` recreates it from them.
+ *
+ * Beside it, per model, the slots resolve reads: one per (target key, traits), holding the newest
+ * artifact of that slot that did not fail validation. Every rung of the ladder (core/resolve.ts)
+ * chooses by target and traits, newest first, so the newest of a slot always beats the rest of
+ * it, and resolve reads O(targets) entries instead of every artifact ever published for the model
+ * (5,000 builds of one model made resolve 12x slower: docs/performance.md).
  */
 import type { Redis } from 'ioredis';
 import type { Manifest } from '../core/manifest';
@@ -17,8 +23,25 @@ export class ArtifactIndex {
 
   async add(manifest: Manifest): Promise<PublishedArtifact> {
     const summary = summarize(manifest);
-    await this.redis.hset(this.keys.published(summary.modelId), summary.buildKey, JSON.stringify(summary));
+    const json = JSON.stringify(summary);
+    await this.redis.hset(this.keys.published(summary.modelId), summary.buildKey, json);
+    if (summary.validation !== 'fail') {
+      await this.redis.eval(KEEP_NEWEST, 1, this.keys.publishedSlots(summary.modelId), slotOf(summary), summary.publishedAt, json);
+    }
     return summary;
+  }
+
+  /**
+   * What resolve chooses from: the newest usable artifact of each slot of the model. A model indexed
+   * before slots existed gets them from its full list on first use.
+   */
+  async candidates(modelId: string): Promise<PublishedArtifact[]> {
+    const slots = await this.redis.hvals(this.keys.publishedSlots(modelId));
+    if (slots.length) return slots.map((json) => JSON.parse(json) as PublishedArtifact);
+    const all = await this.forModel(modelId);
+    const best = newestPerSlot(all);
+    if (best.size) await this.redis.hset(this.keys.publishedSlots(modelId), Object.fromEntries([...best].map(([slot, a]) => [slot, JSON.stringify(a)])));
+    return [...best.values()];
   }
 
   async get(modelId: string, buildKey: string): Promise<PublishedArtifact | null> {
@@ -32,7 +55,14 @@ export class ArtifactIndex {
   }
 
   async remove(modelId: string, buildKey: string): Promise<void> {
+    const removed = await this.get(modelId, buildKey);
     await this.redis.hdel(this.keys.published(modelId), buildKey);
+    if (!removed) return;
+    // The slot falls back to the next newest of its artifacts (a rare, per-model scan).
+    const slot = slotOf(removed);
+    const next = newestPerSlot(await this.forModel(modelId)).get(slot);
+    if (next) await this.redis.hset(this.keys.publishedSlots(modelId), slot, JSON.stringify(next));
+    else await this.redis.hdel(this.keys.publishedSlots(modelId), slot);
   }
 
   /** Recreates the index from the manifests in storage. Returns how many were indexed. */
@@ -54,3 +84,30 @@ export class ArtifactIndex {
     if (!(await this.redis.exists(this.keys.indexBuilt))) await this.rebuild(store);
   }
 }
+
+/** The slot of an artifact: its target key and traits (e.g. TensorRT precision), in a fixed order. */
+export function slotOf(artifact: Pick<PublishedArtifact, 'targetKey' | 'traits'>): string {
+  const traits = Object.keys(artifact.traits ?? {})
+    .sort()
+    .map((name) => `${name}=${artifact.traits[name]}`);
+  return [artifact.targetKey, ...traits].join('|');
+}
+
+function newestPerSlot(all: PublishedArtifact[]): Map<string, PublishedArtifact> {
+  const best = new Map<string, PublishedArtifact>();
+  for (const artifact of all) {
+    if (artifact.validation === 'fail') continue;
+    const slot = slotOf(artifact);
+    const current = best.get(slot);
+    if (!current || current.publishedAt < artifact.publishedAt) best.set(slot, artifact);
+  }
+  return best;
+}
+
+/** HSET slot only when the candidate is at least as new as what the slot holds (ISO times sort as text). */
+const KEEP_NEWEST = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and cjson.decode(current).publishedAt > ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+`;

@@ -45,6 +45,8 @@ export function redisKeys(prefix: string) {
     worker: (id: string) => `${prefix}:worker:${id}`,
     workers: `${prefix}:workers`,
     published: (modelId: string) => `${prefix}:published:${modelId}`,
+    /** Per model, resolve's candidates: slot (target key + traits) -> its newest usable artifact. */
+    publishedSlots: (modelId: string) => `${prefix}:published-slots:${modelId}`,
     indexBuilt: `${prefix}:index:built`,
     models: `${prefix}:models`,
     modelNames: `${prefix}:model-names`,
