@@ -27,6 +27,18 @@ export async function publishEvent(redis: Redis, keys: RedisKeys, event: BuildEv
   await multi.exec();
 }
 
+/**
+ * How long a build's Redis log lines outlive the published build.log: long enough for a watcher that
+ * arrives late to replay them, short enough that Redis does not keep every build's log forever
+ * (readers fall back to the published file).
+ */
+export const LOG_KEPT_AFTER_PUBLISH_SECONDS = 10 * 60;
+
+/** The build's log is in storage now: its Redis copy expires (docs/performance.md). */
+export async function expireLogLines(redis: Redis, keys: RedisKeys, buildKey: string): Promise<void> {
+  await redis.expire(keys.buildLog(buildKey), LOG_KEPT_AFTER_PUBLISH_SECONDS);
+}
+
 export async function readLogLines(redis: Redis, keys: RedisKeys, buildKey: string): Promise<string[]> {
   return redis.lrange(keys.buildLog(buildKey), 0, -1);
 }

@@ -11,7 +11,7 @@ import { LOG_FILE, REPORT_FILE, type Manifest, type WorkerFacts } from '../core/
 import { readModelInfo } from '../core/onnx/read-model';
 import type { BuildReport } from '../core/report';
 import type { FarmContext } from '../context';
-import { publishEvent } from '../state/build-events';
+import { expireLogLines, publishEvent } from '../state/build-events';
 import { modelKey } from '../storage/layout';
 import { downloadToFile, publishArtifactSet } from '../storage/publish';
 import { BuildInputError, type BuildOutput, type Phase, type StepContext, type Toolchain } from './toolchains/toolchain';
@@ -147,6 +147,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
       }),
     });
     await ctx.artifacts.add(result.manifest);
+    await expireLogLines(ctx.redis, ctx.keys, buildKey);
     progress(100, true);
     return { published: result.published, manifest: result.manifest, report };
   } finally {

@@ -4,7 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { tinyConv } from '../models';
-import { readEvents, startFarm, type TestFarm } from '../helpers/farm';
+import { Redis } from 'ioredis';
+import { LOG_KEPT_AFTER_PUBLISH_SECONDS } from '../../src/state/build-events';
+import { redisKeys } from '../../src/state/redis';
+import { readEvents, REDIS_URL, startFarm, type TestFarm } from '../helpers/farm';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
@@ -70,6 +73,18 @@ describe('farm flow on the CPU target', () => {
     expect(build.report.validation.outputs[0]).toMatchObject({ name: 'logits', mismatched: 0 });
     expect(build.report.benchmark.rows.map((r: { batch: number }) => r.batch)).toEqual([1, 2, 4]);
     expect(build.artifacts.map((a: { name: string }) => a.name)).toEqual(expect.arrayContaining(['model.optimized.onnx', 'report.json', 'build.log']));
+
+    // build.log is in storage now: Redis keeps its lines only for late watchers, then lets them go.
+    const redis = new Redis(REDIS_URL);
+    try {
+      const ttl = await redis.ttl(redisKeys(farm.config.prefix).buildLog(buildId));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(LOG_KEPT_AFTER_PUBLISH_SECONDS);
+    } finally {
+      redis.disconnect();
+    }
+    const log = await farm.request('GET', `/v1/builds/${buildId}/log`, { role: 'reader' });
+    expect(await log.text()).toMatch(/published by/);
   });
 
   it('resolves the artifact for the CPU target and serves it with sha256, ranges and ETag', async () => {
