@@ -29,6 +29,7 @@ import { Cleanup, withTimeout } from './lib/cleanup';
 import { writeBigOnnx } from './lib/big-onnx';
 import { closeAgent, expectJson, request } from './lib/http';
 import { measureResolve, type ResolveSettings } from './lib/measure-resolve';
+import { measureBuilds, type BuildSettings } from './lib/measure-builds';
 import { measureResubmit } from './lib/measure-resubmit';
 import { dropPageCache, measureDownload, measureUpload } from './lib/measure-transfer';
 import { publishCpuArtifact } from './lib/publish-artifact';
@@ -53,7 +54,14 @@ const SETTINGS = {
   } satisfies ResolveSettings,
   downloadRuns: 5,
   resubmit: { warmup: 30, measured: 300 },
-  targets: { resolveP99Ms: 5, resolveShareOfBare: 0.5, downloadShareOfDisk: 0.7, peakRssBytes: 200 * MB, resubmitP50Ms: 10 },
+  builds: { tinyBuilds: 15, mobilenetBuilds: 2, throughputBuilds: 30, bareJobs: 200, resolveCalls: 300, artifactCounts: [1000, 5000] } satisfies BuildSettings,
+  targets: {
+    tinyFarmRatio: 3,
+    mobilenetFarmRatio: 1.15,
+    dispatchShareOfBare: 2,
+    redisBytesPerBuild: 4096,
+    resolveGrowth: 1.5,
+    resolveP99Ms: 5, resolveShareOfBare: 0.5, downloadShareOfDisk: 0.7, peakRssBytes: 200 * MB, resubmitP50Ms: 10 },
 };
 
 const METHOD = `- Processes: the Kiln API (\`startApi\`, filesystem store, Redis under a fresh key prefix), the bare
@@ -87,12 +95,59 @@ const METHOD = `- Processes: the Kiln API (\`startApi\`, filesystem store, Redis
   The RSS includes tsx's CommonJS hook (about 15 MB more than the compiled API).
 - Resubmission: \`POST /v1/builds\` for the published build key, ${SETTINGS.resubmit.measured} sequential requests after
   ${SETTINGS.resubmit.warmup} warm-up ones, each checked to answer 200 with \`cached: true\`; timed in the client.
+- Builds (issue 11): an API and one CPU worker in the bench process (test/helpers/farm.ts: real Redis,
+  filesystem store, ONNX Runtime). A build's farm time is its record's submit -> finished time; one
+  warm-up build per model is not counted. The direct work is the same model and options done in the
+  bench process: ORT's optimiser at level 'all' writing the optimised model, then the toolchain's
+  validation and benchmark (default options; each build differs only by one more benchmark run, to get
+  distinct build keys). Builds per minute: ${SETTINGS.builds.throughputBuilds} tiny builds submitted at once, first submit to last finish.
+  Submit -> active: the build record's createdAt -> startedAt of the sequential builds, against a bare
+  BullMQ queue and a no-op worker on the same Redis (job added -> processor called, ${SETTINGS.builds.bareJobs} jobs).
+  Redis bytes per build: \`MEMORY USAGE\` of every key under the farm's prefix before and after the
+  throughput builds, split into keys kept for good and keys with an expiry (log lists).
+  Resolve at scale: ${SETTINGS.builds.artifactCounts.join(' and ')} artifacts of one model indexed through \`ArtifactIndex.add\`
+  (three CPU targets, distinct options), then ${SETTINGS.builds.resolveCalls} cache-missing calls of the resolve handler in-process.
 - The artifact set is published through \`publishArtifactSet\` + \`ArtifactIndex.add\` (files, then the
   manifest, then the index), as a worker would, without running a build of the 1 GiB model.`;
 
 interface Outcome {
   rows: Row[];
   details: Record<string, unknown>;
+}
+
+async function runBuildBench(outcome: Outcome): Promise<void> {
+  const log = (line: string) => console.log(`[bench] ${line}`);
+  const r = await measureBuilds(SETTINGS.builds, log);
+  outcome.details.builds = r;
+  const t = SETTINGS.targets;
+  const x = (n: number) => `${n.toFixed(2)}x`;
+  const [small, large] = r.resolve;
+  const growth = large.latencyMs.median / small.latencyMs.median;
+  const dispatchShare = r.dispatch.median / r.bare.median;
+  outcome.rows.push(
+    { measurement: `tiny model build through the farm: ${ms(r.tiny.farm.median)} p50 against ${ms(r.tiny.direct.median)} of direct toolchain work`, value: x(r.tiny.ratio), target: `<= ${t.tinyFarmRatio}x`, pass: r.tiny.ratio <= t.tinyFarmRatio },
+    { measurement: `MobileNetV2 build through the farm: ${ms(r.mobilenet.farm.median)} p50 against ${ms(r.mobilenet.direct.median)} direct`, value: x(r.mobilenet.ratio), target: `<= ${t.mobilenetFarmRatio}x`, pass: r.mobilenet.ratio <= t.mobilenetFarmRatio },
+    { measurement: 'tiny builds per minute, one worker', value: `${Math.round(r.buildsPerMinute)}/min`, target: '', pass: null },
+    {
+      measurement: `submit -> active p50 ${ms(r.dispatch.median)} (p99 ${ms(r.dispatch.p99)}); bare BullMQ p50 ${ms(r.bare.median)} (p99 ${ms(r.bare.p99)})`,
+      value: x(dispatchShare),
+      target: `<= ${t.dispatchShareOfBare}x`,
+      pass: dispatchShare <= t.dispatchShareOfBare,
+    },
+    {
+      measurement: `Redis bytes per finished build (plus ${(r.redisPerBuild.expiring / 1024).toFixed(1)} KB of log list that expires)`,
+      value: `${(r.redisPerBuild.persistent / 1024).toFixed(1)} KB`,
+      target: `<= ${t.redisBytesPerBuild / 1024} KB`,
+      pass: r.redisPerBuild.persistent <= t.redisBytesPerBuild,
+    },
+    { measurement: `resolve (cache miss), model with ${small.artifacts.toLocaleString('en-US')} artifacts, p50 (p99 ${ms(small.latencyMs.p99)})`, value: ms(small.latencyMs.median), target: '', pass: null },
+    {
+      measurement: `resolve (cache miss), model with ${large.artifacts.toLocaleString('en-US')} artifacts, p50 ${ms(large.latencyMs.median)} (p99 ${ms(large.latencyMs.p99)}), against ${small.artifacts.toLocaleString('en-US')}`,
+      value: x(growth),
+      target: `<= ${t.resolveGrowth}x`,
+      pass: growth <= t.resolveGrowth,
+    },
+  );
 }
 
 async function runBench(cleanup: Cleanup, outcome: Outcome): Promise<void> {
@@ -268,7 +323,9 @@ async function main(): Promise<void> {
   const outcome: Outcome = { rows: [], details: {} };
   let error: unknown;
   try {
-    await runBench(cleanup, outcome);
+    // `npm run bench -- --builds-only`: only the per-build measurements (quicker while working on them).
+    await runBuildBench(outcome);
+    if (!process.argv.includes('--builds-only')) await runBench(cleanup, outcome);
   } catch (err) {
     error = err;
   } finally {
@@ -286,8 +343,12 @@ async function main(): Promise<void> {
   console.log(`\n${formatTable(outcome.rows)}\n`);
   console.log(`${m.cores} cores (${m.cpu}), Node ${m.node}, ${m.date}; ${seconds} s`);
   const docs = path.join(__dirname, '..', 'docs', 'bench');
-  await writeResults(docs, m, outcome.rows, { seconds, settings: SETTINGS, ...outcome.details }, METHOD);
-  console.log(`results written to ${path.relative(process.cwd(), docs)}/latest.json and README.md`);
+  if (process.argv.includes('--builds-only')) {
+    console.log('--builds-only: docs/bench was left as it was (only a whole run writes results)');
+  } else {
+    await writeResults(docs, m, outcome.rows, { seconds, settings: SETTINGS, ...outcome.details }, METHOD);
+    console.log(`results written to ${path.relative(process.cwd(), docs)}/latest.json and README.md`);
+  }
   process.exit(outcome.rows.some((r) => r.pass === false) ? 1 : 0);
 }
 
