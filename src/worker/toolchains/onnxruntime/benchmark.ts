@@ -3,7 +3,8 @@
  * artifact as written, as a client loads it), run on seeded inputs at batch sizes 1, 2, 4, ... up to
  * options.benchmark.maxBatch (and maxBatch itself) when the batch dim is dynamic, else at the
  * model's own batch size. Latency is host wall-clock time around session.run, inputs prepared
- * beforehand; ONNX Runtime picks its default thread count, as a client would.
+ * beforehand; ONNX Runtime picks its default thread count, as a client would, unless the options
+ * give runtime settings (intraOpNumThreads, executionMode, or a sweep's benchmarkRuntimes).
  *
  * memoryBytes is the largest resident set size of the worker process sampled after each run of the
  * row (outside the timed region). ONNX Runtime's CPU arena keeps what it allocated, so the RSS after
@@ -18,6 +19,8 @@ import { makeInputs } from '../../validation/seeded-inputs';
 import { BuildInputError, type BuildOutput, type StepContext } from '../toolchain';
 import { toOrtFeeds } from './tensors';
 import { describeInputs, withSession } from './session';
+import { onnxRuntimeOptions } from './options';
+import type { OnnxRuntimeSettings } from '../../../core/options';
 
 /** 1, 2, 4, ... below maxBatch, then maxBatch itself. */
 export function batchSizes(maxBatch: number): number[] {
@@ -27,15 +30,36 @@ export function batchSizes(maxBatch: number): number[] {
   return sizes;
 }
 
+/**
+ * The build's own runtime settings, or each of `benchmarkRuntimes` in turn (a sweep over runtime
+ * settings measures its one artifact once per setting instead of building it again).
+ */
 export async function benchmarkOnnxRuntime(ctx: StepContext, built: BuildOutput): Promise<BenchmarkReport> {
-  const { benchmark, shapes, validation } = ctx.spec.options;
+  const { intraOpNumThreads, executionMode, benchmarkRuntimes } = onnxRuntimeOptions(ctx.spec);
   const batch = batchInfo(ctx.model);
-  const sizes = batch.dynamic ? batchSizes(benchmark.maxBatch) : [batch.fixedBatch];
   const progress = throttledProgress(ctx.progress);
   progress(0);
   ctx.signal.throwIfAborted();
+  if (!benchmarkRuntimes) {
+    const rows = await measureRows(ctx, built, { intraOpNumThreads, executionMode }, (p) => progress(p));
+    progress(100);
+    return { dynamicBatch: batch.dynamic, rows };
+  }
+  const runtimes: NonNullable<BenchmarkReport['runtimes']> = [];
+  for (const [i, settings] of benchmarkRuntimes.entries()) {
+    ctx.log(`benchmark runtime ${i + 1}/${benchmarkRuntimes.length}: ${JSON.stringify(settings)}`);
+    const rows = await measureRows(ctx, built, settings, (p) => progress((i * 100 + p) / benchmarkRuntimes.length));
+    runtimes.push({ settings, rows });
+  }
+  progress(100);
+  return { dynamicBatch: batch.dynamic, rows: runtimes[0].rows, runtimes };
+}
 
-  const rows = await withSession(
+async function measureRows(ctx: StepContext, built: BuildOutput, settings: OnnxRuntimeSettings, progress: (percent: number) => void): Promise<BenchmarkRow[]> {
+  const { benchmark, shapes, validation } = ctx.spec.options;
+  const batch = batchInfo(ctx.model);
+  const sizes = batch.dynamic ? batchSizes(benchmark.maxBatch) : [batch.fixedBatch];
+  return withSession(
     built.primary.path,
     'disabled',
     `the built ${built.primary.name}`,
@@ -84,9 +108,8 @@ export async function benchmarkOnnxRuntime(ctx: StepContext, built: BuildOutput)
       return out;
     },
     false,
+    settings,
   );
-  progress(100);
-  return { dynamicBatch: batch.dynamic, rows };
 }
 
 /** Reports whole percents only when they change: progress may travel to Redis on every call. */
