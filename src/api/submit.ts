@@ -120,7 +120,7 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
 
   const request = await ctx.requests.create({
     modelId: model.sha256,
-    targets: [...new Set(builds.map((b) => b.target))],
+    targets: sweep ? [...new Set(sweep.points.map((p) => p.target))] : builds.map((b) => b.target),
     options,
     // A sweep has several builds per target: its points name them.
     builds: sweep ? {} : Object.fromEntries(builds.map((b) => [b.target, b.buildKey])),
