@@ -3,6 +3,7 @@
  * types, so the CLI and the API cannot disagree, and the CLI loads none of the server's code.
  */
 import type { SubmitResult } from '../api/submit';
+import type { sweepJson } from '../api/sweep-results';
 import type { ManifestFile } from '../core/manifest';
 import type { Rung } from '../core/resolve';
 import type { BuildEvent } from '../state/build-events';
@@ -43,6 +44,7 @@ export interface RequestAnswer {
   state: string;
   counts: Record<string, number>;
   builds: { buildKey: string; target: string; state: BuildState; phase?: string; percent: number; error?: string; verdict?: string }[];
+  sweep?: ReturnType<typeof sweepJson>;
 }
 
 export interface RequestListAnswer {

@@ -3,8 +3,14 @@
  * threads (ResNet-18's layers at a quarter of its width, so two shared cores build it in seconds), on a real worker with real ONNX Runtime. The level changes the artifact (one build per
  * level); the threads do not (each level's one artifact is measured once per thread count).
  */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { resnet18, tinyAdd } from '../models';
-import { startFarm, waitForBuild, type TestFarm } from '../helpers/farm';
+import { startFarm, TOKENS, waitForBuild, type TestFarm } from '../helpers/farm';
+
+const ROOT = path.join(__dirname, '..', '..');
+const TSX = pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 describe('sweeps', () => {
   let farm: TestFarm;
@@ -97,4 +103,27 @@ describe('sweeps', () => {
     expect(notSweep.status).toBe(400);
     expect((await notSweep.json()).error.message).toMatch(/is not a sweep/);
   });
+
+  it('kiln build --sweep --watch prints the points, then each target\'s best point', async () => {
+    const args = ['build', 'add', '--target', target, '--sweep', 'onnxruntime.executionMode=sequential,parallel', '--best', 'throughput', '--option', 'benchmark.iterations=3', '--option', 'benchmark.maxBatch=1', '--watch'];
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/cli/main.ts'), ...args], {
+        cwd: ROOT,
+        env: { ...process.env, KILN_URL: farm.url, KILN_TOKEN: TOKENS.builder },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/2 sweep points/);
+    expect(result.stdout).toMatch(/executionMode=sequential +[0-9a-f]{12} +runtime setting 1 of its build/);
+    expect(result.stdout).toMatch(/best points \(by throughput;/);
+    expect(result.stdout).toMatch(new RegExp(`${target} +executionMode=(sequential|parallel) +[\\d.]+ samples/s at batch 1 +[\\d.]+% ahead of executionMode=`));
+  }, 120_000);
 });
