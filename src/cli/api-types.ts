@@ -62,7 +62,8 @@ export interface ResolveFile {
 
 export interface ResolveAnswer {
   model: string;
-  rung: Rung;
+  /** `best`: a sweep's best point (?request= or MODEL@best), looked up before the ladder. */
+  rung: Rung | 'best';
   note: string;
   buildKey?: string;
   target?: string;
@@ -70,6 +71,10 @@ export interface ResolveAnswer {
   primary?: string;
   files: ResolveFile[];
   timingCache?: { url: string };
+  /** Best point only: the sweep request, the point's values, and the runtime settings to load the artifact with. */
+  request?: string;
+  point?: Record<string, unknown>;
+  runtime?: Record<string, unknown>;
 }
 
 export interface WorkersAnswer {

@@ -4,6 +4,8 @@
  * level); the threads do not (each level's one artifact is measured once per thread count).
  */
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resnet18, tinyAdd } from '../models';
@@ -28,6 +30,23 @@ describe('sweeps', () => {
 
   const submit = (body: unknown) => farm.request('POST', '/v1/builds', { role: 'builder', body });
   const quick = { benchmark: { iterations: 3, warmup: 1, maxBatch: 1 } };
+
+  /** The CLI in its own process, as a user runs it; the API it talks to lives in this one. */
+  function kiln(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/cli/main.ts'), ...args], {
+        cwd: ROOT,
+        env: { ...process.env, KILN_URL: farm.url, KILN_TOKEN: TOKENS.builder },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
 
   it('names an unknown path with the accepted ones, and a refused value with its index', async () => {
     const unknown = await submit({ model: 'add', targets: [target], sweep: { 'onnxruntime.level': ['all'] } });
@@ -105,25 +124,24 @@ describe('sweeps', () => {
   });
 
   it('kiln build --sweep --watch prints the points, then each target\'s best point', async () => {
-    const args = ['build', 'add', '--target', target, '--sweep', 'onnxruntime.executionMode=sequential,parallel', '--best', 'throughput', '--option', 'benchmark.iterations=3', '--option', 'benchmark.maxBatch=1', '--watch'];
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/cli/main.ts'), ...args], {
-        cwd: ROOT,
-        env: { ...process.env, KILN_URL: farm.url, KILN_TOKEN: TOKENS.builder },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const result = await kiln(['build', 'add', '--target', target, '--sweep', 'onnxruntime.executionMode=sequential,parallel', '--best', 'throughput', '--option', 'benchmark.iterations=3', '--option', 'benchmark.maxBatch=1', '--watch']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/2 sweep points/);
     expect(result.stdout).toMatch(/executionMode=sequential +[0-9a-f]{12} +runtime setting 1 of its build/);
     expect(result.stdout).toMatch(/best points \(by throughput;/);
     expect(result.stdout).toMatch(new RegExp(`${target} +executionMode=(sequential|parallel) +[\\d.]+ samples/s at batch 1 +[\\d.]+% ahead of executionMode=`));
+
+    // The best tag follows the newest finished sweep; fetch says which runtime settings made it the best.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-sweep-fetch-'));
+    try {
+      const fetched = await kiln(['fetch', 'add@best', '--target', target, '-o', dir]);
+      expect(fetched.stderr).toBe('');
+      expect(fetched.stdout).toMatch(/^rung: +best: Best point of sweep [0-9a-f-]{36} for \S+ by throughput at batch 1, [\d.]+% ahead of the runner-up$/m);
+      expect(fetched.stdout).toMatch(/^runtime: +executionMode=(sequential|parallel)$/m);
+      expect(fetched.stdout).toMatch(/model\.optimized\.onnx .*verified/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
