@@ -108,7 +108,7 @@ describe('build, validate, benchmark', () => {
 
   test('builds an engine with trtexec, logging every line, and reports what it ran on', async () => {
     expect(built.primary).toMatchObject({ name: 'engine.plan', role: 'engine' });
-    expect(built.extra.map((f) => [f.name, f.role])).toEqual([['layer-info.json', 'layer-info'], ['timing.cache', 'timing-cache']]);
+    expect(built.extra.map((f) => [f.name, f.role])).toEqual([['layer-info.json', 'layer-info'], ['timing.cache', 'timing-cache'], ['model_ctx.onnx', 'epcontext']]);
     const pidLine = ctx.logs.find((l) => l.startsWith('trtexec pid '))!;
     expect(pidLine).toContain('--onnx=');
     for (const flag of ['--saveEngine=', '--timingCacheFile=', '--skipInference', '--exportLayerInfo=', '--profilingVerbosity=detailed', '--fp16', '--device=0']) {

@@ -48,7 +48,7 @@ export interface BuiltFile {
   name: string;
   /** Local path of the file. */
   path: string;
-  role: 'engine' | 'model' | 'timing-cache' | 'layer-info' | 'log' | 'other';
+  role: 'engine' | 'model' | 'timing-cache' | 'layer-info' | 'log' | 'epcontext' | 'other';
 }
 
 export interface BuildOutput {

@@ -26,6 +26,7 @@ import { fetchFleetCache, publishFleetCache, type CachePublishOutcome } from '..
 import { GpuBusyError, type IdleReport } from '../../gpu/idle-guard';
 import type { BuildOutput, BuiltFile, StepContext } from '../toolchain';
 import { fetchCalibrationCache } from './calibration';
+import { writeEpContext } from './epcontext';
 import { trtexecFailure } from './failure';
 import type { TrtexecLog } from './log-parser';
 import { buildProfiles } from './profiles';
@@ -150,6 +151,8 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
   const extra: BuiltFile[] = [];
   if (await exists(paths.layerInfo)) extra.push({ name: LAYER_INFO_FILE, path: paths.layerInfo, role: 'layer-info' });
   if (await exists(paths.timingCache)) extra.push({ name: TIMING_CACHE_FILE, path: paths.timingCache, role: 'timing-cache' });
+  const epContext = await writeEpContext(ctx, ENGINE_FILE, { cc: gpu.cc, trtVersion: trtexec.version, weightsStripped: Boolean(options.stripWeights) });
+  if (epContext) extra.push(epContext);
   return {
     primary: { name: ENGINE_FILE, path: paths.engine, role: 'engine' },
     extra,
