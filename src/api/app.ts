@@ -15,6 +15,7 @@ import { ResolveHandler } from './resolve-handler';
 import { artifactRoutes } from './routes/artifacts';
 import { buildRoutes } from './routes/builds';
 import { calibrationRoutes } from './routes/calibration';
+import { exportRoutes } from './routes/exports';
 import { metricsRoutes } from './routes/metrics';
 import { modelRoutes } from './routes/models';
 import { requestRoutes } from './routes/requests';
@@ -78,6 +79,7 @@ export function createApp(ctx: FarmContext, hub: EventHub, services: ApiServices
 
   app.use(metricsRoutes(ctx, ctx.metrics.registry));
   app.use(modelRoutes(ctx, limits));
+  app.use(exportRoutes(ctx));
   app.use(buildRoutes(ctx, hub, limits));
   app.use(requestRoutes(ctx));
   app.use(artifactRoutes(ctx));

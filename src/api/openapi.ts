@@ -1,6 +1,6 @@
 /** /openapi.json, generated from the zod schemas that validate the requests. */
 import { z } from 'zod';
-import { ListBuildsQuerySchema, ListRequestsQuerySchema, ModelUploadQuerySchema, ResolveQuerySchema, SubmitSchema } from './schemas';
+import { ListBuildsQuerySchema, ListRequestsQuerySchema, ModelUploadQuerySchema, ResolveQuerySchema, SubmitSchema, TritonExportQuerySchema } from './schemas';
 
 type Role = 'reader' | 'builder' | 'admin' | null;
 
@@ -19,6 +19,7 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/models', summary: 'List models', role: 'reader' },
   { method: 'get', path: '/v1/models/{ref}', summary: 'A model by sha256, prefix, name or name@version, with its published artifacts', role: 'reader' },
   { method: 'get', path: '/v1/models/{ref}/file', summary: 'Download the ONNX model', role: 'reader' },
+  { method: 'get', path: '/v1/models/{ref}/export/triton', summary: 'A Triton model repository (tar) of the model\'s engines: config.pbtxt with cc_model_filenames, engines in 1/, optionally the ONNX as a fallback model', role: 'reader', query: TritonExportQuerySchema },
   { method: 'post', path: '/v1/builds', summary: 'Submit a request: one model, many targets, one options set', role: 'builder', body: SubmitSchema },
   { method: 'get', path: '/v1/builds', summary: 'List builds, newest first, filtered and paginated', role: 'reader', query: ListBuildsQuerySchema },
   { method: 'get', path: '/v1/builds/{id}', summary: 'A build: state, phase, progress, report, artifacts', role: 'reader' },

@@ -9,6 +9,8 @@
  * model name, show within RESOLVE_CACHE_MS.
  */
 import type { FarmContext } from '../context';
+import { EPCONTEXT_ROLE } from '../core/onnx/epcontext';
+import type { PublishedArtifact } from '../core/published-artifact';
 import { resolveArtifact, type Client } from '../core/resolve';
 import type { Platform } from '../core/platform';
 import { parseTargetKey, targetKey, TargetParseError } from '../core/target';
@@ -81,7 +83,14 @@ export class ResolveHandler {
     const client = toClient(q);
     const model = await this.ctx.models.resolve(q.model).catch(mapRefError);
     // The newest usable artifact per (target, traits): O(targets), however many builds the model has.
-    const published = await this.ctx.artifacts.candidates(model.sha256);
+    let published = await this.ctx.artifacts.candidates(model.sha256);
+    // EPContext models are published beside engines (docs/exports.md): the ladder runs over the
+    // engines that have one, and the answer points at it first.
+    const epContextOf = (a: PublishedArtifact) => a.files.find((f) => f.role === EPCONTEXT_ROLE);
+    if (q.format === 'epcontext') {
+      if (client.kind !== 'gpu') throw badRequest('format=epcontext is for GPU clients (ONNX Runtime\'s TensorRT EP): give cc and trt');
+      published = published.filter((a) => epContextOf(a));
+    }
     const timingCache = client.kind === 'gpu' && (await this.ctx.store.head(timingCacheKey(client.trt, client.cc))) !== null;
     const resolution = resolveArtifact(client, published, timingCache);
     const body: Record<string, unknown> = { model: model.sha256, rung: resolution.rung, note: resolution.note };
@@ -90,7 +99,7 @@ export class ResolveHandler {
       body.buildKey = a.buildKey;
       body.target = a.targetKey;
       body.validation = a.validation;
-      body.primary = a.primary;
+      body.primary = q.format === 'epcontext' ? epContextOf(a)!.name : a.primary;
       body.files = a.files.map((f) => ({ ...f, url: `/v1/artifacts/${a.buildKey}/${f.name}` }));
     } else {
       body.files = [{ name: `${model.sha256}.onnx`, sha256: model.sha256, size: model.size, url: `/v1/models/${model.sha256}/file` }];

@@ -60,5 +60,22 @@ export const ResolveQuerySchema = z
     sku: z.string().optional().describe('GPU SKU slug, e.g. nvidia-geforce-rtx-4080'),
     trt: z.string().regex(/^\d+\.\d+\.\d+$/, 'TensorRT version as major.minor.patch').optional(),
     precision: z.string().optional(),
+    format: z
+      .enum(['engine', 'epcontext'])
+      .optional()
+      .describe("epcontext: only engines published with an EPContext model, which becomes the primary file (for ONNX Runtime's TensorRT EP) (Default: engine)"),
+  })
+  .strict();
+
+export const TritonExportQuerySchema = z
+  .object({
+    targets: z
+      .string()
+      .optional()
+      .describe('Comma-separated TensorRT target keys whose engines go in (Default: the newest engine of every compute capability)'),
+    trt: z.string().regex(/^\d+\.\d+\.\d+$/, 'TensorRT version as major.minor.patch').optional().describe("Only engines of this TensorRT version (the Triton server's)"),
+    precision: z.string().optional().describe('Only engines of this precision (fp32, tf32, fp16, bf16, int8, fp8)'),
+    name: z.string().optional().describe("The model's name in the repository (Default: the model's name, else model)"),
+    onnx: z.enum(['0', '1', 'false', 'true']).optional().describe('Add the ONNX as an onnxruntime_onnx fallback model <name>_onnx (Default: 0)'),
   })
   .strict();

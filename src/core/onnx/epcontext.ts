@@ -17,6 +17,8 @@ export const EPCONTEXT_OPSET = 1;
 export const TENSORRT_EP = 'TensorrtExecutionProvider';
 /** The EPContext model Kiln publishes beside an engine (embed_mode 0, pointing at the engine). */
 export const EPCONTEXT_FILE = 'model_ctx.onnx';
+/** Its role in the artifact set's manifest. */
+export const EPCONTEXT_ROLE = 'epcontext';
 /** ONNX IR version 10 (ONNX 1.16): what ONNX Runtime 1.17 and later read. */
 const IR_VERSION = 10;
 

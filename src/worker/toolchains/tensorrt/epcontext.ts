@@ -6,7 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EPCONTEXT_FILE, writeEpContextModel } from '../../../core/onnx/epcontext';
+import { EPCONTEXT_FILE, EPCONTEXT_ROLE, writeEpContextModel } from '../../../core/onnx/epcontext';
 import type { BuiltFile, StepContext } from '../toolchain';
 
 const KILN_VERSION: string = require('../../../../package.json').version;
@@ -29,5 +29,5 @@ export async function writeEpContext(ctx: StepContext, engineFile: string, built
   const file = path.join(ctx.workDir, EPCONTEXT_FILE);
   await writeFile(file, bytes);
   ctx.log(`epcontext: ${EPCONTEXT_FILE} (${bytes.length} bytes, embed_mode 0 -> ${engineFile}, sm${built.cc.replace('.', '')}, TensorRT ${built.trtVersion})`);
-  return { name: EPCONTEXT_FILE, path: file, role: 'epcontext' };
+  return { name: EPCONTEXT_FILE, path: file, role: EPCONTEXT_ROLE };
 }
