@@ -61,7 +61,7 @@ export function chooseEngines(published: PublishedArtifact[], query: TritonExpor
   return [...byCc.values()];
 }
 
-const describe = (engines: PublishedArtifact[]) => (engines.length ? [...new Set(engines.map((a) => a.targetKey))].join(', ') : 'none');
+const describe = (engines: PublishedArtifact[]) => (engines.length ? [...new Set(engines.map((a) => a.targetKey))].sort().join(', ') : 'none');
 
 /** The repository's files for the chosen engines; a 400 when Triton could not serve them together. */
 export async function planRepository(ctx: FarmContext, model: ModelRecord, chosen: PublishedArtifact[], query: TritonExportQuery): Promise<RepositoryFile[]> {
@@ -109,6 +109,8 @@ export async function sendRepositoryTar(ctx: FarmContext, res: Response, files: 
   res.setHeader('Content-Type', 'application/x-tar');
   res.setHeader('Content-Disposition', `attachment; filename="${filename}"`);
   const pack = tarPack();
+  // Cutting an entry short makes the pack fail with "tar entry destroyed"; the cause is logged below.
+  pack.on('error', () => {});
   pack.pipe(res);
   try {
     const dirs = new Set<string>();
@@ -131,7 +133,7 @@ export async function sendRepositoryTar(ctx: FarmContext, res: Response, files: 
       await new Promise<void>((resolve, reject) => {
         const entry = pack.entry({ name: file.path, size: file.size, mode: 0o644, mtime }, (err) => (err ? reject(err) : resolve()));
         const fail = (err: Error) => {
-          entry.destroy(err);
+          entry.destroy();
           reject(err);
         };
         body.on('error', fail);
@@ -143,8 +145,8 @@ export async function sendRepositoryTar(ctx: FarmContext, res: Response, files: 
   } catch (err) {
     // The status line is out: the only way left to say "wrong" is to end the stream unfinished.
     ctx.log.error({ err: { message: (err as Error).message } }, 'triton export cut short');
-    pack.destroy(err as Error);
-    res.destroy(err as Error);
+    pack.destroy();
+    res.destroy();
   }
 }
 

@@ -8,6 +8,7 @@ import { KilnApiError, KilnConnectionError } from './client';
 import { registerBuild } from './commands/build';
 import { registerBuilds } from './commands/builds';
 import { registerCalibration } from './commands/calibration';
+import { registerExport } from './commands/export';
 import { registerFarm } from './commands/farm';
 import { registerFetch } from './commands/fetch';
 import { registerModels } from './commands/models';
@@ -39,6 +40,7 @@ export function createProgram(io: Io): Command {
   registerBuild(program, io);
   registerBuilds(program, io);
   registerFetch(program, io);
+  registerExport(program, io);
   registerFarm(program, io);
   return program;
 }
