@@ -103,3 +103,27 @@ function valueInfo(tensor: TensorInfo): object {
 const intAttribute = (name: string, i: number) => ({ name, type: AttributeType.INT, i });
 const stringAttribute = (name: string, s: string) => bytesAttribute(name, Buffer.from(s));
 const bytesAttribute = (name: string, s: Uint8Array) => ({ name, type: AttributeType.STRING, s });
+
+interface DecodedNode {
+  opType?: string;
+  domain?: string;
+  attribute?: Array<{ name?: string; i?: unknown; s?: Uint8Array }>;
+}
+
+/**
+ * The same EPContext model with the engine's bytes inside (embed_mode 1): one self-contained file
+ * for a client that would rather not keep two. For models Kiln wrote: re-encoding keeps only the
+ * ONNX fields Kiln's schema knows, which are all the fields Kiln writes.
+ */
+export function embedEngine(model: Uint8Array, engine: Uint8Array): Buffer {
+  const decoded = ModelProto.decode(model) as unknown as { graph?: { node?: DecodedNode[] } };
+  const nodes = (decoded.graph?.node ?? []).filter((n) => n.opType === EPCONTEXT_OP && n.domain === EPCONTEXT_DOMAIN);
+  if (nodes.length !== 1) throw new EpContextError(`Expected one ${EPCONTEXT_OP} node (${EPCONTEXT_DOMAIN}) in the model but received ${nodes.length}`);
+  const attribute = nodes[0].attribute ?? [];
+  const mode = attribute.find((a) => a.name === 'embed_mode');
+  const context = attribute.find((a) => a.name === 'ep_cache_context');
+  if (!mode || !context) throw new EpContextError(`Expected embed_mode and ep_cache_context on the ${EPCONTEXT_OP} node but received ${attribute.map((a) => a.name).join(', ') || 'no attributes'}`);
+  mode.i = 1;
+  context.s = engine;
+  return Buffer.from(ModelProto.encode(decoded).finish());
+}
