@@ -133,6 +133,7 @@ export async function sendRepositoryTar(ctx: FarmContext, res: Response, files: 
       await new Promise<void>((resolve, reject) => {
         const entry = pack.entry({ name: file.path, size: file.size, mode: 0o644, mtime }, (err) => (err ? reject(err) : resolve()));
         const fail = (err: Error) => {
+          body.destroy();
           entry.destroy();
           reject(err);
         };
