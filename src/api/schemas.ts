@@ -75,6 +75,7 @@ export const TritonExportQuerySchema = z
       .describe('Comma-separated TensorRT target keys whose engines go in (Default: the newest engine of every compute capability)'),
     trt: z.string().regex(/^\d+\.\d+\.\d+$/, 'TensorRT version as major.minor.patch').optional().describe("Only engines of this TensorRT version (the Triton server's)"),
     precision: z.string().optional().describe('Only engines of this precision (fp32, tf32, fp16, bf16, int8, fp8)'),
+    platform: z.enum(PLATFORMS).optional().describe("The Triton server's platform: linux-x86_64, linux-aarch64 or windows-x86_64. (Default: linux-x86_64)"),
     name: z.string().optional().describe("The model's name in the repository (Default: the model's name, else model)"),
     onnx: z.enum(['0', '1', 'false', 'true']).optional().describe('Add the ONNX as an onnxruntime_onnx fallback model <name>_onnx (Default: 0)'),
   })

@@ -10,7 +10,8 @@ import type { FarmContext } from '../context';
 import { REPORT_FILE } from '../core/manifest';
 import type { PublishedArtifact } from '../core/published-artifact';
 import type { BuildReport } from '../core/report';
-import { parseTargetKey, TargetParseError } from '../core/target';
+import { DEFAULT_PLATFORM, type Platform } from '../core/platform';
+import { parseTargetKey, TargetParseError, targetPlatform } from '../core/target';
 import type { ShapeProfile } from '../core/tensorrt/options';
 import { tritonRepository, RepositoryError, type RepositoryEngine, type RepositoryFile } from '../core/triton/repository';
 import { TritonConfigError } from '../core/triton/model-config';
@@ -24,6 +25,7 @@ export interface TritonExportQuery {
   targets?: string;
   trt?: string;
   precision?: string;
+  platform?: Platform;
   name?: string;
   onnx?: '0' | '1' | 'false' | 'true';
 }
@@ -36,6 +38,8 @@ const plainFirst = (a: PublishedArtifact) => (a.target.toolchain === 'tensorrt' 
 export function chooseEngines(published: PublishedArtifact[], query: TritonExportQuery): PublishedArtifact[] {
   const engines = published
     .filter((a) => a.target.toolchain === 'tensorrt' && a.validation !== 'fail')
+    // Engines are not portable across OS or CPU architecture: one repository, one platform.
+    .filter((a) => targetPlatform(a.target) === (query.platform ?? DEFAULT_PLATFORM))
     .filter((a) => !query.trt || (a.target.toolchain === 'tensorrt' && a.target.trt === query.trt))
     .filter((a) => !query.precision || a.traits.precision === query.precision || (query.precision === 'fp32' && a.traits.precision === 'tf32'))
     .sort(newestFirst);
@@ -49,7 +53,7 @@ export function chooseEngines(published: PublishedArtifact[], query: TritonExpor
         throw err;
       }
       const hit = engines.find((a) => a.targetKey === key);
-      if (!hit) throw notFound(`No published engine of this model for ${key}${query.precision ? ` at ${query.precision}` : ''}; it has ${describe(engines)}`);
+      if (!hit) throw notFound(`No published engine of this model for ${key}${query.precision ? ` at ${query.precision}` : ''} on ${query.platform ?? DEFAULT_PLATFORM}; it has ${describe(engines)}`);
       return hit;
     });
   }
@@ -57,7 +61,9 @@ export function chooseEngines(published: PublishedArtifact[], query: TritonExpor
   for (const a of [...engines].sort((x, y) => plainFirst(x) - plainFirst(y))) {
     if (a.target.toolchain === 'tensorrt' && !byCc.has(a.target.cc)) byCc.set(a.target.cc, a);
   }
-  if (byCc.size === 0) throw notFound(`No published TensorRT engine of this model${query.trt ? ` for TensorRT ${query.trt}` : ''}${query.precision ? ` at ${query.precision}` : ''}; build one first (kiln submit)`);
+  if (byCc.size === 0) {
+    throw notFound(`No published TensorRT engine of this model on ${query.platform ?? DEFAULT_PLATFORM}${query.trt ? ` for TensorRT ${query.trt}` : ''}${query.precision ? ` at ${query.precision}` : ''}; build one first (kiln build)`);
+  }
   return [...byCc.values()];
 }
 

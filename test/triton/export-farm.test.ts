@@ -134,7 +134,10 @@ describe('Triton export and EPContext models on a two-GPU farm', () => {
   test('the export says what was wrong with the query', async () => {
     const other = await farm.request('GET', '/v1/models/conv/export/triton?targets=trt10.3.0-sm89', { role: 'reader' });
     expect(other.status).toBe(404);
-    expect((await other.json()).error.message).toBe('No published engine of this model for trt10.3.0-sm89; it has trt10.3.0-sm80, trt10.3.0-sm86');
+    expect((await other.json()).error.message).toBe('No published engine of this model for trt10.3.0-sm89 on linux-x86_64; it has trt10.3.0-sm80, trt10.3.0-sm86');
+    const arm = await farm.request('GET', '/v1/models/conv/export/triton?platform=linux-aarch64', { role: 'reader' });
+    expect(arm.status).toBe(404);
+    expect((await arm.json()).error.message).toBe('No published TensorRT engine of this model on linux-aarch64; build one first (kiln build)');
     const cpu = await farm.request('GET', '/v1/models/conv/export/triton?targets=ort1.30.0-x86_64-avx2', { role: 'reader' });
     expect(cpu.status).toBe(400);
     expect((await cpu.json()).error.message).toBe('Expected TensorRT target keys in targets but received ort1.30.0-x86_64-avx2, an ONNX Runtime target');

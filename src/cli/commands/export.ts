@@ -19,6 +19,7 @@ interface TritonFlags {
   targets?: string;
   trt?: string;
   precision?: string;
+  platform?: string;
   name?: string;
   onnx?: boolean;
 }
@@ -33,6 +34,7 @@ export function registerExport(program: Command, io: Io): void {
     .option('--targets <keys>', 'comma-separated TensorRT target keys (Default: the newest engine of every compute capability)')
     .option('--trt <version>', "only engines of this TensorRT version (the Triton server's), e.g. 10.9.0")
     .option('--precision <p>', 'only engines of this precision, e.g. fp16')
+    .option('--platform <p>', "the Triton server's platform: linux-x86_64, linux-aarch64 or windows-x86_64 (Default: linux-x86_64)")
     .option('--name <name>', "the model's name in the repository (Default: the model's name)")
     .option('--onnx', 'also add the ONNX as an onnxruntime_onnx fallback model, NAME_onnx')
     .action(async (model: string, flags: TritonFlags, cmd: Command) => {
@@ -43,6 +45,7 @@ export function registerExport(program: Command, io: Io): void {
         targets: flags.targets,
         trt: flags.trt,
         precision: flags.precision,
+        platform: flags.platform,
         name: flags.name,
         onnx: flags.onnx ? '1' : undefined,
       });
