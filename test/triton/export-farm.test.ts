@@ -83,7 +83,8 @@ describe('Triton export and EPContext models on a two-GPU farm', () => {
       const engine = build.artifacts.find((a: { name: string }) => a.name === 'engine.plan');
       engines[b.target] = { buildKey: b.id, sha256: engine.sha256 };
     }
-  });
+    // Two builds, validations and benchmarks: past jest's default minute on a busy two-core machine.
+  }, 240_000);
   afterAll(async () => {
     await farm?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
