@@ -105,6 +105,16 @@ const EnvSchema = z.object({
   KILN_QUOTA_STORED_BYTES: z.coerce.number().int().nonnegative().default(500 * GiB),
   /** Failed dashboard sign-ins allowed per client address per 15 minutes (Default: 10). */
   KILN_SIGN_IN_ATTEMPTS: z.coerce.number().int().positive().default(10),
+  /** How often the API runs the garbage collector (retention, unreferenced files, stale temp files), in seconds; 0: only when asked (Default: 3600). */
+  KILN_GC_INTERVAL_SECONDS: z.coerce.number().int().nonnegative().default(3600),
+  /** An unreferenced stored file is deleted only once older than this, in seconds: what protects a build publishing right now (Default: 3600). */
+  KILN_GC_GRACE_SECONDS: z.coerce.number().int().nonnegative().default(3600),
+  /** Temp files (interrupted uploads and store writes) and work directories of dead workers older than this are removed, in seconds (Default: 3600). */
+  KILN_GC_TEMP_AGE_SECONDS: z.coerce.number().int().positive().default(3600),
+  /** Keep the newest N finished builds per model and target; older ones, and their artifacts no other build shares, are removed; 0: keep all (Default: 0). */
+  KILN_RETENTION_KEEP_BUILDS: z.coerce.number().int().nonnegative().default(0),
+  /** Failed and cancelled builds are removed this many days after they ended; 0: kept (Default: 0). */
+  KILN_RETENTION_FAILED_DAYS: z.coerce.number().nonnegative().default(0),
   /** `development` adds stack traces to 500 answers; anything else (or unset) never does (Default: unset). */
   NODE_ENV: z.string().optional(),
 });
@@ -131,6 +141,17 @@ export interface LimitsConfig {
   concurrentBuilds: number;
   storedBytes: number;
   signInAttempts: number;
+}
+
+export interface CleanupConfig {
+  /** 0: no periodic run. */
+  intervalMs: number;
+  graceMs: number;
+  tempAgeMs: number;
+  /** Newest finished builds kept per model and target; 0: all. */
+  keepBuilds: number;
+  /** 0: failed builds are kept. */
+  failedMaxAgeMs: number;
 }
 
 export interface KilnConfig {
@@ -162,6 +183,7 @@ export interface KilnConfig {
   nvmlLibrary: string;
   redisTimeoutMs: number;
   limits: LimitsConfig;
+  cleanup: CleanupConfig;
   development: boolean;
 }
 
@@ -214,6 +236,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       concurrentBuilds: e.KILN_QUOTA_CONCURRENT_BUILDS,
       storedBytes: e.KILN_QUOTA_STORED_BYTES,
       signInAttempts: e.KILN_SIGN_IN_ATTEMPTS,
+    },
+    cleanup: {
+      intervalMs: e.KILN_GC_INTERVAL_SECONDS * SECOND,
+      graceMs: e.KILN_GC_GRACE_SECONDS * SECOND,
+      tempAgeMs: e.KILN_GC_TEMP_AGE_SECONDS * SECOND,
+      keepBuilds: e.KILN_RETENTION_KEEP_BUILDS,
+      failedMaxAgeMs: e.KILN_RETENTION_FAILED_DAYS * 24 * 3600 * SECOND,
     },
     // Stack traces are shown only when asked for by name: a farm started without NODE_ENV is not a development one.
     development: e.NODE_ENV === 'development',

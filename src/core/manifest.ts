@@ -17,6 +17,11 @@ export interface ManifestFile {
   size: number;
   /** What the file is: `engine`, `model`, `timing-cache`, `log`, `layer-info`, `report`. */
   role: string;
+  /**
+   * Stored once by its content at `blobs/<sha256>`, shared by every manifest that lists the same
+   * bytes (docs/cleanup.md). Absent in manifests written before: their files live under the build.
+   */
+  blob?: true;
 }
 
 export interface WorkerFacts {

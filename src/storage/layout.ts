@@ -4,7 +4,8 @@
  *   models/<sha256>.onnx                      an uploaded model, stored once by its content
  *   models/<sha256>.json                      what Kiln knows about it (names, parsed info)
  *   builds/<buildKey>/manifest.json           an artifact set, published when this exists
- *   builds/<buildKey>/<sha256>/<file>         the files the manifest lists, by their content
+ *   blobs/<sha256>                            a file of one or more artifact sets, stored once by its content
+ *   builds/<buildKey>/<sha256>/<file>         files of sets published before blobs existed (still read)
  *   timing-caches/trt<version>-sm<cc>.cache   the fleet timing cache of one TensorRT version and CC
  *   calibration/<sha256>.cache                an uploaded INT8 calibration cache, stored once by its content
  *
@@ -13,6 +14,10 @@
  * engines are not bit-identical between builds, and with plain names the second worker would
  * overwrite files that the first worker's manifest already lists. With content in the key, every
  * manifest, whichever one wins, lists files that are exactly what it says.
+ *
+ * Sets published now keep their files in `blobs/`, keyed by content alone, so the same bytes made
+ * by two build keys (an optimised model, a log-less cache) are stored once; a manifest marks such
+ * files `blob: true`. What may delete a blob, and when, is docs/cleanup.md's subject.
  */
 import { SHA256_HEX } from '../core/hash';
 import { MANIFEST_FILE, type Manifest, type ManifestFile } from '../core/manifest';
@@ -28,6 +33,7 @@ export const MODELS_PREFIX = 'models/';
 export const BUILDS_PREFIX = 'builds/';
 export const TIMING_CACHES_PREFIX = 'timing-caches/';
 export const CALIBRATION_PREFIX = 'calibration/';
+export const BLOBS_PREFIX = 'blobs/';
 
 export function modelKey(sha256: string): string {
   return `${MODELS_PREFIX}${hex(sha256, 'a model sha256')}.onnx`;
@@ -46,9 +52,15 @@ export function manifestKey(buildKey: string): string {
   return buildPrefix(buildKey) + MANIFEST_FILE;
 }
 
-/** The key of one file of an artifact set, as its manifest lists it. */
-export function artifactKey(buildKey: string, file: Pick<ManifestFile, 'name' | 'sha256'>): string {
+/** `blobs/<sha256>`: a file stored once by its content, whichever artifact sets list it. */
+export function blobKey(sha256: string): string {
+  return `${BLOBS_PREFIX}${hex(sha256, 'a blob sha256')}`;
+}
+
+/** The key of one file of an artifact set, as its manifest lists it (in blobs/, or under the build for older sets). */
+export function artifactKey(buildKey: string, file: Pick<ManifestFile, 'name' | 'sha256' | 'blob'>): string {
   assertValidFileName(file.name);
+  if (file.blob) return blobKey(file.sha256);
   return `${buildPrefix(buildKey)}${hex(file.sha256, `the sha256 of ${file.name}`)}/${file.name}`;
 }
 

@@ -134,6 +134,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     const result = await publishArtifactSet(ctx.store, {
       buildKey,
       files,
+      reuseWithinMs: ctx.config.cleanup.graceMs / 2,
       makeManifest: (entries) => ({
         schema: 1,
         buildKey,

@@ -369,7 +369,8 @@ export function describeStoreContract(name: string, create: () => Promise<StoreU
         const result = await publishArtifactSet(recording, { buildKey, files: await files('a'), makeManifest: manifestOf('w1') });
         expect(result.published).toBe(true);
         const engine = result.manifest.files.find((f) => f.name === 'engine.plan')!;
-        expect(engine).toEqual({ name: 'engine.plan', role: 'engine', sha256: sha256('engine bytes of a'), size: 17 });
+        expect(engine).toEqual({ name: 'engine.plan', role: 'engine', sha256: sha256('engine bytes of a'), size: 17, blob: true });
+        expect(artifactKey(buildKey, engine)).toBe(`blobs/${engine.sha256}`);
         const log = artifactKey(buildKey, result.manifest.files.find((f) => f.name === 'build.log')!);
         // One durability barrier for the files (where the store needs one), before the manifest.
         const barrier = store.sync ? [`sync ${artifactKey(buildKey, engine)} ${log}`] : [];
@@ -411,7 +412,8 @@ export function describeStoreContract(name: string, create: () => Promise<StoreU
           throw new Error('worker died before the manifest');
         };
         await expect(publishArtifactSet(store, { buildKey, files: await files('a'), makeManifest: failing })).rejects.toThrow('worker died');
-        expect(await keys(store, `builds/${buildKey}/`)).toHaveLength(2);
+        expect(await keys(store, 'blobs/')).toHaveLength(2);
+        expect(await keys(store, `builds/${buildKey}/`)).toEqual([]);
         expect(await readManifest(store, buildKey)).toBeNull();
       });
 
