@@ -12,6 +12,7 @@ import { Limits } from './limits';
 import { openApiDocument } from './openapi';
 import { RETRY_AFTER_SECONDS } from './outages';
 import { ResolveHandler } from './resolve-handler';
+import { adminRoutes } from './routes/admin';
 import { artifactRoutes } from './routes/artifacts';
 import { buildRoutes } from './routes/builds';
 import { calibrationRoutes } from './routes/calibration';
@@ -77,7 +78,8 @@ export function createApp(ctx: FarmContext, hub: EventHub, services: ApiServices
   });
 
   app.use(metricsRoutes(ctx, ctx.metrics.registry));
-  app.use(modelRoutes(ctx, limits));
+  app.use(modelRoutes(ctx, limits, () => services.resolve.invalidate()));
+  app.use(adminRoutes(ctx));
   app.use(buildRoutes(ctx, hub, limits));
   app.use(requestRoutes(ctx));
   app.use(artifactRoutes(ctx));

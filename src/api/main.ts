@@ -1,6 +1,7 @@
 /** The API process: `npm run start:api` (or `kiln api`). */
 import { createServer, type Server } from 'node:http';
 import { loadConfig, type KilnConfig } from '../config';
+import { scheduleGarbageCollection } from '../cleanup/collect-garbage';
 import { createContext, type FarmContext } from '../context';
 import { connectRedis } from '../state/redis';
 import { apiServices, createApp } from './app';
@@ -28,6 +29,7 @@ export async function startApi(config: KilnConfig, ctx: FarmContext = createCont
     if (event.type === 'state' && event.state === 'succeeded') resolve.invalidate();
   });
   const app = createApp(ctx, hub, services);
+  const stopGc = scheduleGarbageCollection(ctx);
   const observe = requestObserver(ctx.log, ctx.metrics.registry);
   // GET /v1/resolve is answered before Express: it is the request a farm serves most, and the
   // router costs several times the answer (docs/bench). Everything else goes to Express.
@@ -72,6 +74,7 @@ export async function startApi(config: KilnConfig, ctx: FarmContext = createCont
         server.closeAllConnections();
       });
       stopInvalidating();
+      stopGc();
       await hub.close();
       await ctx.close();
     },

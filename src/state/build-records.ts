@@ -167,6 +167,19 @@ export class BuildRecords {
     await multi.exec();
   }
 
+  /** Forgets a build: its record, every index entry, its kept log lines and its request links. */
+  async remove(record: Pick<BuildRecord, 'buildKey' | 'modelId' | 'targetKey'>): Promise<void> {
+    const { buildKey } = record;
+    const multi = this.redis.multi().del(this.keys.build(buildKey), this.keys.buildLog(buildKey), this.keys.buildRequests(buildKey)).zrem(this.keys.buildsAll, buildKey);
+    for (const state of BUILD_STATES) multi.zrem(this.keys.buildsByState(state), buildKey);
+    await multi.zrem(this.keys.buildsByModel(record.modelId), buildKey).zrem(this.keys.buildsByTarget(record.targetKey), buildKey).exec();
+  }
+
+  /** Every build key of a model, oldest first. */
+  async keysOfModel(modelId: string): Promise<string[]> {
+    return this.redis.zrange(this.keys.buildsByModel(modelId), '0', '-1');
+  }
+
   async addRequest(buildKey: string, requestId: string): Promise<void> {
     await this.redis.sadd(this.keys.buildRequests(buildKey), requestId);
   }

@@ -17,6 +17,8 @@ export interface ModelRecord {
   /** `name@version` labels, oldest first. */
   labels: string[];
   uploadedAt: string;
+  /** Public id of the token whose upload stored the file: it may delete the model, and its stored-bytes quota counts it. */
+  uploadedBy?: string;
 }
 
 export const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -48,10 +50,11 @@ export class ModelRegistry {
     return all.sort((a, b) => b.uploadedAt.localeCompare(a.uploadedAt));
   }
 
-  /** Records a stored model (once) and, when given, a label for it; returns the record. */
-  async register(info: ModelInfo, label?: { name: string; version?: number }): Promise<ModelRecord> {
+  /** Records a stored model (once) and, when given, a label for it; returns the record. `uploadedBy`: the token that stored the file. */
+  async register(info: ModelInfo, label?: { name: string; version?: number }, uploadedBy?: string): Promise<ModelRecord> {
     const existing = await this.get(info.sha256);
     const record: ModelRecord = existing ?? { sha256: info.sha256, size: info.size, info, labels: [], uploadedAt: new Date().toISOString() };
+    if (uploadedBy && !record.uploadedBy) record.uploadedBy = uploadedBy;
     if (label) {
       const assigned = await this.assignLabel(info.sha256, label.name, label.version, record.labels);
       if (!record.labels.includes(assigned)) record.labels.push(assigned);
@@ -110,9 +113,31 @@ export class ModelRegistry {
     return latest;
   }
 
+  private async newestRemaining(name: string): Promise<string | null> {
+    let best = 0;
+    for (const label of await this.redis.hkeys(this.keys.modelNames)) {
+      const [n, v] = label.split('@');
+      if (n === name) best = Math.max(best, Number(v));
+    }
+    return best > 0 ? this.redis.hget(this.keys.modelNames, `${name}@${best}`) : null;
+  }
+
   /** Raises the indexed latest version of a name (never lowers it; atomic across API processes). */
   private async noteVersion(name: string, version: number): Promise<void> {
     await this.redis.eval(RAISE_TO, 1, this.keys.modelLatest, name, version);
+  }
+
+  /**
+   * Forgets a model: its record in storage and Redis and its labels. Other versions of its names
+   * stay; version numbers are never given out again (the latest-version index is not lowered), so
+   * `name@3` never comes to mean another model. Returns the labels removed.
+   */
+  async remove(record: ModelRecord): Promise<string[]> {
+    const multi = this.redis.multi().hdel(this.keys.models, record.sha256);
+    for (const label of record.labels) multi.hdel(this.keys.modelNames, label);
+    await multi.exec();
+    await this.store.delete(modelInfoKey(record.sha256));
+    return record.labels;
   }
 
   /** Resolves a sha, a unique sha prefix, `name` (latest version) or `name@version` to a record. */
@@ -126,6 +151,8 @@ export class ModelRegistry {
     } else if (/^[a-z0-9][a-z0-9._-]{0,63}(@\d+)?$/.test(ref)) {
       const label = ref.includes('@') ? ref : `${ref}@${await this.latestVersion(ref)}`;
       sha = await this.redis.hget(this.keys.modelNames, label);
+      // The latest version may have been deleted: a bare name means the newest one left.
+      if (!sha && !ref.includes('@')) sha = await this.newestRemaining(ref);
     } else {
       throw new ModelRefError(`Expected ${MODEL_REF_FORMS} but received "${ref}"`);
     }

@@ -8,6 +8,7 @@
  */
 import os from 'node:os';
 import { DelayedError, UnrecoverableError } from 'bullmq';
+import { sweepLocalTemp } from '../cleanup/work-dirs';
 import type { KilnConfig } from '../config';
 import type { FarmContext } from '../context';
 import type { WorkerFacts } from '../core/manifest';
@@ -103,6 +104,14 @@ export class KilnWorker {
       since: new Date().toISOString(),
       lastBeat: '',
     };
+
+    // Work directories of builds that no worker runs any more (this worker's before a crash, or a
+    // dead peer's on this machine) are tens of MB each: removed before taking work.
+    const swept = await sweepLocalTemp(this.ctx, { olderThanMs: this.config.cleanup.tempAgeMs }).catch((err) => {
+      this.logger.warn({ err }, `could not sweep ${this.config.tmpDir}: ${(err as Error).message}`);
+      return null;
+    });
+    if (swept?.entries) this.logger.info({ swept }, `removed ${swept.entries} stale work directories and uploads (${swept.bytes} bytes)`);
 
     await this.subscriber.subscribe(this.ctx.keys.cancel);
     this.subscriber.on('message', (_channel: string, buildKey: string) => {
