@@ -2,7 +2,9 @@
  * The shapes of the API's answers, as the CLI reads them. Type-only imports of the server's own
  * types, so the CLI and the API cannot disagree, and the CLI loads none of the server's code.
  */
+import type { DeletedModel } from '../api/delete-model';
 import type { SubmitResult } from '../api/submit';
+import type { GcReport } from '../cleanup/collect-garbage';
 import type { ManifestFile } from '../core/manifest';
 import type { Rung } from '../core/resolve';
 import type { BuildEvent } from '../state/build-events';
@@ -11,7 +13,7 @@ import type { ModelRecord } from '../state/model-registry';
 import type { WorkerInfo } from '../state/worker-registry';
 import type { PublishedArtifact } from '../core/published-artifact';
 
-export type { BuildEvent, BuildRecord, BuildState, ModelRecord, SubmitResult, WorkerInfo };
+export type { BuildEvent, BuildRecord, BuildState, DeletedModel, GcReport, ModelRecord, SubmitResult, WorkerInfo };
 
 export const TERMINAL_STATES: readonly BuildState[] = ['succeeded', 'failed', 'cancelled'];
 

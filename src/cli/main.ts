@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { KilnApiError, KilnConnectionError } from './client';
+import { registerAdmin } from './commands/admin';
 import { registerBuild } from './commands/build';
 import { registerBuilds } from './commands/builds';
 import { registerCalibration } from './commands/calibration';
@@ -40,6 +41,7 @@ export function createProgram(io: Io): Command {
   registerBuilds(program, io);
   registerFetch(program, io);
   registerFarm(program, io);
+  registerAdmin(program, io);
   return program;
 }
 
