@@ -19,6 +19,7 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/models', summary: 'List models', role: 'reader' },
   { method: 'get', path: '/v1/models/{ref}', summary: 'A model by sha256, prefix, name or name@version, with its published artifacts', role: 'reader' },
   { method: 'get', path: '/v1/models/{ref}/file', summary: 'Download the ONNX model', role: 'reader' },
+  { method: 'delete', path: '/v1/models/{ref}', summary: 'Delete a model, its labels, builds and the artifact files no other build lists (admin, or the token that uploaded it); 409 while a build of it runs', role: 'builder' },
   { method: 'post', path: '/v1/builds', summary: 'Submit a request: one model, many targets, one options set', role: 'builder', body: SubmitSchema },
   { method: 'get', path: '/v1/builds', summary: 'List builds, newest first, filtered and paginated', role: 'reader', query: ListBuildsQuerySchema },
   { method: 'get', path: '/v1/builds/{id}', summary: 'A build: state, phase, progress, report, artifacts', role: 'reader' },
@@ -36,6 +37,7 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/calibration-caches/{sha}', summary: 'Download an INT8 calibration cache (use it in a build as options.tensorrt.calibration)', role: 'reader' },
   { method: 'get', path: '/v1/resolve', summary: 'Which artifact a client should use, and which rung of the ladder matched', role: 'reader', query: ResolveQuerySchema },
   { method: 'get', path: '/v1/workers', summary: 'Live workers and queue depths', role: 'admin' },
+  { method: 'post', path: '/v1/admin/gc', summary: 'Run the garbage collector now (retention, unreferenced stored files, stale temp files); answers what it freed', role: 'admin' },
   { method: 'post', path: '/v1/admin/reindex', summary: 'Rebuild the Redis indexes from storage', role: 'admin' },
   { method: 'get', path: '/healthz', summary: 'Liveness and dependencies', role: null },
 ];
