@@ -16,6 +16,7 @@ import { adminRoutes } from './routes/admin';
 import { artifactRoutes } from './routes/artifacts';
 import { buildRoutes } from './routes/builds';
 import { calibrationRoutes } from './routes/calibration';
+import { inputRoutes } from './routes/inputs';
 import { metricsRoutes } from './routes/metrics';
 import { modelRoutes } from './routes/models';
 import { requestRoutes } from './routes/requests';
@@ -86,6 +87,7 @@ export function createApp(ctx: FarmContext, hub: EventHub, services: ApiServices
   app.use(resolveRoutes(services.resolve));
   app.use(timingCacheRoutes(ctx));
   app.use(calibrationRoutes(ctx, limits));
+  app.use(inputRoutes(ctx, limits));
   app.use(tokenRoutes(ctx, tokens));
   app.use(workerRoutes(ctx));
   app.use(dashboardRoutes(ctx, hub, { tokens, limits }));

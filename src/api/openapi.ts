@@ -35,6 +35,7 @@ const OPERATIONS: Operation[] = [
   { method: 'post', path: '/v1/calibration-caches', summary: 'Upload a TensorRT INT8 calibration cache (raw body or multipart field "file"; TRT-<version>-<algorithm> header, then "tensor: hexScale" lines); stored once by sha256', role: 'builder', bodyType: 'application/octet-stream' },
   { method: 'get', path: '/v1/calibration-caches', summary: 'List INT8 calibration caches: sha256, size, uploaded, header', role: 'reader' },
   { method: 'get', path: '/v1/calibration-caches/{sha}', summary: 'Download an INT8 calibration cache (use it in a build as options.tensorrt.calibration)', role: 'reader' },
+  { method: 'post', path: '/v1/inputs', summary: 'Upload validation input tensors (JSON { "<input>": { dims, data } }) too large to send inline; stored once by sha256, named in a build by options.validation.inputsRef', role: 'builder', bodyType: 'application/octet-stream' },
   { method: 'get', path: '/v1/resolve', summary: 'Which artifact a client should use, and which rung of the ladder matched', role: 'reader', query: ResolveQuerySchema },
   { method: 'get', path: '/v1/workers', summary: 'Live workers and queue depths', role: 'admin' },
   { method: 'post', path: '/v1/admin/gc', summary: 'Run the garbage collector now (retention, unreferenced stored files, stale temp files); answers what it freed', role: 'admin' },

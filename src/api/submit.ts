@@ -15,6 +15,7 @@ import type { FarmContext } from '../context';
 import type { BuildRecord, BuildState } from '../state/build-records';
 import { publishEvent } from '../state/build-events';
 import { hasCalibrationCache, missingCalibrationMessage } from '../storage/calibration-caches';
+import { inputsKey } from '../storage/layout';
 import { readManifest } from '../storage/publish';
 import { buildJson } from './build-json';
 import { ApiError, badRequest } from './errors';
@@ -54,6 +55,7 @@ export interface SubmitQuota {
 
 export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?: SubmitQuota): Promise<SubmitResult> {
   checkInlineInputsSize(input.options, ctx.config.limits.maxInlineInputsBytes);
+  await checkInputsRef(ctx, input.options);
   const model = await ctx.models.resolve(input.model);
   const { options } = input;
   const live = await ctx.workers.liveTargets();
@@ -127,7 +129,7 @@ function checkInlineInputsSize(options: BuildOptions, limit: number): void {
       413,
       'too_large',
       `options.validation.inputs is ${size} bytes of JSON; inline inputs are limited to ${limit} bytes (KILN_MAX_INLINE_INPUTS_BYTES). ` +
-        'give smaller input tensors (options.shapes), leave options.validation.inputs out to validate on seeded inputs, or raise KILN_MAX_INLINE_INPUTS_BYTES',
+        'upload them (POST /v1/inputs, or kiln build --inputs FILE) and give options.validation.inputsRef, give smaller input tensors (options.shapes), leave options.validation.inputs out to validate on seeded inputs, or raise KILN_MAX_INLINE_INPUTS_BYTES',
       { limit, size },
     );
   }
@@ -167,6 +169,14 @@ async function checkTargetsAccept(ctx: FarmContext, targets: Target[], options: 
   const calibration = options.tensorrt.calibration;
   if (calibration && !(await hasCalibrationCache(ctx.store, calibration))) problems.push(missingCalibrationMessage(calibration));
   if (problems.length > 0) throw badRequest(problems.join('; '), { problems });
+}
+
+/** Uploaded inputs a request names must be stored: a build would otherwise fail on the worker. */
+async function checkInputsRef(ctx: FarmContext, options: BuildOptions): Promise<void> {
+  const ref = options.validation.inputsRef;
+  if (ref && !(await ctx.store.head(inputsKey(ref)))) {
+    throw badRequest(`options.validation.inputsRef: no inputs ${ref} are stored; upload them first with POST /v1/inputs (kiln build --inputs FILE does it for you)`);
+  }
 }
 
 function isFinished(record: BuildRecord): boolean {

@@ -8,6 +8,7 @@
  *   builds/<buildKey>/<sha256>/<file>         files of sets published before blobs existed (still read)
  *   timing-caches/trt<version>-sm<cc>.cache   the fleet timing cache of one TensorRT version and CC
  *   calibration/<sha256>.cache                an uploaded INT8 calibration cache, stored once by its content
+ *   inputs/<sha256>.json                      uploaded validation input tensors, stored once by their content
  *
  * Files of an artifact set are keyed by their sha256 as well as their name because two workers
  * can build the same build key (a stalled job run again while its first worker still finishes):
@@ -34,6 +35,7 @@ export const BUILDS_PREFIX = 'builds/';
 export const TIMING_CACHES_PREFIX = 'timing-caches/';
 export const CALIBRATION_PREFIX = 'calibration/';
 export const BLOBS_PREFIX = 'blobs/';
+export const INPUTS_PREFIX = 'inputs/';
 
 export function modelKey(sha256: string): string {
   return `${MODELS_PREFIX}${hex(sha256, 'a model sha256')}.onnx`;
@@ -89,6 +91,11 @@ export function timingCacheKey(trtVersion: string, cc: string): string {
 /** `calibrationKey(sha)` = `calibration/<sha>.cache`: an INT8 calibration cache, by its content. */
 export function calibrationKey(sha256: string): string {
   return `${CALIBRATION_PREFIX}${hex(sha256, 'a calibration cache sha256')}.cache`;
+}
+
+/** `inputsKey(sha)` = `inputs/<sha>.json`: validation input tensors uploaded with POST /v1/inputs. */
+export function inputsKey(sha256: string): string {
+  return `${INPUTS_PREFIX}${hex(sha256, 'an inputs sha256')}.json`;
 }
 
 /** File names inside an artifact set: `[A-Za-z0-9._-]`, not starting with a dot. */

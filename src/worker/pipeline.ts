@@ -4,15 +4,16 @@
  * toolchain: the model download, progress and logs, the report, and publishing manifest-last.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildSpec } from '../core/build-spec';
 import { LOG_FILE, REPORT_FILE, type Manifest, type WorkerFacts } from '../core/manifest';
 import { readModelInfo } from '../core/onnx/read-model';
+import { InputTensorsSchema } from '../core/options';
 import type { BuildReport } from '../core/report';
 import type { FarmContext } from '../context';
 import { expireLogLines, publishEvent } from '../state/build-events';
-import { modelKey } from '../storage/layout';
+import { inputsKey, modelKey } from '../storage/layout';
 import { downloadToFile, publishArtifactSet } from '../storage/publish';
 import { BuildInputError, type BuildOutput, type Phase, type StepContext, type Toolchain } from './toolchains/toolchain';
 
@@ -81,7 +82,8 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     await downloadToFile(ctx.store, modelKey(spec.modelId), modelPath, spec.modelId);
     const model = await readModelInfo(modelPath, { sha256: spec.modelId });
     log(`model ${spec.modelId} (${model.size} bytes, ${model.inputs.length} inputs, ${model.outputs.length} outputs)`);
-    const step: StepContext = { buildKey, spec, model, modelPath, workDir, signal, progress: (p) => progress(p), log };
+    const resolved = await withUploadedInputs(ctx, spec, workDir, log);
+    const step: StepContext = { buildKey, spec: resolved, model, modelPath, workDir, signal, progress: (p) => progress(p), log };
     signal.throwIfAborted();
 
     enter('building');
@@ -156,6 +158,22 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     if (!logFile.writableEnded) await new Promise<void>((resolve) => logFile.end(() => resolve()));
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A spec whose validation inputs were uploaded (options.validation.inputsRef) gets them inline, read
+ * from the store and checked by their sha256, for the steps that use them. The build key stays the
+ * one of the spec as submitted.
+ */
+async function withUploadedInputs(ctx: FarmContext, spec: BuildSpec, workDir: string, log: (line: string) => void): Promise<BuildSpec> {
+  const ref = spec.options.validation.inputsRef;
+  if (!ref) return spec;
+  const file = path.join(workDir, 'inputs.json');
+  const { size } = await downloadToFile(ctx.store, inputsKey(ref), file, ref);
+  const parsed = InputTensorsSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+  if (!parsed.success) throw new BuildInputError(`Expected input tensors in the uploaded inputs ${ref} but received: ${parsed.error.issues[0]?.message}`);
+  log(`validation inputs ${ref} (${size} bytes: ${Object.keys(parsed.data).join(', ')})`);
+  return { ...spec, options: { ...spec.options, validation: { ...spec.options.validation, inputs: parsed.data } } };
 }
 
 async function ensureDir(dir: string): Promise<string> {
