@@ -35,6 +35,11 @@ export interface DeletedModel {
 }
 
 export async function deleteModel(ctx: FarmContext, record: ModelRecord, caller: Caller): Promise<DeletedModel> {
+  const nothing: DeletedModel = { sha256: record.sha256, labels: [], builds: 0, files: 0, bytesFreed: 0, pendingFiles: 0, pendingBytes: 0, running: [] };
+  // Already deleted, whoever deleted it: nothing to authorize, nothing to do.
+  if (!(await ctx.models.get(record.sha256)) && !(await ctx.store.head(modelKey(record.sha256))) && (await ctx.builds.keysOfModel(record.sha256)).length === 0) {
+    return nothing;
+  }
   if (caller.role !== 'admin' && caller.tokenId !== record.uploadedBy) {
     throw new ApiError(403, 'forbidden', `Only an admin or the token that uploaded model ${record.sha256} may delete it`);
   }
@@ -46,7 +51,7 @@ export async function deleteModel(ctx: FarmContext, record: ModelRecord, caller:
   const labels = await ctx.models.remove(record);
   await ctx.store.delete(modelKey(record.sha256));
   await releaseStored(ctx, record.uploadedBy, head?.size ?? 0);
-  const result: DeletedModel = { sha256: record.sha256, labels, builds: 0, files: head ? 1 : 0, bytesFreed: head?.size ?? 0, pendingFiles: 0, pendingBytes: 0, running: [] };
+  const result: DeletedModel = { ...nothing, labels, files: head ? 1 : 0, bytesFreed: head?.size ?? 0 };
 
   const blobs: string[] = [];
   const running = [];
