@@ -16,6 +16,8 @@ import { startS3Server, type S3TestServer } from '../helpers/s3-server';
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const HOUR = 60 * 60 * 1000;
+// Several real builds per test: a shared, loaded machine takes longer than jest's default minute.
+jest.setTimeout(180_000);
 const CLEANUP_ENV = { KILN_GC_GRACE_SECONDS: '0', KILN_GC_INTERVAL_SECONDS: '0', KILN_RETENTION_KEEP_BUILDS: '1', KILN_RETENTION_FAILED_DAYS: '1' };
 
 let s3: S3TestServer;

@@ -8,6 +8,7 @@ import { tinyMlp } from '../models';
 import { startFarm, waitForBuild, type TestFarm } from '../helpers/farm';
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+jest.setTimeout(120_000);
 
 describe('uploaded validation inputs', () => {
   let farm: TestFarm;
