@@ -107,6 +107,10 @@ const EnvSchema = z.object({
   KILN_QUOTA_STORED_BYTES: z.coerce.number().int().nonnegative().default(500 * GiB),
   /** Failed dashboard sign-ins allowed per client address per 15 minutes (Default: 10). */
   KILN_SIGN_IN_ATTEMPTS: z.coerce.number().int().positive().default(10),
+  /** The farm's Ed25519 signing key (PKCS#8 PEM) that signs every artifact set's provenance; made on first start, mode 0600 (Default: $KILN_HOME/signing-key.pem). */
+  KILN_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** This worker's container image with its digest, e.g. registry/kiln-worker@sha256:<hex>, recorded in provenance (Default: unset, not recorded). */
+  KILN_WORKER_IMAGE: z.string().regex(/^[^\s@]+@sha256:[0-9a-f]{64}$/, 'an image reference with its digest: name@sha256:<64 hex digits>').optional(),
   /** `development` adds stack traces to 500 answers; anything else (or unset) never does (Default: unset). */
   NODE_ENV: z.string().optional(),
 });
@@ -165,6 +169,10 @@ export interface KilnConfig {
   nvmlLibrary: string;
   redisTimeoutMs: number;
   limits: LimitsConfig;
+  /** Path of the Ed25519 private key that signs provenance (generated when missing). */
+  signingKeyFile: string;
+  /** `name@sha256:<hex>` of the worker's image, when known. */
+  workerImage?: string;
   development: boolean;
 }
 
@@ -219,6 +227,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       storedBytes: e.KILN_QUOTA_STORED_BYTES,
       signInAttempts: e.KILN_SIGN_IN_ATTEMPTS,
     },
+    signingKeyFile: path.resolve(e.KILN_SIGNING_KEY_FILE ?? path.join(home, 'signing-key.pem')),
+    workerImage: e.KILN_WORKER_IMAGE,
     // Stack traces are shown only when asked for by name: a farm started without NODE_ENV is not a development one.
     development: e.NODE_ENV === 'development',
   };

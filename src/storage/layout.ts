@@ -7,6 +7,7 @@
  *   builds/<buildKey>/<sha256>/<file>         the files the manifest lists, by their content
  *   timing-caches/trt<version>-sm<cc>.cache   the fleet timing cache of one TensorRT version and CC
  *   calibration/<sha256>.cache                an uploaded INT8 calibration cache, stored once by its content
+ *   keys/<keyid>.json                         a public key that signed provenance, kept after rotation
  *
  * Files of an artifact set are keyed by their sha256 as well as their name because two workers
  * can build the same build key (a stalled job run again while its first worker still finishes):
@@ -28,6 +29,7 @@ export const MODELS_PREFIX = 'models/';
 export const BUILDS_PREFIX = 'builds/';
 export const TIMING_CACHES_PREFIX = 'timing-caches/';
 export const CALIBRATION_PREFIX = 'calibration/';
+export const KEYS_PREFIX = 'keys/';
 
 export function modelKey(sha256: string): string {
   return `${MODELS_PREFIX}${hex(sha256, 'a model sha256')}.onnx`;
@@ -77,6 +79,11 @@ export function timingCacheKey(trtVersion: string, cc: string): string {
 /** `calibrationKey(sha)` = `calibration/<sha>.cache`: an INT8 calibration cache, by its content. */
 export function calibrationKey(sha256: string): string {
   return `${CALIBRATION_PREFIX}${hex(sha256, 'a calibration cache sha256')}.cache`;
+}
+
+/** `signingKeyKey(id)` = `keys/<id>.json`: a farm public key (docs/provenance.md), by its key id. */
+export function signingKeyKey(keyid: string): string {
+  return `${KEYS_PREFIX}${hex(keyid, 'a key id')}.json`;
 }
 
 /** File names inside an artifact set: `[A-Za-z0-9._-]`, not starting with a dot. */
