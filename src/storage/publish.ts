@@ -29,6 +29,11 @@ export interface ArtifactFileInput {
 export interface PublishInput {
   buildKey: string;
   files: ArtifactFileInput[];
+  /**
+   * Files made from the uploaded ones, e.g. the signed provenance (docs/provenance.md): uploaded
+   * after them, before the manifest, which lists them too. (Default: none)
+   */
+  attest?(files: ManifestFile[]): Promise<ArtifactFileInput[]>;
   /** Builds the manifest from the files as stored (sha256 and size filled in). */
   makeManifest(files: ManifestFile[]): Manifest;
 }
@@ -43,15 +48,12 @@ export async function publishArtifactSet(store: ArtifactStore, input: PublishInp
 
   const files: ManifestFile[] = [];
   const written: string[] = [];
-  for (const file of input.files) {
-    const { sha256, size } = await hashFile(file.path);
-    const key = artifactKey(buildKey, { name: file.name, sha256 });
-    // A retry after a crash finds the files it already uploaded.
-    if ((await store.head(key))?.sha256 !== sha256) {
-      await store.put(key, createReadStream(file.path), { sha256, size, deferSync: true });
-      written.push(key);
-    }
-    files.push({ name: file.name, sha256, size, role: file.role });
+  for (const file of input.files) files.push(await uploadFile(store, buildKey, file, written));
+  if (input.attest) {
+    // A separate step over the files as stored: what it makes is uploaded and listed like them.
+    const attestations = await input.attest([...files]);
+    checkFileNames([...input.files, ...attestations]);
+    for (const file of attestations) files.push(await uploadFile(store, buildKey, file, written));
   }
   // The manifest must never reach the disk before the files it lists.
   if (written.length) await store.sync?.(written);
@@ -141,6 +143,18 @@ function checkManifest(manifest: Manifest, buildKey: string, uploaded: ManifestF
   if (!manifest.files.some((f) => f.name === manifest.primary)) {
     throw new StoreError(`Expected the primary file ${manifest.primary} of ${buildKey} among ${manifest.files.map((f) => f.name).join(', ')}`);
   }
+}
+
+/** Uploads one file unless it is there already; the keys it wrote go to `written`, to be synced before the manifest. */
+async function uploadFile(store: ArtifactStore, buildKey: string, file: ArtifactFileInput, written: string[]): Promise<ManifestFile> {
+  const { sha256, size } = await hashFile(file.path);
+  const key = artifactKey(buildKey, { name: file.name, sha256 });
+  // A retry after a crash finds the files it already uploaded.
+  if ((await store.head(key))?.sha256 !== sha256) {
+    await store.put(key, createReadStream(file.path), { sha256, size, deferSync: true });
+    written.push(key);
+  }
+  return { name: file.name, sha256, size, role: file.role };
 }
 
 async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
