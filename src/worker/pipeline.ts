@@ -3,6 +3,7 @@
  * The toolchain does the work of each step; the pipeline owns what is the same for every
  * toolchain: the model download, progress and logs, the report, and publishing manifest-last.
  */
+import type { KeyObject } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import type { FarmContext } from '../context';
 import { expireLogLines, publishEvent } from '../state/build-events';
 import { modelKey } from '../storage/layout';
 import { downloadToFile, publishArtifactSet } from '../storage/publish';
+import { writeProvenance } from './provenance';
 import { BuildInputError, type BuildOutput, type Phase, type StepContext, type Toolchain } from './toolchains/toolchain';
 
 /** Validation found the artifact wrong; retrying gives the same artifact, so it is final. */
@@ -28,6 +30,8 @@ export interface PipelineInput {
   buildKey: string;
   spec: BuildSpec;
   signal: AbortSignal;
+  /** The farm key that signs the set's provenance (src/signing-key.ts). */
+  signingKey: KeyObject;
   /** Told how long each phase took when it ends (also when the build fails in it), for metrics. */
   onPhaseEnd?: (phase: Phase, seconds: number) => void;
 }
@@ -44,6 +48,7 @@ const PROGRESS_INTERVAL_MS = 250;
 export async function runPipeline(input: PipelineInput): Promise<PipelineResult> {
   const { ctx, toolchain, buildKey, spec, signal } = input;
   const started = Date.now();
+  const startedOn = new Date(started);
   const workDir = await mkdtemp(path.join(await ensureDir(ctx.config.tmpDir), `build-${buildKey.slice(0, 12)}-`));
   const logPath = path.join(workDir, LOG_FILE);
   const logFile = createWriteStream(logPath);
@@ -134,6 +139,22 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     const result = await publishArtifactSet(ctx.store, {
       buildKey,
       files,
+      attest: async (entries) => [
+        await writeProvenance(
+          {
+            workDir,
+            buildKey,
+            spec,
+            toolchain: report.toolchain,
+            invocation: built.invocation ?? {},
+            worker: input.worker,
+            workerImage: ctx.config.workerImage,
+            startedOn,
+            signingKey: input.signingKey,
+          },
+          entries,
+        ),
+      ],
       makeManifest: (entries) => ({
         schema: 1,
         buildKey,

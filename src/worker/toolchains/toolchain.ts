@@ -8,6 +8,7 @@ import type { BuildSpec } from '../../core/build-spec';
 import type { Target } from '../../core/target';
 import type { BenchmarkReport, ValidationReport } from '../../core/report';
 import type { ModelInfo } from '../../core/onnx/model-info';
+import type { ToolchainInvocation } from '../../core/provenance/statement';
 import type { TelemetrySample } from '../../state/worker-telemetry';
 
 export { PHASES, type Phase } from '../../core/build-phases';
@@ -56,6 +57,8 @@ export interface BuildOutput {
   primary: BuiltFile;
   extra: BuiltFile[];
   details: Record<string, unknown>;
+  /** What the toolchain ran (argv or settings, the timing cache it started from), for the signed provenance. (Default: nothing recorded) */
+  invocation?: ToolchainInvocation;
   warnings: string[];
   /**
    * Why the artifact cannot be run here as it was built, when it cannot (a weight-stripped engine
