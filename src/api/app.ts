@@ -15,6 +15,7 @@ import { ResolveHandler } from './resolve-handler';
 import { artifactRoutes } from './routes/artifacts';
 import { buildRoutes } from './routes/builds';
 import { calibrationRoutes } from './routes/calibration';
+import { keyRoutes } from './routes/keys';
 import { metricsRoutes } from './routes/metrics';
 import { modelRoutes } from './routes/models';
 import { requestRoutes } from './routes/requests';
@@ -84,6 +85,7 @@ export function createApp(ctx: FarmContext, hub: EventHub, services: ApiServices
   app.use(resolveRoutes(services.resolve));
   app.use(timingCacheRoutes(ctx));
   app.use(calibrationRoutes(ctx, limits));
+  app.use(keyRoutes(ctx));
   app.use(tokenRoutes(ctx, tokens));
   app.use(workerRoutes(ctx));
   app.use(dashboardRoutes(ctx, hub, { tokens, limits }));

@@ -34,6 +34,7 @@ const OPERATIONS: Operation[] = [
   { method: 'post', path: '/v1/calibration-caches', summary: 'Upload a TensorRT INT8 calibration cache (raw body or multipart field "file"; TRT-<version>-<algorithm> header, then "tensor: hexScale" lines); stored once by sha256', role: 'builder', bodyType: 'application/octet-stream' },
   { method: 'get', path: '/v1/calibration-caches', summary: 'List INT8 calibration caches: sha256, size, uploaded, header', role: 'reader' },
   { method: 'get', path: '/v1/calibration-caches/{sha}', summary: 'Download an INT8 calibration cache (use it in a build as options.tensorrt.calibration)', role: 'reader' },
+  { method: 'get', path: '/v1/keys', summary: "The farm's Ed25519 public keys (key id, PEM, first use) that sign artifact sets' provenance, rotated-out ones included", role: 'reader' },
   { method: 'get', path: '/v1/resolve', summary: 'Which artifact a client should use, and which rung of the ladder matched', role: 'reader', query: ResolveQuerySchema },
   { method: 'get', path: '/v1/workers', summary: 'Live workers and queue depths', role: 'admin' },
   { method: 'post', path: '/v1/admin/reindex', summary: 'Rebuild the Redis indexes from storage', role: 'admin' },
