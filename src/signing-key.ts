@@ -28,8 +28,15 @@ export function ensureSigningKey(config: Pick<KilnConfig, 'signingKeyFile'>): Ke
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new Error(`Expected an Ed25519 private key in KILN_SIGNING_KEY_FILE=${file} but received a ${key.asymmetricKeyType} key`);
   }
-  // A key others can read is a key others can sign with: tighten what an operator copied in loosely.
-  if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  // A key others can read is a key others can sign with: tighten what an operator copied in
+  // loosely. A read-only mount (a Kubernetes secret) cannot be changed; its mode is the mount's.
+  if ((statSync(file).mode & 0o077) !== 0) {
+    try {
+      chmodSync(file, 0o600);
+    } catch {
+      /* the mount decides */
+    }
+  }
   return key;
 }
 

@@ -15,7 +15,7 @@ export interface ManifestFile {
   name: string;
   sha256: string;
   size: number;
-  /** What the file is: `engine`, `model`, `timing-cache`, `log`, `layer-info`, `report`. */
+  /** What the file is: `engine`, `model`, `timing-cache`, `log`, `layer-info`, `report`, `provenance` (docs/provenance.md). */
   role: string;
 }
 

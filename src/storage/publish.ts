@@ -22,7 +22,7 @@ export interface ArtifactFileInput {
   name: string;
   /** Where the file is on this machine. */
   path: string;
-  /** `engine`, `model`, `timing-cache`, `log`, `layer-info`, `report`. */
+  /** `engine`, `model`, `timing-cache`, `log`, `layer-info`, `report`, `provenance`. */
   role: string;
 }
 
