@@ -6,13 +6,11 @@
  * SIGKILLed the lock expires, another worker's stalled-job check moves the job back to waiting and
  * builds it again; publishing is manifest-last and put-if-absent, so the set is published once.
  */
-import type { KeyObject } from 'node:crypto';
 import os from 'node:os';
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import type { KilnConfig } from '../config';
 import type { FarmContext } from '../context';
 import type { WorkerFacts } from '../core/manifest';
-import { publicKeyRecord } from '../core/provenance/signing-keys';
 import { targetKey } from '../core/target';
 import { ensureSigningKey } from '../signing-key';
 import { publishEvent } from '../state/build-events';
@@ -22,11 +20,11 @@ import { connectRedis } from '../state/redis';
 import type { Logger } from '../log';
 import type { WorkerInfo } from '../state/worker-registry';
 import { readManifest } from '../storage/publish';
-import { registerSigningKey } from '../storage/signing-keys';
 import type { BuildJob, BuildJobData, BuildJobResult } from '../queue/build-queues';
 import { JobSource } from '../queue/job-source';
 import { BuildMetrics, type BuildOutcome } from './build-metrics';
 import { runPipeline } from './pipeline';
+import { Signer } from './provenance';
 import { registrationOf } from './registration';
 import { BuildInputError, type Capabilities, type Toolchain } from './toolchains/toolchain';
 
@@ -51,7 +49,7 @@ export class KilnWorker {
   private readonly subscriber;
   private info!: WorkerInfo;
   private facts!: WorkerFacts;
-  private signingKey!: KeyObject;
+  private signer!: Signer;
   private toolchainByTarget = new Map<string, Toolchain>();
   private heartbeat?: NodeJS.Timeout;
   private current: { buildKey: string; abort: AbortController; done: Promise<unknown> } | null = null;
@@ -76,9 +74,9 @@ export class KilnWorker {
   }
 
   async start(): Promise<void> {
-    // Listed in the store before the first set is signed, so every signed set has its key at GET /v1/keys.
-    this.signingKey = ensureSigningKey(this.config);
-    await registerSigningKey(this.ctx.store, publicKeyRecord(this.signingKey, new Date().toISOString()));
+    this.signer = new Signer(ensureSigningKey(this.config), this.ctx.store);
+    // Listed at once so GET /v1/keys shows it; with storage down, before the first set it signs.
+    void this.signer.ensureListed().catch((err: Error) => this.logger.warn({ err }, `signing key not listed yet: ${err.message}`));
     const capabilities = this.options.capabilities ?? (await Promise.all(this.options.toolchains.map((t) => t.detect())));
     const registration = registrationOf(capabilities);
     const { toolchains, hardware, notes } = registration;
@@ -188,7 +186,7 @@ export class KilnWorker {
     log.info({ attempt }, `building ${buildKey.slice(0, 12)} for ${spec.targetKey} (attempt ${attempt})`);
 
     const onPhaseEnd = (phase: string, seconds: number) => this.metrics.phaseSeconds.observe({ target: spec.targetKey, phase }, seconds);
-    const done = runPipeline({ ctx: this.ctx, toolchain, worker: this.facts, buildKey, spec, signal: abort.signal, signingKey: this.signingKey, onPhaseEnd });
+    const done = runPipeline({ ctx: this.ctx, toolchain, worker: this.facts, buildKey, spec, signal: abort.signal, signer: this.signer, onPhaseEnd });
     this.current = { buildKey, abort, done: done.catch(() => undefined) };
     if (this.graceOver) abort.abort('shutdown' satisfies AbortReason);
     void this.beat().catch(() => undefined);

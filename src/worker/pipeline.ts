@@ -3,7 +3,6 @@
  * The toolchain does the work of each step; the pipeline owns what is the same for every
  * toolchain: the model download, progress and logs, the report, and publishing manifest-last.
  */
-import type { KeyObject } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,7 +14,7 @@ import type { FarmContext } from '../context';
 import { expireLogLines, publishEvent } from '../state/build-events';
 import { modelKey } from '../storage/layout';
 import { downloadToFile, publishArtifactSet } from '../storage/publish';
-import { writeProvenance } from './provenance';
+import { writeProvenance, type Signer } from './provenance';
 import { BuildInputError, type BuildOutput, type Phase, type StepContext, type Toolchain } from './toolchains/toolchain';
 
 /** Validation found the artifact wrong; retrying gives the same artifact, so it is final. */
@@ -30,8 +29,8 @@ export interface PipelineInput {
   buildKey: string;
   spec: BuildSpec;
   signal: AbortSignal;
-  /** The farm key that signs the set's provenance (src/signing-key.ts). */
-  signingKey: KeyObject;
+  /** Signs the set's provenance with the farm key (src/signing-key.ts). */
+  signer: Signer;
   /** Told how long each phase took when it ends (also when the build fails in it), for metrics. */
   onPhaseEnd?: (phase: Phase, seconds: number) => void;
 }
@@ -150,7 +149,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
             worker: input.worker,
             workerImage: ctx.config.workerImage,
             startedOn,
-            signingKey: input.signingKey,
+            signer: input.signer,
           },
           entries,
         ),

@@ -10,9 +10,31 @@ import type { BuildSpec } from '../core/build-spec';
 import type { ManifestFile, WorkerFacts } from '../core/manifest';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../core/provenance/dsse';
 import { buildStatement, PROVENANCE_FILE, statementPayload, type DeviceFacts, type ToolchainInvocation } from '../core/provenance/statement';
+import { publicKeyRecord } from '../core/provenance/signing-keys';
+import type { ArtifactStore } from '../storage/artifact-store';
 import type { ArtifactFileInput } from '../storage/publish';
+import { registerSigningKey } from '../storage/signing-keys';
 
 const KILN_VERSION: string = require('../../package.json').version;
+
+/** The farm key a worker signs with, listed in the store (GET /v1/keys) before the first set it signs. */
+export class Signer {
+  private listed: Promise<void> | null = null;
+
+  constructor(
+    readonly key: KeyObject,
+    private readonly store: ArtifactStore,
+  ) {}
+
+  /** Lists the key once; a failure (storage down) is tried again by the next call. */
+  ensureListed(): Promise<void> {
+    this.listed ??= registerSigningKey(this.store, publicKeyRecord(this.key, new Date().toISOString())).catch((err: unknown) => {
+      this.listed = null;
+      throw err;
+    });
+    return this.listed;
+  }
+}
 
 export interface ProvenanceInput {
   workDir: string;
@@ -23,10 +45,12 @@ export interface ProvenanceInput {
   worker: WorkerFacts;
   workerImage?: string;
   startedOn: Date;
-  signingKey: KeyObject;
+  signer: Signer;
 }
 
 export async function writeProvenance(input: ProvenanceInput, files: ManifestFile[]): Promise<ArtifactFileInput> {
+  // No set may be signed by a key that GET /v1/keys does not list.
+  await input.signer.ensureListed();
   const statement = buildStatement({
     buildKey: input.buildKey,
     spec: input.spec,
@@ -40,7 +64,7 @@ export async function writeProvenance(input: ProvenanceInput, files: ManifestFil
     startedOn: input.startedOn.toISOString(),
     finishedOn: new Date().toISOString(),
   });
-  const envelope = signEnvelope(statementPayload(statement), IN_TOTO_PAYLOAD_TYPE, input.signingKey);
+  const envelope = signEnvelope(statementPayload(statement), IN_TOTO_PAYLOAD_TYPE, input.signer.key);
   const file = path.join(input.workDir, PROVENANCE_FILE);
   await writeFile(file, JSON.stringify(envelope, null, 2) + '\n');
   return { name: PROVENANCE_FILE, path: file, role: 'provenance' };
