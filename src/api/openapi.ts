@@ -23,7 +23,7 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/builds', summary: 'List builds, newest first, filtered and paginated', role: 'reader', query: ListBuildsQuerySchema },
   { method: 'get', path: '/v1/builds/{id}', summary: 'A build: state, phase, progress, report, artifacts', role: 'reader' },
   { method: 'delete', path: '/v1/builds/{id}', summary: 'Cancel a queued or running build', role: 'builder' },
-  { method: 'post', path: '/v1/builds/{id}/retry', summary: 'Retry a failed or cancelled build', role: 'builder' },
+  { method: 'post', path: '/v1/builds/{id}/retry', summary: 'Retry a failed, cancelled or stuck build', role: 'builder' },
   { method: 'get', path: '/v1/builds/{id}/log', summary: 'The build log (text)', role: 'reader' },
   { method: 'get', path: '/v1/builds/{id}/events', summary: 'Server-Sent Events: state, progress, log lines', role: 'reader' },
   { method: 'get', path: '/v1/requests', summary: 'The newest requests: model, targets, matrix state, counts of builds by state', role: 'reader', query: ListRequestsQuerySchema },
@@ -36,6 +36,7 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/calibration-caches/{sha}', summary: 'Download an INT8 calibration cache (use it in a build as options.tensorrt.calibration)', role: 'reader' },
   { method: 'get', path: '/v1/resolve', summary: 'Which artifact a client should use, and which rung of the ladder matched', role: 'reader', query: ResolveQuerySchema },
   { method: 'get', path: '/v1/workers', summary: 'Live workers and queue depths', role: 'admin' },
+  { method: 'get', path: '/v1/recovery', summary: 'What the supervisor restored from storage the last time Redis lost its data', role: 'reader' },
   { method: 'post', path: '/v1/admin/reindex', summary: 'Rebuild the Redis indexes from storage', role: 'admin' },
   { method: 'get', path: '/healthz', summary: 'Liveness and dependencies', role: null },
 ];

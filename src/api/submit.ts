@@ -78,6 +78,13 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
     await quota.admit(fresh);
   }
 
+  // Journaled in storage before anything is queued: an accepted request survives Redis losing it.
+  const request = await ctx.requests.create({
+    modelId: model.sha256,
+    targets: planned.map((p) => p.spec.targetKey),
+    options,
+    builds: Object.fromEntries(planned.map((p) => [p.spec.targetKey, p.buildKey])),
+  });
   const builds: SubmittedBuild[] = [];
   const queuedKeys: string[] = [];
   for (const { spec, buildKey } of planned) {
@@ -103,12 +110,6 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
     builds.push(entry);
   }
 
-  const request = await ctx.requests.create({
-    modelId: model.sha256,
-    targets: builds.map((b) => b.target),
-    options,
-    builds: Object.fromEntries(builds.map((b) => [b.target, b.buildKey])),
-  });
   await Promise.all(builds.map((b) => ctx.builds.addRequest(b.buildKey, request.id)));
   await quota?.queued(queuedKeys);
   return { request: request.id, model: model.sha256, builds };

@@ -2,6 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { BuildOptions } from '../core/options';
+import type { ArtifactStore } from '../storage/artifact-store';
+import { requestKey } from '../storage/layout';
+import { readJson } from '../storage/read-json';
 import type { RedisKeys } from './redis';
 
 export interface RequestRecord {
@@ -28,21 +31,42 @@ const REQUEST_PREFIX = /^[0-9a-f][0-9a-f-]{5,35}$/;
 export const ACCEPTED_REQUEST_REF = 'a request id (a UUID such as 3f2a9c1e-7b4d-4e2a-9c51-0d8e6f1a2b3c) or its first 6 or more characters';
 
 export class RequestRecords {
-  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
+  constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly store: ArtifactStore) {}
 
+  /**
+   * Journals the request in storage, then records it in Redis. Written before any of its builds is
+   * queued: whatever Redis loses, an accepted request can be restored (src/api/reconciler.ts).
+   */
   async create(fields: Omit<RequestRecord, 'id' | 'createdAt'>): Promise<RequestRecord> {
     const record: RequestRecord = { id: randomUUID(), createdAt: new Date().toISOString(), ...fields };
-    await this.redis
-      .multi()
-      .set(this.keys.request(record.id), JSON.stringify(record))
-      .zadd(this.keys.requests, Date.now(), record.id)
-      .exec();
+    await this.store.put(requestKey(record.id), JSON.stringify(record), { contentType: 'application/json' });
+    await this.index(record);
     return record;
   }
 
+  /** Puts a journaled request back into Redis unless it is there; true when it was missing. */
+  async restore(record: RequestRecord): Promise<boolean> {
+    if (await this.redis.exists(this.keys.request(record.id))) return false;
+    await this.index(record);
+    return true;
+  }
+
+  private async index(record: RequestRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.keys.request(record.id), JSON.stringify(record))
+      .zadd(this.keys.requests, Date.parse(record.createdAt), record.id)
+      .exec();
+  }
+
+  /** From Redis, else from its journal in storage (Redis lost it), which is put back. */
   async get(id: string): Promise<RequestRecord | null> {
     const json = await this.redis.get(this.keys.request(id));
-    return json ? (JSON.parse(json) as RequestRecord) : null;
+    if (json) return JSON.parse(json) as RequestRecord;
+    if (!REQUEST_ID.test(id)) return null;
+    const journaled = await readJson<RequestRecord>(this.store, requestKey(id));
+    if (journaled) await this.restore(journaled);
+    return journaled;
   }
 
   /** A request by its id or a unique prefix of it; RequestRefError says what was wrong. */

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { FarmContext } from '../../context';
 import { requireRole } from '../auth';
+import { lastRecovery } from '../reconciler';
 
 export function workerRoutes(ctx: FarmContext): Router {
   const router = Router();
@@ -9,6 +10,11 @@ export function workerRoutes(ctx: FarmContext): Router {
     const targets = [...new Set(workers.flatMap((w) => w.targets))].sort();
     const queues = Object.fromEntries(await Promise.all(targets.map(async (t) => [t, await ctx.queues.depth(t)] as const)));
     res.json({ workers, queues });
+  });
+
+  // What the supervisor restored from storage the last time Redis lost its data (null: never).
+  router.get('/v1/recovery', requireRole('reader'), async (_req, res) => {
+    res.json({ recovery: await lastRecovery(ctx) });
   });
 
   router.post('/v1/admin/reindex', requireRole('admin'), async (_req, res) => {
