@@ -14,6 +14,7 @@ import { buildJson, eventJson } from './build-json';
 import { ApiError, badRequest, conflict, notFound } from './errors';
 import { RETRY_AFTER_SECONDS } from './outages';
 import { lastRecovery } from './reconciler';
+import { withWaiting } from './waiting';
 import { readManifest } from '../storage/publish';
 import type { EventHub } from './event-hub';
 import { sendStored } from './send-stored';
@@ -138,7 +139,8 @@ export async function streamBuildEvents(ctx: FarmContext, hub: EventHub, req: Re
   if (clientGone) return finish();
 
   const current = (await ctx.builds.get(record.buildKey)) ?? record;
-  send('state', eventJson({ type: 'state', buildKey: current.buildKey, state: current.state, error: current.error, at: current.updatedAt }));
+  const [{ waiting }] = await withWaiting(ctx, [current]);
+  send('state', eventJson({ type: 'state', buildKey: current.buildKey, state: current.state, error: current.error, ...(waiting ? { waiting: waiting.message } : {}), at: current.updatedAt }));
   if (current.phase) send('progress', eventJson({ type: 'progress', buildKey: current.buildKey, phase: current.phase, percent: current.percent, at: current.updatedAt }));
   if (withLog) {
     for (const line of await readLogLines(ctx.redis, ctx.keys, current.buildKey)) send('log', eventJson({ type: 'log', buildKey: current.buildKey, line }));

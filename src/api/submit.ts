@@ -18,6 +18,7 @@ import { hasCalibrationCache, missingCalibrationMessage } from '../storage/calib
 import { readManifest } from '../storage/publish';
 import { buildJson } from './build-json';
 import { ApiError, badRequest } from './errors';
+import { waitingFor, type Waiting } from './waiting';
 
 /** A request as SubmitSchema parsed it at the edge: options are typed, with every default filled in. */
 export interface SubmitInput {
@@ -35,6 +36,8 @@ export interface SubmittedBuild {
   cached: boolean;
   /** True when this request joined a build already queued or running. */
   joined: boolean;
+  /** Why a queued build waits (src/api/waiting.ts). */
+  waiting?: Waiting;
   warning?: string;
 }
 
@@ -56,7 +59,8 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
   checkInlineInputsSize(input.options, ctx.config.limits.maxInlineInputsBytes);
   const model = await ctx.models.resolve(input.model);
   const { options } = input;
-  const live = await ctx.workers.liveTargets();
+  const liveWorkers = await ctx.workers.live();
+  const live = new Set(liveWorkers.flatMap((w) => w.targets));
   const targets = resolveTargets(input.targets, live);
   await checkTargetsAccept(ctx, targets, options);
 
@@ -106,6 +110,9 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
     const outcome = await ctx.queues.enqueue(spec, buildKey);
     if (outcome === 'enqueued') queuedKeys.push(buildKey);
     const entry: SubmittedBuild = buildJson({ buildKey, target: key, state: outcome === 'joined' ? record.state : 'queued', cached: false, joined: outcome === 'joined' });
+    const waiting = waitingFor({ buildKey, targetKey: key, state: entry.state, error: outcome === 'joined' ? record.error : undefined }, liveWorkers);
+    if (waiting) entry.waiting = waiting;
+    // `warning` predates `waiting` and is kept for existing clients.
     if (!live.has(key)) entry.warning = `No live worker serves ${key}; the build waits in its queue until one does`;
     builds.push(entry);
   }

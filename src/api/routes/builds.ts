@@ -10,6 +10,7 @@ import { badRequest, fromZod } from '../errors';
 import type { EventHub } from '../event-hub';
 import { ListBuildsQuerySchema, SubmitSchema } from '../schemas';
 import { submitRequest } from '../submit';
+import { withWaiting } from '../waiting';
 import { mapRefError } from './models';
 
 export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Router {
@@ -31,7 +32,7 @@ export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Ro
     const model = query.data.model ? (await ctx.models.resolve(query.data.model).catch(mapRefError)).sha256 : undefined;
     try {
       const page = await ctx.builds.list({ ...query.data, model });
-      res.json({ ...page, builds: page.builds.map(buildJson) });
+      res.json({ ...page, builds: (await withWaiting(ctx, page.builds)).map(buildJson) });
     } catch (err) {
       if (err instanceof CursorError) throw badRequest(err.message);
       throw err;
@@ -43,7 +44,8 @@ export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Ro
     const published = await ctx.artifacts.get(record.modelId, record.buildKey);
     const base = `/v1/artifacts/${record.buildKey}`;
     const artifacts = published?.files.map((f) => ({ ...f, url: `${base}/${f.name}` })) ?? [];
-    res.json(buildJson({ ...record, published: Boolean(published), artifacts }));
+    const [withReason] = await withWaiting(ctx, [record]);
+    res.json(buildJson({ ...withReason, published: Boolean(published), artifacts }));
   });
 
   router.delete('/v1/builds/:id', requireRole('builder'), async (req, res) => {

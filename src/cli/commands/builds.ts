@@ -140,8 +140,8 @@ export function registerBuilds(program: Command, io: Io): void {
           ['state', `${answer.state} (${countsOf(answer.counts)})`],
           ['created', formatTime(answer.createdAt)],
         ]);
-        const rows = answer.builds.map((b) => [b.target, b.state, progressOf(b), b.verdict, b.buildKey, b.error]);
-        return `${head}\n${table(['TARGET', 'STATE', 'PROGRESS', 'VERDICT', 'BUILD', 'ERROR'], rows)}`;
+        const rows = answer.builds.map((b) => [b.target, b.state, progressOf(b), b.verdict, b.buildKey, b.waiting?.message ?? b.error]);
+        return `${head}\n${table(['TARGET', 'STATE', 'PROGRESS', 'VERDICT', 'BUILD', 'NOTE'], rows)}`;
       });
     });
 }
@@ -174,6 +174,7 @@ export function describeBuild(b: BuildAnswer): string {
       ['target', b.targetKey],
       ['state', state],
       ['verdict', b.verdict],
+      ['waiting', b.waiting?.message],
       ['error', b.error],
       ['retry', b.state === 'failed' && b.inputError ? 'pointless: it failed on its input (model, shapes, options or validation); change that and build again' : undefined],
       ['worker', b.worker],

@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { ResolveAnswer } from '../api-types';
+import type { BuildPageAnswer, ResolveAnswer, Waiting } from '../api-types';
+import type { KilnClient } from '../client';
 import { contextOf, type Io } from '../context';
 import { UsageError } from '../errors';
 import { fields, formatBytes, shortId, table } from '../format';
@@ -39,9 +40,12 @@ export function registerFetch(program: Command, io: Io): void {
       const answer = await ctx.client.json<ResolveAnswer>('GET', '/v1/resolve', { query });
       const { fetchArtifacts } = require('../fetch-artifacts') as typeof import('../fetch-artifacts');
       const files = await fetchArtifacts(ctx.client, answer, dir, { trt: query.trt });
-      ctx.output({ resolve: answer, dir, files }, () => {
+      // No artifact yet: say whether a build that would make one is on its way, and why it waits.
+      const pending = answer.buildKey ? [] : await pendingBuilds(ctx.client, answer.model, query);
+      ctx.output({ resolve: answer, dir, files, ...(pending.length ? { pending } : {}) }, () => {
         const head = fields([
           ['rung', `${answer.rung}: ${answer.note}`],
+          ...pending.map((b): [string, string] => ['pending', `build ${shortId(b.buildKey)} for ${b.targetKey} is ${b.state}${b.waiting ? `: ${b.waiting.message}` : b.phase ? ` (${b.phase} ${Math.round(b.percent)}%)` : ''}`]),
           ['target', answer.target],
           ['build', answer.buildKey],
           ['validation', answer.validation],
@@ -52,6 +56,18 @@ export function registerFetch(program: Command, io: Io): void {
         return `${head}\nwrote into ${path.join(dir, path.sep)}:\n${indent(table(['FILE', 'ROLE', 'SIZE', 'SHA256', 'STATUS'], rows))}${primary}`;
       });
     });
+}
+
+type PendingBuild = BuildPageAnswer['builds'][number] & { waiting?: Waiting };
+
+/** Queued or running builds of the model for the client's target (CPU key, or TensorRT version and CC). */
+async function pendingBuilds(client: KilnClient, model: string, query: ResolveQuery): Promise<PendingBuild[]> {
+  const prefix = query.target ?? `trt${query.trt}-sm${query.cc?.replace('.', '')}`;
+  const matches = (key: string) => (query.target ? key === prefix : key === prefix || key.startsWith(`${prefix}-`));
+  const pages = await Promise.all(
+    (['active', 'queued'] as const).map((state) => client.json<{ builds: PendingBuild[] }>('GET', '/v1/builds', { query: { model, state, limit: '50' } })),
+  );
+  return pages.flatMap((p) => p.builds).filter((b) => matches(b.targetKey));
 }
 
 /**

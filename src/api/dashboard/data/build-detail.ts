@@ -7,6 +7,7 @@ import type { ModelRecord } from '../../../state/model-registry';
 import { PHASES } from '../../../core/build-phases';
 import { artifactKey } from '../../../storage/layout';
 import { readPhases } from '../phase-recorder';
+import { withWaiting, type Waiting } from '../../waiting';
 
 /** Log lines shown when the page opens; the live tail appends to them. */
 export const LOG_TAIL_LINES = 200;
@@ -27,6 +28,8 @@ export interface BuildDetailData {
   logTail: string[];
   /** Requests this build belongs to. */
   requests: string[];
+  /** Why it waits, while queued. */
+  waiting?: Waiting;
 }
 
 export async function buildDetailData(ctx: FarmContext, record: BuildRecord): Promise<BuildDetailData> {
@@ -36,8 +39,8 @@ export async function buildDetailData(ctx: FarmContext, record: BuildRecord): Pr
     readPhases(ctx.redis, ctx.config.prefix, record.buildKey),
     ctx.redis.smembers(ctx.keys.buildRequests(record.buildKey)),
   ]);
-  const logTail = await readLogTail(ctx, record, published);
-  return { record, model, published, timeline: timeline(record, phases), logTail, requests };
+  const [logTail, [{ waiting }]] = await Promise.all([readLogTail(ctx, record, published), withWaiting(ctx, [record])]);
+  return { record, model, published, timeline: timeline(record, phases), logTail, requests, ...(waiting ? { waiting } : {}) };
 }
 
 

@@ -36,6 +36,7 @@ export function buildDetailBody(d: BuildDetailData, session: Session): Html {
       ${hasRole(session, 'builder') ? html`<div class="actions" data-field="actions">${buildActions(r, session.csrf)}</div>` : ''}
     </div>
     <p class="mono muted small full-id">${r.buildKey}</p>
+    ${d.waiting ? html`<div class="alert" role="status" data-field="waiting" data-reason="${d.waiting.reason}"><strong>Waiting:</strong> ${d.waiting.message}</div>` : ''}
     ${r.error ? html`<div class="alert" role="alert"><strong>${r.state === 'failed' ? 'Failed' : 'Note'}:</strong> <span class="pre-wrap">${r.error}</span></div>` : ''}
     <div class="grid-2">
       ${section('Facts', facts)}
