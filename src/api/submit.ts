@@ -100,17 +100,18 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
       continue;
     }
     const { record, created } = await ctx.builds.ensure(spec, buildKey, 'queued');
-    const requeued = !created && isFinished(record);
-    if (requeued) {
-      // A failed, cancelled (or unpublished-since) build asked for again is built again.
-      await ctx.builds.update(buildKey, { state: 'queued', percent: 0 }, ['error', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict']);
-    }
+    // A failed, cancelled (or unpublished-since) build asked for again is built again. Who created
+    // or requeued the record owns the build; every concurrent asker else joined it (atomic in Redis).
+    const requeued = !created && isFinished(record) && (await ctx.builds.requeueIfFinished(buildKey));
+    const joined = !created && !requeued;
     // Live views (dashboard tables) learn of new and requeued builds at once.
     if (created || requeued) await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildKey, state: 'queued', at: new Date().toISOString() });
-    const outcome = await ctx.queues.enqueue(spec, buildKey);
-    if (outcome === 'enqueued') queuedKeys.push(buildKey);
-    const entry: SubmittedBuild = buildJson({ buildKey, target: key, state: outcome === 'joined' ? record.state : 'queued', cached: false, joined: outcome === 'joined' });
-    const waiting = waitingFor({ buildKey, targetKey: key, state: entry.state, error: outcome === 'joined' ? record.error : undefined }, liveWorkers);
+    // Enqueued whoever asks: idempotent by job id, and it mends a joined build whose job was lost.
+    await ctx.queues.enqueue(spec, buildKey);
+    if (!joined) queuedKeys.push(buildKey);
+    const state = joined && !isFinished(record) ? record.state : 'queued';
+    const entry: SubmittedBuild = buildJson({ buildKey, target: key, state, cached: false, joined });
+    const waiting = waitingFor({ buildKey, targetKey: key, state: entry.state, error: joined ? record.error : undefined }, liveWorkers);
     if (waiting) entry.waiting = waiting;
     // `warning` predates `waiting` and is kept for existing clients.
     if (!live.has(key)) entry.warning = `No live worker serves ${key}; the build waits in its queue until one does`;

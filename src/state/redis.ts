@@ -54,6 +54,8 @@ export function redisKeys(prefix: string) {
     models: `${prefix}:models`,
     modelNames: `${prefix}:model-names`,
     modelLatest: `${prefix}:model-latest`,
+    /** A model's labels, oldest first: a list, so concurrent labellings each append (atomic). */
+    modelLabels: (sha256: string) => `${prefix}:model-labels:${sha256}`,
     events: (buildKey: string) => `${prefix}:events:${buildKey}`,
     allEvents: `${prefix}:events`,
     cancel: `${prefix}:cancel`,
