@@ -83,12 +83,13 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
   }
 
   // Journaled in storage before anything is queued: an accepted request survives Redis losing it.
-  const request = await ctx.requests.create({
+  const { record: request, journaled } = await ctx.requests.create({
     modelId: model.sha256,
     targets: planned.map((p) => p.spec.targetKey),
     options,
     builds: Object.fromEntries(planned.map((p) => [p.spec.targetKey, p.buildKey])),
   });
+  if (!journaled) ctx.log.warn({ request: request.id }, `request ${request.id} accepted without its journal: the store refuses writes; Redis alone holds it`);
   const builds: SubmittedBuild[] = [];
   const queuedKeys: string[] = [];
   for (const { spec, buildKey } of planned) {

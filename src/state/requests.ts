@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { BuildOptions } from '../core/options';
 import type { ArtifactStore } from '../storage/artifact-store';
+import { StorageUnavailableError } from '../storage/errors';
 import { requestKey } from '../storage/layout';
 import { readJson } from '../storage/read-json';
 import type { RedisKeys } from './redis';
@@ -30,18 +31,29 @@ const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 const REQUEST_PREFIX = /^[0-9a-f][0-9a-f-]{5,35}$/;
 export const ACCEPTED_REQUEST_REF = 'a request id (a UUID such as 3f2a9c1e-7b4d-4e2a-9c51-0d8e6f1a2b3c) or its first 6 or more characters';
 
+/** Why a reachable store refuses a write: full, read-only, not allowed. */
+const WRITE_REFUSALS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM']);
+
 export class RequestRecords {
   constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly store: ArtifactStore) {}
 
   /**
    * Journals the request in storage, then records it in Redis. Written before any of its builds is
    * queued: whatever Redis loses, an accepted request can be restored (src/api/reconciler.ts).
+   * A store that refuses writes (full, read-only) does not stop the request: it is accepted
+   * unjournaled (`journaled: false`), as its builds would wait the outage out anyway.
    */
-  async create(fields: Omit<RequestRecord, 'id' | 'createdAt'>): Promise<RequestRecord> {
+  async create(fields: Omit<RequestRecord, 'id' | 'createdAt'>): Promise<{ record: RequestRecord; journaled: boolean }> {
     const record: RequestRecord = { id: randomUUID(), createdAt: new Date().toISOString(), ...fields };
-    await this.store.put(requestKey(record.id), JSON.stringify(record), { contentType: 'application/json' });
+    const journaled = await this.store.put(requestKey(record.id), JSON.stringify(record), { contentType: 'application/json' }).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof StorageUnavailableError && WRITE_REFUSALS.has(err.reason)) return false;
+        throw err;
+      },
+    );
     await this.index(record);
-    return record;
+    return { record, journaled };
   }
 
   /** Puts a journaled request back into Redis unless it is there; true when it was missing. */
