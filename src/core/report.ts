@@ -62,6 +62,68 @@ export interface BenchmarkReport {
   /** Whether the batch dim is dynamic; when not, only the model's own batch size is measured. */
   dynamicBatch: boolean;
   rows: BenchmarkRow[];
+  /** The reference measured at the same batch sizes on the same inputs (absent in reports made before it was). */
+  reference?: ReferenceBenchmark;
+  /** Per batch size: how much faster the artifact is than its reference. */
+  speedup?: SpeedupRow[];
+  /** What else loaded the machine while measuring, the threads used, and whether the numbers are clean. */
+  conditions?: BenchmarkConditions;
+}
+
+/**
+ * The baseline a build is measured against: for ONNX Runtime builds the original model with
+ * optimisations off (same threads, batch sizes and inputs); for TensorRT builds the ONNX Runtime
+ * CPU reference that validation compares with, named as such.
+ */
+export interface ReferenceBenchmark {
+  name: string;
+  rows: BenchmarkRow[];
+}
+
+export interface SpeedupRow {
+  batch: number;
+  referenceMedianMs: number;
+  medianMs: number;
+  /** Reference median latency over the artifact's: 2 means twice as fast. */
+  speedup: number;
+}
+
+/** Host CPU load from /proc/stat over the measurement, in cores' worth of busy time. */
+export interface HostLoad {
+  /** Logical CPUs /proc/stat lists. */
+  cores: number;
+  /** Busy cores on average over the measurement, everything included. */
+  busyCores: number;
+  /** Busy cores not accounted for by the worker process itself: what else loaded the host. */
+  otherCores: number;
+  /** /proc/loadavg's 1-minute load at the end. */
+  loadAverage1m: number;
+  seconds: number;
+}
+
+/** One idle-guard reading of the GPU around a TensorRT benchmark run. */
+export interface GpuLoadReading {
+  at: string;
+  utilizationGpu: number | null;
+  /** Compute processes that are not the worker's; null when NVML could not list them. */
+  otherProcesses: number | null;
+  busy: boolean;
+  why: string | null;
+}
+
+export interface BenchmarkConditions {
+  /** ONNX Runtime intra-op threads of the measured sessions (artifact and reference alike); null when trtexec measured. */
+  threads: number | null;
+  /** ONNX Runtime intra-op threads of the reference, when another process (trtexec) measured the artifact. */
+  referenceThreads?: number;
+  /** null where /proc cannot be read (not Linux). */
+  host: HostLoad | null;
+  /** TensorRT builds: the GPU idle guard's readings before each run and after the last; absent without a guard. */
+  gpu?: GpuLoadReading[];
+  /** 'noisy' when something else loaded the machine while measuring: compare such numbers with care. */
+  quality: 'clean' | 'noisy';
+  /** Why the measurement is noisy (empty when clean). */
+  reasons: string[];
 }
 
 export interface BuildReport {

@@ -3,7 +3,13 @@
  * artifact as written, as a client loads it), run on seeded inputs at batch sizes 1, 2, 4, ... up to
  * options.benchmark.maxBatch (and maxBatch itself) when the batch dim is dynamic, else at the
  * model's own batch size. Latency is host wall-clock time around session.run, inputs prepared
- * beforehand; ONNX Runtime picks its default thread count, as a client would.
+ * beforehand.
+ *
+ * The reference, the original model with optimisations off, is then measured the same way: same
+ * intra-op threads, batch sizes and inputs, so the speed-up per batch size compares only what the
+ * build changed. The thread count is set explicitly (the host's available parallelism) because
+ * ONNX Runtime's own default is not reported back, and a report must say what it measured with.
+ * Host load from /proc is read over both measurements (docs/benchmark-conditions.md).
  *
  * memoryBytes is the largest resident set size of the worker process sampled after each run of the
  * row (outside the timed region). ONNX Runtime's CPU arena keeps what it allocated, so the RSS after
@@ -11,11 +17,15 @@
  * maxRSS is not used: it is monotonic over the process's life, so after one large model every
  * later row would report that model's peak.
  */
+import { availableParallelism } from 'node:os';
 import type { BenchmarkReport, BenchmarkRow } from '../../../core/report';
+import { judgeConditions, watchHostLoad } from '../../benchmark/host-load';
 import { measure } from '../../benchmark/measure';
+import { speedups } from '../../benchmark/speedup';
 import { batchInfo, resolveShapes } from '../../shapes';
 import { makeInputs } from '../../validation/seeded-inputs';
 import { BuildInputError, type BuildOutput, type StepContext } from '../toolchain';
+import { REFERENCE_NAME } from './options';
 import { toOrtFeeds } from './tensors';
 import { describeInputs, withSession } from './session';
 
@@ -27,22 +37,73 @@ export function batchSizes(maxBatch: number): number[] {
   return sizes;
 }
 
+/** Intra-op threads of every benchmark session (artifact and reference alike). */
+export function benchmarkThreads(): number {
+  return availableParallelism();
+}
+
 export async function benchmarkOnnxRuntime(ctx: StepContext, built: BuildOutput): Promise<BenchmarkReport> {
-  const { benchmark, shapes, validation } = ctx.spec.options;
   const batch = batchInfo(ctx.model);
-  const sizes = batch.dynamic ? batchSizes(benchmark.maxBatch) : [batch.fixedBatch];
+  const sizes = batch.dynamic ? batchSizes(ctx.spec.options.benchmark.maxBatch) : [batch.fixedBatch];
+  const threads = benchmarkThreads();
   const progress = throttledProgress(ctx.progress);
   progress(0);
   ctx.signal.throwIfAborted();
+  const load = watchHostLoad();
+  const rows = await measureOnnxRuntime(ctx, {
+    modelPath: built.primary.path,
+    what: `the built ${built.primary.name}`,
+    label: 'benchmark',
+    sizes,
+    dynamic: batch.dynamic,
+    threads,
+    onProgress: (fraction) => progress(fraction * 50),
+  });
+  const referenceRows = await measureOnnxRuntime(ctx, {
+    modelPath: ctx.modelPath,
+    what: 'the original model',
+    label: 'reference',
+    sizes,
+    dynamic: batch.dynamic,
+    threads,
+    onProgress: (fraction) => progress(50 + fraction * 50),
+  });
+  const conditions = judgeConditions({ threads, host: load.stop() });
+  const speedup = speedups(rows, referenceRows);
+  logSpeedups(ctx, speedup, conditions.reasons);
+  progress(100);
+  return { dynamicBatch: batch.dynamic, rows, reference: { name: REFERENCE_NAME, rows: referenceRows }, speedup, conditions };
+}
 
-  const rows = await withSession(
-    built.primary.path,
+export function logSpeedups(ctx: Pick<StepContext, 'log'>, rows: { batch: number; speedup: number }[], noisy: string[]): void {
+  ctx.log(`speed-up over the reference: ${rows.map((r) => `batch ${r.batch} ${r.speedup.toFixed(2)}x`).join(', ') || 'none measured'}`);
+  if (noisy.length > 0) ctx.log(`benchmark noisy: ${noisy.join('; ')}`);
+}
+
+export interface MeasureModelOptions {
+  modelPath: string;
+  /** Names the model in errors ("the built model.optimized.onnx"). */
+  what: string;
+  /** Starts each row's log line ("benchmark", "reference"). */
+  label: string;
+  sizes: number[];
+  dynamic: boolean;
+  threads: number;
+  /** 0..1 over every batch size. */
+  onProgress(fraction: number): void;
+}
+
+/** Measures one model, loaded with optimisations off, at each batch size on the validation's seeded inputs. */
+export async function measureOnnxRuntime(ctx: StepContext, o: MeasureModelOptions): Promise<BenchmarkRow[]> {
+  const { benchmark, shapes, validation } = ctx.spec.options;
+  return withSession(
+    o.modelPath,
     'disabled',
-    `the built ${built.primary.name}`,
+    o.what,
     async (session) => {
       const out: BenchmarkRow[] = [];
-      for (const [index, size] of sizes.entries()) {
-        const dims = resolveShapes(ctx.model, shapes, batch.dynamic ? { batch: size } : {});
+      for (const [index, size] of o.sizes.entries()) {
+        const dims = resolveShapes(ctx.model, shapes, o.dynamic ? { batch: size } : {});
         // The validation's seed and ranges keep integer inputs (token ids, indices) in range.
         const inputs = makeInputs(ctx.model, dims, { seed: validation.seed, inputRanges: validation.inputRanges });
         const feeds = toOrtFeeds(inputs);
@@ -52,7 +113,7 @@ export async function benchmarkOnnxRuntime(ctx: StepContext, built: BuildOutput)
             session.run(feeds).catch((err: Error) => {
               // A model whose batch dim is declared dynamic but is not (a Reshape to a fixed batch).
               throw new BuildInputError(
-                `ONNX Runtime could not run the built ${built.primary.name} at batch ${size} on inputs ${describeInputs(inputs)}: ` +
+                `ONNX Runtime could not run ${o.what} at batch ${size} on inputs ${describeInputs(inputs)}: ` +
                   `${err.message}${size > 1 ? '; set options.benchmark.maxBatch to the largest batch the model runs at' : ''}`,
               );
             }),
@@ -63,7 +124,7 @@ export async function benchmarkOnnxRuntime(ctx: StepContext, built: BuildOutput)
             warmup: benchmark.warmup,
             iterations: benchmark.iterations,
             signal: ctx.signal,
-            onProgress: (fraction) => progress(((index + fraction) / sizes.length) * 100),
+            onProgress: (fraction) => o.onProgress((index + fraction) / o.sizes.length),
           },
         );
         const throughputQps = m.totalMs > 0 ? (benchmark.iterations * 1000) / m.totalMs : 0;
@@ -76,7 +137,7 @@ export async function benchmarkOnnxRuntime(ctx: StepContext, built: BuildOutput)
           memoryBytes,
         };
         ctx.log(
-          `benchmark batch ${size}: median ${row.latencyMs.median.toFixed(3)} ms, p99 ${row.latencyMs.p99.toFixed(3)} ms, ` +
+          `${o.label} batch ${size}: median ${row.latencyMs.median.toFixed(3)} ms, p99 ${row.latencyMs.p99.toFixed(3)} ms, ` +
             `${row.throughputSps.toFixed(1)} samples/s, rss ${(memoryBytes / 2 ** 20).toFixed(0)} MiB`,
         );
         out.push(row);
@@ -84,9 +145,8 @@ export async function benchmarkOnnxRuntime(ctx: StepContext, built: BuildOutput)
       return out;
     },
     false,
+    { intraOpNumThreads: o.threads },
   );
-  progress(100);
-  return { dynamicBatch: batch.dynamic, rows };
 }
 
 /** Reports whole percents only when they change: progress may travel to Redis on every call. */

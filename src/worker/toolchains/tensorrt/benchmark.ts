@@ -7,15 +7,26 @@
  * time, not by runs). Rows carry trtexec's own numbers: throughput (inferences/s; samples/s is that
  * times the batch), latency, GPU compute, H2D, D2H and enqueue percentiles, and the device memory
  * TensorRT reported (the largest [MemUsageChange] total).
+ *
+ * The speed-up is over the ONNX Runtime CPU reference that validation compares with (the original
+ * model, optimisations off, on this host's CPU), measured at the same batch sizes on the same
+ * seeded inputs and labelled as the validation reference: there is no GPU framework baseline on a
+ * worker. The GPU idle guard is read before each trtexec run and after the last; a busy reading, or
+ * other processes loading the host while the reference ran, marks the benchmark noisy.
  */
-import type { BenchmarkReport, BenchmarkRow } from '../../../core/report';
+import type { BenchmarkReport, BenchmarkRow, GpuLoadReading } from '../../../core/report';
 import { inferenceArgs } from '../../../core/tensorrt/inference-argv';
+import { judgeConditions, watchHostLoad } from '../../benchmark/host-load';
+import { speedups } from '../../benchmark/speedup';
+import type { IdleGuard } from '../../gpu/idle-guard';
+import { benchmarkThreads, logSpeedups, measureOnnxRuntime } from '../onnxruntime/benchmark';
 import type { StepContext } from '../toolchain';
 import type { TensorRtBuilt } from './build';
 import { trtexecFailure } from './failure';
 import { toLatencyStats } from './log-parser';
 import { benchmarkBatches, benchmarkShapes, dynamicShapes } from './profiles';
 import { abortError, deviceArgs, loggedRun, type TensorRtSetup } from './setup';
+import { REFERENCE_NAME } from './validate';
 
 const MiB = 1024 * 1024;
 const WARM_UP_MS = 200;
@@ -27,8 +38,10 @@ export async function benchmarkTensorRt(ctx: StepContext, built: TensorRtBuilt, 
   const { iterations, warmup } = ctx.spec.options.benchmark;
   ctx.progress(0);
   const rows: BenchmarkRow[] = [];
+  const gpu: GpuLoadReading[] = [];
   for (const [index, batch] of batches.entries()) {
     ctx.signal.throwIfAborted();
+    await readGpu(setup.idleGuard, gpu);
     const shapes = benchmarkShapes(ctx.model, options, profile, batch, dynamic);
     const args = [
       ...inferenceArgs({
@@ -72,7 +85,45 @@ export async function benchmarkTensorRt(ctx: StepContext, built: TensorRtBuilt, 
         (row.gpuComputeMs ? `, GPU compute median ${row.gpuComputeMs.median} ms` : ''),
     );
     rows.push(row);
-    ctx.progress(((index + 1) / batches.length) * 100);
+    ctx.progress(((index + 1) / batches.length) * 80);
   }
-  return { dynamicBatch: dynamic, rows };
+  await readGpu(setup.idleGuard, gpu);
+
+  const threads = benchmarkThreads();
+  const load = watchHostLoad();
+  let referenceRows: BenchmarkRow[];
+  try {
+    referenceRows = await measureOnnxRuntime(ctx, {
+      modelPath: ctx.modelPath,
+      what: 'the original model',
+      label: `reference (${REFERENCE_NAME})`,
+      sizes: batches,
+      dynamic,
+      threads,
+      onProgress: (fraction) => ctx.progress(80 + fraction * 20),
+    });
+  } catch (err) {
+    // The engine's numbers stand on their own; a reference that cannot run (shapes only a TensorRT
+    // profile names) costs the speed-up, not the build.
+    if (ctx.signal.aborted) throw err;
+    ctx.log(`reference benchmark skipped: ${(err as Error).message}`);
+    return { dynamicBatch: dynamic, rows, conditions: judgeConditions({ threads: null, host: load.stop(), ...(setup.idleGuard ? { gpu } : {}) }) };
+  }
+  const conditions = judgeConditions({ threads: null, referenceThreads: threads, host: load.stop(), ...(setup.idleGuard ? { gpu } : {}) });
+  const speedup = speedups(rows, referenceRows);
+  logSpeedups(ctx, speedup, conditions.reasons);
+  return {
+    dynamicBatch: dynamic,
+    rows,
+    reference: { name: `${REFERENCE_NAME} (the validation reference: the original model on this host's CPU, optimisations off)`, rows: referenceRows },
+    speedup,
+    conditions,
+  };
+}
+
+/** One idle-guard reading between trtexec runs (none running, so utilisation counts too). */
+async function readGpu(guard: IdleGuard | undefined, into: GpuLoadReading[]): Promise<void> {
+  if (!guard) return;
+  const r = await guard.read();
+  into.push({ at: r.at, utilizationGpu: r.utilizationGpu, otherProcesses: r.others ? r.others.length : null, busy: r.busy, why: r.why });
 }
