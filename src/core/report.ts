@@ -28,6 +28,37 @@ export interface ValidationReport {
   /** Concrete input shapes used. */
   inputs: Record<string, { dims: number[]; type: string; source: 'seeded' | 'user' }>;
   outputs: OutputComparison[];
+  /**
+   * When this model is `name@N` and `name@N-1` has a published build for the same target: how far
+   * the new version's outputs moved from the previous one's on the same seeded inputs. Absent when
+   * there is no previous version to compare with.
+   */
+  drift?: DriftReport;
+}
+
+export interface OutputDrift {
+  name: string;
+  elements: number;
+  /** max |new - previous| over the output's elements (Infinity, null in JSON, when shapes differ). */
+  maxAbsDiff: number;
+  meanAbsDiff: number;
+  /** 'fail' when maxAbsDiff is over validation.maxDrift; 'pass' otherwise (also when no gate is set). */
+  verdict: 'pass' | 'fail';
+}
+
+export interface DriftReport {
+  /** This model's label that has a previous version, e.g. `resnet@3`. */
+  label: string;
+  previous: { label: string; modelId: string; buildKey: string };
+  /** Both models run as the validation reference does: ONNX Runtime CPU, optimisations off. */
+  runner: string;
+  seed: number;
+  /** The gate, options.validation.maxDrift; null when none was set (drift reported, never failed). */
+  maxDrift: number | null;
+  /** 'skipped' when the two versions could not run on the same inputs (note says why). */
+  verdict: 'pass' | 'fail' | 'skipped';
+  outputs: OutputDrift[];
+  note?: string;
 }
 
 export interface LatencyStats {

@@ -12,6 +12,7 @@ import { readModelInfo } from '../core/onnx/read-model';
 import type { BuildReport } from '../core/report';
 import type { FarmContext } from '../context';
 import { expireLogLines, publishEvent } from '../state/build-events';
+import { findPreviousVersion, measureDrift } from './drift';
 import { modelKey } from '../storage/layout';
 import { downloadToFile, publishArtifactSet } from '../storage/publish';
 import { BuildInputError, type BuildOutput, type Phase, type StepContext, type Toolchain } from './toolchains/toolchain';
@@ -112,6 +113,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
         const worst = validation.outputs.filter((o) => o.verdict === 'fail').map((o) => `${o.name}: ${(o.mismatchRatio * 100).toFixed(2)}% of elements outside isclose(rtol=${validation.rtol}, atol=${validation.atol}), max abs error ${o.maxAbsError}`);
         throw new ValidationFailedError(`Validation failed against ${validation.reference}: ${worst.join('; ')}`);
       }
+      await gateDrift(input, step, report, log);
       signal.throwIfAborted();
 
       enter('benchmarking');
@@ -155,6 +157,22 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     if (!logFile.writableEnded) await new Promise<void>((resolve) => logFile.end(() => resolve()));
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** Compares with the previous version of the model, when there is one, and fails the build past options.validation.maxDrift. */
+async function gateDrift(input: PipelineInput, step: StepContext, report: BuildReport, log: (line: string) => void): Promise<void> {
+  const found = await findPreviousVersion(input.ctx, input.spec);
+  if (!found || !report.validation) return;
+  const drift = await measureDrift(input.ctx, step, found);
+  report.validation.drift = drift;
+  const limit = drift.maxDrift === null ? 'no gate set (options.validation.maxDrift)' : `options.validation.maxDrift ${drift.maxDrift}`;
+  log(`drift from ${drift.previous.label} (build ${drift.previous.buildKey.slice(0, 12)}): ${drift.verdict}, ${drift.outputs.map((o) => `${o.name} max |Δ| ${o.maxAbsDiff}`).join(', ') || drift.note}; ${limit}`);
+  if (drift.verdict !== 'fail') return;
+  await input.ctx.builds.update(input.buildKey, { report, verdict: 'fail' });
+  const over = drift.outputs.filter((o) => o.verdict === 'fail').map((o) => `${o.name} moved by up to ${o.maxAbsDiff}`);
+  throw new ValidationFailedError(
+    `Drift gate failed: ${drift.label} differs from ${drift.previous.label} (published build ${drift.previous.buildKey.slice(0, 12)}) on the seeded inputs by more than options.validation.maxDrift ${drift.maxDrift}: ${over.join('; ')}`,
+  );
 }
 
 async function ensureDir(dir: string): Promise<string> {
