@@ -8,7 +8,7 @@ import { contextOf, type Io } from '../context';
 import { CommandFailed, UsageError } from '../errors';
 import { elapsed, fields, formatBytes, formatMs, formatSeconds, formatTime, shortId, table } from '../format';
 import { indent } from './models';
-import { describeSpeedup } from '../report-insight';
+import { describeDrift, describeSpeedup } from '../report-insight';
 
 const STATES = ['queued', 'active', 'succeeded', 'failed', 'cancelled'];
 
@@ -203,7 +203,7 @@ export function describeBuild(b: BuildAnswer): string {
       indent(table(['BATCH', 'MEDIAN', 'P90', 'P99', 'QPS', 'SAMPLES/S'], report.benchmark.rows.map((r) => [r.batch, formatMs(r.latencyMs.median), formatMs(r.latencyMs.p90), formatMs(r.latencyMs.p99), fixed(r.throughputQps), fixed(r.throughputSps)]))),
     );
   }
-  parts.push(...describeSpeedup(report));
+  parts.push(...describeDrift(report), ...describeSpeedup(report));
   if (report?.warnings.length) parts.push('warnings:', indent(report.warnings.join('\n')));
   return parts.join('\n');
 }

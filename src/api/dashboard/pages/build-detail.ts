@@ -6,7 +6,7 @@ import { html, type Html } from '../html';
 import { hasRole, type Session } from '../sessions';
 import { buildActions } from './builds';
 import { detailsSection, tensorRtSection } from './build-report';
-import { speedupSection } from './build-insight';
+import { driftSection, speedupSection } from './build-insight';
 import { chart, duration, empty, modelLink, progressBar, section, stateBadge, timeAgo } from './components';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -44,6 +44,7 @@ export function buildDetailBody(d: BuildDetailData, session: Session): Html {
     </div>
     ${section('Log', logView(d, live), 'log-h')}
     ${validationSection(report?.validation ?? null, report?.skipped)}
+    ${driftSection(report?.validation?.drift)}
     ${benchmarkSection(report?.benchmark ?? null)}
     ${speedupSection(report?.benchmark)}
     ${artifactsSection(d)}

@@ -1,9 +1,9 @@
 /**
  * The build page's comparisons: the speed-up over the reference per batch size (a plot and its
- * table) with the conditions it was measured under. A benchmark measured on a loaded machine says
+ * table) with the conditions it was measured under, and the drift from the model's previous version. A benchmark measured on a loaded machine says
  * so next to its numbers rather than in a log line nobody reads.
  */
-import type { BenchmarkReport } from '../../../core/report';
+import type { BenchmarkReport, DriftReport } from '../../../core/report';
 import { formatNumber } from '../format';
 import { html, type Html } from '../html';
 import { chart, section } from './components';
@@ -50,5 +50,23 @@ export function speedupSection(b: BenchmarkReport | null | undefined): Html {
         )}</tbody>
       </table>`,
     'speedup-h',
+  );
+}
+
+export function driftSection(d: DriftReport | undefined): Html {
+  if (!d) return html``;
+  const sci = (n: number | null) => (typeof n === 'number' && Number.isFinite(n) ? n.toExponential(2) : '—');
+  return section(
+    'Drift from the previous version',
+    html`<p><span class="badge verdict-${d.verdict}">${d.verdict}</span> <strong>${d.label}</strong> against <strong>${d.previous.label}</strong>
+        (model <span class="mono">${d.previous.modelId.slice(0, 12)}</span>, published build <a class="mono" href="/dashboard/builds/${d.previous.buildKey}">${d.previous.buildKey.slice(0, 12)}</a>),
+        both run by ${d.runner} on the validation's inputs (seed ${d.seed}). ${d.maxDrift === null ? 'No gate: set options.validation.maxDrift to fail builds that drift more.' : `Gate: max |Δ| ≤ ${d.maxDrift} per output.`}</p>
+      ${d.note ? html`<p class="small muted pre-wrap">${d.note}</p>` : ''}
+      ${d.outputs.length ? html`<table id="drift-table">
+        <thead><tr><th scope="col">Output</th><th scope="col" class="num">Elements</th><th scope="col" class="num">Max |Δ|</th><th scope="col" class="num">Mean |Δ|</th><th scope="col">Verdict</th></tr></thead>
+        <tbody>${d.outputs.map(
+          (o) => html`<tr><th scope="row" class="mono">${o.name}</th><td class="num">${o.elements.toLocaleString('en-US')}</td><td class="num">${sci(o.maxAbsDiff)}</td><td class="num">${sci(o.meanAbsDiff)}</td><td><span class="badge verdict-${o.verdict}">${o.verdict}</span></td></tr>`,
+        )}</tbody></table>` : ''}`,
+    'drift-h',
   );
 }
