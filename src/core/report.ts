@@ -2,6 +2,7 @@
  * `report.json`: what a build found out about its artifact. Shared by every toolchain, read by the
  * API, the CLI and the dashboard.
  */
+import type { LayerProfileSummary } from './layer-profile';
 
 export type Verdict = 'pass' | 'warn' | 'fail';
 
@@ -165,6 +166,8 @@ export interface BuildReport {
   build: { seconds: number; details: Record<string, unknown> };
   validation: ValidationReport | null;
   benchmark: BenchmarkReport | null;
+  /** Where the artifact spends its time, slowest layers first; the full table is the layer-profile.json artifact. */
+  layerProfile?: LayerProfileSummary;
   /**
    * Why validation and the benchmark were not run (both are null then), e.g. a weight-stripped
    * engine that the TensorRT which built it cannot refit at load. Absent when they ran.

@@ -4,9 +4,10 @@
  * toolchain: the model download, progress and logs, the report, and publishing manifest-last.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildSpec } from '../core/build-spec';
+import { LAYER_PROFILE_FILE, summarizeLayerProfile, type LayerProfile } from '../core/layer-profile';
 import { LOG_FILE, REPORT_FILE, type Manifest, type WorkerFacts } from '../core/manifest';
 import { readModelInfo } from '../core/onnx/read-model';
 import type { BuildReport } from '../core/report';
@@ -99,6 +100,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
       benchmark: null,
       warnings: built.warnings,
     };
+    let profile: { profile: LayerProfile; path: string } | null = null;
     if (built.cannotRun) {
       // Published as built, never run as something it is not: the report says why there are no numbers.
       report.skipped = built.cannotRun;
@@ -119,6 +121,8 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
       enter('benchmarking');
       report.benchmark = await toolchain.benchmark(step, built);
       signal.throwIfAborted();
+      profile = await readLayerProfile(workDir);
+      if (profile) report.layerProfile = summarizeLayerProfile(profile.profile);
     }
 
     enter('publishing');
@@ -130,6 +134,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
     const files = [
       built.primary,
       ...built.extra,
+      ...(profile ? [{ name: LAYER_PROFILE_FILE, path: profile.path, role: 'layer-profile' as const }] : []),
       { name: REPORT_FILE, path: reportPath, role: 'report' as const },
       { name: LOG_FILE, path: logPath, role: 'log' as const },
     ];
@@ -173,6 +178,13 @@ async function gateDrift(input: PipelineInput, step: StepContext, report: BuildR
   throw new ValidationFailedError(
     `Drift gate failed: ${drift.label} differs from ${drift.previous.label} (published build ${drift.previous.buildKey.slice(0, 12)}) on the seeded inputs by more than options.validation.maxDrift ${drift.maxDrift}: ${over.join('; ')}`,
   );
+}
+
+/** The layer profile the toolchain's benchmark wrote, if it wrote one. */
+async function readLayerProfile(workDir: string): Promise<{ profile: LayerProfile; path: string } | null> {
+  const file = path.join(workDir, LAYER_PROFILE_FILE);
+  const text = await readFile(file, 'utf8').catch(() => null);
+  return text === null ? null : { profile: JSON.parse(text) as LayerProfile, path: file };
 }
 
 async function ensureDir(dir: string): Promise<string> {

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { batchSizes } from '../../src/worker/toolchains/onnxruntime/benchmark';
 import { onnxRuntimeToolchain } from '../../src/worker/toolchains/onnxruntime';
@@ -78,6 +80,15 @@ describe('onnxRuntimeToolchain.benchmark', () => {
     expect(conditions.quality).toBe(conditions.reasons.length > 0 ? 'noisy' : 'clean');
     expect(ctx.logs.filter((line) => line.startsWith('reference batch '))).toHaveLength(2);
     expect(ctx.logs.some((line) => line.startsWith('speed-up over the reference: batch 1 '))).toBe(true);
+
+    // The profiled pass leaves its per-node times in the work dir for the pipeline to publish.
+    const profile = JSON.parse(await readFile(join(ctx.workDir, 'layer-profile.json'), 'utf8'));
+    expect(profile).toMatchObject({ schema: 1, source: 'onnxruntime-profiler', batch: 1, runs: 10 });
+    expect(profile.layers.length).toBeGreaterThan(2);
+    expect(profile.layers.map((l: { opType: string }) => l.opType)).toContain('Gemm');
+    const shares = profile.layers.reduce((sum: number, l: { share: number }) => sum + l.share, 0);
+    expect(shares).toBeCloseTo(1, 6);
+    expect(profile.layers[0].ms).toBeGreaterThanOrEqual(profile.layers[profile.layers.length - 1].ms);
   });
 
   test("a fixed batch is measured at the model's own batch only", async () => {

@@ -9,7 +9,8 @@
  * intra-op threads, batch sizes and inputs, so the speed-up per batch size compares only what the
  * build changed. The thread count is set explicitly (the host's available parallelism) because
  * ONNX Runtime's own default is not reported back, and a report must say what it measured with.
- * Host load from /proc is read over both measurements (docs/benchmark-conditions.md).
+ * Host load from /proc is read over both measurements (docs/benchmark-conditions.md). A last,
+ * separate pass runs ONNX Runtime's profiler for the per-node times (./profile.ts).
  *
  * memoryBytes is the largest resident set size of the worker process sampled after each run of the
  * row (outside the timed region). ONNX Runtime's CPU arena keeps what it allocated, so the RSS after
@@ -26,6 +27,7 @@ import { batchInfo, resolveShapes } from '../../shapes';
 import { makeInputs } from '../../validation/seeded-inputs';
 import { BuildInputError, type BuildOutput, type StepContext } from '../toolchain';
 import { REFERENCE_NAME } from './options';
+import { profileOnnxRuntime } from './profile';
 import { toOrtFeeds } from './tensors';
 import { describeInputs, withSession } from './session';
 
@@ -71,6 +73,8 @@ export async function benchmarkOnnxRuntime(ctx: StepContext, built: BuildOutput)
   const conditions = judgeConditions({ threads, host: load.stop() });
   const speedup = speedups(rows, referenceRows);
   logSpeedups(ctx, speedup, conditions.reasons);
+  const profile = await profileOnnxRuntime(ctx, built.primary.path, sizes[0], batch.dynamic, threads);
+  ctx.log(`layer profile (batch ${profile.batch}, ${profile.runs} runs): ${profile.layers.slice(0, 3).map((l) => `${l.name} ${(l.share * 100).toFixed(1)}%`).join(', ')}`);
   progress(100);
   return { dynamicBatch: batch.dynamic, rows, reference: { name: REFERENCE_NAME, rows: referenceRows }, speedup, conditions };
 }

@@ -11,9 +11,13 @@
  * The speed-up is over the ONNX Runtime CPU reference that validation compares with (the original
  * model, optimisations off, on this host's CPU), measured at the same batch sizes on the same
  * seeded inputs and labelled as the validation reference: there is no GPU framework baseline on a
- * worker. The GPU idle guard is read before each trtexec run and after the last; a busy reading, or
+ * worker. The first run also exports trtexec's per-layer profile (in a separate profiling run),
+ * kept as layer-profile.json beside the layer info. The GPU idle guard is read before each trtexec run and after the last; a busy reading, or
  * other processes loading the host while the reference ran, marks the benchmark noisy.
  */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { LAYER_PROFILE_FILE } from '../../../core/layer-profile';
 import type { BenchmarkReport, BenchmarkRow, GpuLoadReading } from '../../../core/report';
 import { inferenceArgs } from '../../../core/tensorrt/inference-argv';
 import { judgeConditions, watchHostLoad } from '../../benchmark/host-load';
@@ -27,6 +31,7 @@ import { toLatencyStats } from './log-parser';
 import { benchmarkBatches, benchmarkShapes, dynamicShapes } from './profiles';
 import { abortError, deviceArgs, loggedRun, type TensorRtSetup } from './setup';
 import { REFERENCE_NAME } from './validate';
+import { layerTypes, parseTrtexecProfile } from './layer-profile';
 
 const MiB = 1024 * 1024;
 const WARM_UP_MS = 200;
@@ -39,6 +44,7 @@ export async function benchmarkTensorRt(ctx: StepContext, built: TensorRtBuilt, 
   ctx.progress(0);
   const rows: BenchmarkRow[] = [];
   const gpu: GpuLoadReading[] = [];
+  const profilePath = path.join(ctx.workDir, 'trtexec-profile.json');
   for (const [index, batch] of batches.entries()) {
     ctx.signal.throwIfAborted();
     await readGpu(setup.idleGuard, gpu);
@@ -53,6 +59,8 @@ export async function benchmarkTensorRt(ctx: StepContext, built: TensorRtBuilt, 
         shapes: dynamicShapes(ctx.model, shapes),
         iterations,
         warmUpMs: warmup > 0 ? WARM_UP_MS : 0,
+        // The smallest batch gets the layer profile, as the CPU toolchain's profiled pass does.
+        ...(index === 0 ? { exportProfile: profilePath } : {}),
       }),
       ...deviceArgs(setup),
     ];
@@ -88,6 +96,7 @@ export async function benchmarkTensorRt(ctx: StepContext, built: TensorRtBuilt, 
     ctx.progress(((index + 1) / batches.length) * 80);
   }
   await readGpu(setup.idleGuard, gpu);
+  await writeLayerProfile(ctx, built, profilePath, batches[0]);
 
   const threads = benchmarkThreads();
   const load = watchHostLoad();
@@ -119,6 +128,18 @@ export async function benchmarkTensorRt(ctx: StepContext, built: TensorRtBuilt, 
     speedup,
     conditions,
   };
+}
+
+/** layer-profile.json from trtexec's profile; a missing or unreadable one is logged, not fatal. */
+async function writeLayerProfile(ctx: StepContext, built: TensorRtBuilt, profilePath: string, batch: number): Promise<void> {
+  try {
+    const types = await layerTypes(built.extra.find((f) => f.role === 'layer-info')?.path);
+    const profile = parseTrtexecProfile(JSON.parse(await readFile(profilePath, 'utf8')), batch, types);
+    await writeFile(path.join(ctx.workDir, LAYER_PROFILE_FILE), JSON.stringify(profile, null, 2));
+    ctx.log(`layer profile (batch ${batch}, ${profile.runs} runs): ${profile.layers.slice(0, 3).map((l) => `${l.name} ${(l.share * 100).toFixed(1)}%`).join(', ')}`);
+  } catch (err) {
+    ctx.log(`layer profile not kept: ${(err as Error).message}`);
+  }
 }
 
 /** One idle-guard reading between trtexec runs (none running, so utilisation counts too). */
