@@ -11,6 +11,7 @@ import type { EventHub } from '../event-hub';
 import { ListBuildsQuerySchema, SubmitSchema } from '../schemas';
 import { submitRequest } from '../submit';
 import { mapRefError } from './models';
+import { compareBuilds } from '../layer-profiles';
 
 export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Router {
   const router = Router();
@@ -58,6 +59,11 @@ export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Ro
 
   router.get('/v1/builds/:id/log', requireRole('reader'), async (req, res) => {
     await sendBuildLog(ctx, req, res, await load(req));
+  });
+
+  router.get('/v1/builds/:id/compare/:other', requireRole('reader'), async (req, res) => {
+    const [a, b] = await Promise.all([load(req), loadBuild(ctx, String(req.params.other))]);
+    res.json(await compareBuilds(ctx, a, b));
   });
 
   router.get('/v1/builds/:id/events', requireRole('reader'), async (req, res) => {

@@ -7,6 +7,7 @@ import { hasRole, type Session } from '../sessions';
 import { buildActions } from './builds';
 import { detailsSection, tensorRtSection } from './build-report';
 import { driftSection, speedupSection } from './build-insight';
+import { layerProfileSection } from './layer-profile';
 import { chart, duration, empty, modelLink, progressBar, section, stateBadge, timeAgo } from './components';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -47,6 +48,7 @@ export function buildDetailBody(d: BuildDetailData, session: Session): Html {
     ${driftSection(report?.validation?.drift)}
     ${benchmarkSection(report?.benchmark ?? null)}
     ${speedupSection(report?.benchmark)}
+    ${layerProfileSection(d.layerProfile, report?.layerProfile, r.buildKey, d.comparable)}
     ${artifactsSection(d)}
     ${report && report.toolchain.name === 'tensorrt' ? tensorRtSection(report, r.spec) : ''}
     ${report ? detailsSection(report) : ''}
