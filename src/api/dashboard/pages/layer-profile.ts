@@ -32,7 +32,7 @@ export function layerProfileSection(profile: LayerProfile | null, summary: Layer
         labels: top.map((l) => (l.opType ? `${l.name} (${l.opType})` : l.name)),
         x: { title: 'share of layer time, %' },
         datasets: [{ label: 'share %', data: top.map((l) => Math.round(l.share * 1000) / 10), color: '#7c3aed' }],
-      }, { height: Math.max(180, top.length * 26), table: false })}
+      }, { height: Math.max(180, top.length * 34), table: false })}
       <table id="top-layers-table">${head}<tbody>${rows(top)}</tbody></table>
       ${profile && profile.layers.length > top.length ? html`<details><summary>All ${profile.layers.length} layers</summary><table id="all-layers-table">${head}<tbody>${rows(profile.layers)}</tbody></table></details>` : ''}
       ${comparable.length ? html`<form class="inline-form" method="get" action="/dashboard/builds/${buildKey}/compare">
