@@ -8,6 +8,9 @@
  */
 import { buildKeyOf, makeBuildSpec } from '../core/build-spec';
 import type { BuildOptions } from '../core/options';
+import { BestMetricSchema, type BestMetric, type Sweep } from '../core/sweep';
+import type { RequestSweep } from '../state/requests';
+import { planSweep, type PlannedBuild } from './sweep-plan';
 import { TargetParseError, toTarget, targetKey, type Target, type TensorRtTarget } from '../core/target';
 import { checkOptionsForTarget } from '../core/tensorrt/build-argv';
 import { TrtOptionError } from '../core/tensorrt/errors';
@@ -24,6 +27,10 @@ export interface SubmitInput {
   model: string;
   targets: 'live' | unknown[];
   options: BuildOptions;
+  /** A sweep: option paths and the values to try (docs/sweeps.md); `rawOptions` are the options as given, before defaults. */
+  sweep?: Sweep;
+  best?: BestMetric;
+  rawOptions?: unknown;
 }
 
 export interface SubmittedBuild {
@@ -42,6 +49,8 @@ export interface SubmitResult {
   request: string;
   model: string;
   builds: SubmittedBuild[];
+  /** For a sweep: each point, with its target, swept values and build key (or why its target refused it). */
+  points?: RequestSweep['points'];
 }
 
 /** Quotas around a submission (src/api/limits.ts): asked before anything is queued, told after. */
@@ -58,12 +67,18 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
   const { options } = input;
   const live = await ctx.workers.liveTargets();
   const targets = resolveTargets(input.targets, live);
-  await checkTargetsAccept(ctx, targets, options);
-
-  const planned = targets.map((target) => {
-    const spec = makeBuildSpec(model.sha256, target, options);
-    return { target, spec, buildKey: buildKeyOf(spec) };
-  });
+  let planned: PlannedBuild[];
+  let sweep: RequestSweep | undefined;
+  if (input.sweep) {
+    ({ builds: planned, sweep } = planSweep(model.sha256, targets, input.rawOptions ?? {}, input.sweep, input.best ?? BestMetricSchema.parse({}), ctx.config.limits.maxSweepPoints));
+    await checkCalibration(ctx, planned.map((p) => p.spec.options));
+  } else {
+    await checkTargetsAccept(ctx, targets, options);
+    planned = targets.map((target) => {
+      const spec = makeBuildSpec(model.sha256, target, options);
+      return { target, spec, buildKey: buildKeyOf(spec) };
+    });
+  }
   if (quota) {
     // Counted before anything is queued, so a refused request changes nothing: builds already
     // queued or running are joined and published ones answered, at no cost to the quota.
@@ -105,13 +120,15 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
 
   const request = await ctx.requests.create({
     modelId: model.sha256,
-    targets: builds.map((b) => b.target),
+    targets: sweep ? [...new Set(sweep.points.map((p) => p.target))] : builds.map((b) => b.target),
     options,
-    builds: Object.fromEntries(builds.map((b) => [b.target, b.buildKey])),
+    // A sweep has several builds per target: its points name them.
+    builds: sweep ? {} : Object.fromEntries(builds.map((b) => [b.target, b.buildKey])),
+    ...(sweep ? { sweep } : {}),
   });
   await Promise.all(builds.map((b) => ctx.builds.addRequest(b.buildKey, request.id)));
   await quota?.queued(queuedKeys);
-  return { request: request.id, model: model.sha256, builds };
+  return { request: request.id, model: model.sha256, builds, ...(sweep ? { points: sweep.points } : {}) };
 }
 
 /**
@@ -166,6 +183,14 @@ async function checkTargetsAccept(ctx: FarmContext, targets: Target[], options: 
   }
   const calibration = options.tensorrt.calibration;
   if (calibration && !(await hasCalibrationCache(ctx.store, calibration))) problems.push(missingCalibrationMessage(calibration));
+  if (problems.length > 0) throw badRequest(problems.join('; '), { problems });
+}
+
+/** The calibration caches a sweep's TensorRT builds name must have been uploaded. */
+async function checkCalibration(ctx: FarmContext, optionSets: BuildOptions[]): Promise<void> {
+  const names = [...new Set(optionSets.map((o) => o.tensorrt?.calibration).filter((c): c is NonNullable<typeof c> => Boolean(c)))];
+  const problems: string[] = [];
+  for (const name of names) if (!(await hasCalibrationCache(ctx.store, name))) problems.push(missingCalibrationMessage(name));
   if (problems.length > 0) throw badRequest(problems.join('; '), { problems });
 }
 

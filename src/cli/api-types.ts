@@ -3,6 +3,7 @@
  * types, so the CLI and the API cannot disagree, and the CLI loads none of the server's code.
  */
 import type { SubmitResult } from '../api/submit';
+import type { sweepJson } from '../api/sweep-results';
 import type { ManifestFile } from '../core/manifest';
 import type { Rung } from '../core/resolve';
 import type { BuildEvent } from '../state/build-events';
@@ -43,6 +44,7 @@ export interface RequestAnswer {
   state: string;
   counts: Record<string, number>;
   builds: { buildKey: string; target: string; state: BuildState; phase?: string; percent: number; error?: string; verdict?: string }[];
+  sweep?: ReturnType<typeof sweepJson>;
 }
 
 export interface RequestListAnswer {
@@ -60,7 +62,8 @@ export interface ResolveFile {
 
 export interface ResolveAnswer {
   model: string;
-  rung: Rung;
+  /** `best`: a sweep's best point (?request= or MODEL@best), looked up before the ladder. */
+  rung: Rung | 'best';
   note: string;
   buildKey?: string;
   target?: string;
@@ -68,6 +71,10 @@ export interface ResolveAnswer {
   primary?: string;
   files: ResolveFile[];
   timingCache?: { url: string };
+  /** Best point only: the sweep request, the point's values, and the runtime settings to load the artifact with. */
+  request?: string;
+  point?: Record<string, unknown>;
+  runtime?: Record<string, unknown>;
 }
 
 export interface WorkersAnswer {

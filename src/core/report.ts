@@ -94,6 +94,12 @@ export interface BenchmarkReport {
   /** Whether the batch dim is dynamic; when not, only the model's own batch size is measured. */
   dynamicBatch: boolean;
   rows: BenchmarkRow[];
+  /**
+   * When the build measured several runtime settings on its one artifact (a sweep over ONNX
+   * Runtime's intra-op threads or execution mode): each setting's rows, in the order the spec
+   * lists them; `rows` are then the first setting's.
+   */
+  runtimes?: { settings: Record<string, unknown>; rows: BenchmarkRow[] }[];
   /** The reference measured at the same batch sizes on the same inputs (absent in reports made before it was). */
   reference?: ReferenceBenchmark;
   /** Per batch size: how much faster the artifact is than its reference. */

@@ -2,7 +2,9 @@
 import { Router, type Request, type Response } from 'express';
 import type { FarmContext } from '../../context';
 import { loadBuild, sendBuildLog } from '../build-actions';
+import { notFound } from '../errors';
 import { mapRefError } from '../routes/models';
+import { sweepResults } from '../sweep-results';
 import { sendArtifact } from '../routes/artifacts';
 import { buildDetailData } from './data/build-detail';
 import { buildsPageData, parseBuildsQuery } from './data/builds';
@@ -23,6 +25,7 @@ import { page, type NavId } from './pages/layout';
 import { modelDetailBody, modelsBody } from './pages/models';
 import { overviewBody } from './pages/overview';
 import { requestMatrixBody, requestsBody } from './pages/requests';
+import { sweepSection } from './pages/sweep';
 import { timingCachesBody } from './pages/timing-caches';
 import { hasRole } from './sessions';
 import { pageRole } from './session-auth';
@@ -89,7 +92,16 @@ export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
   router.get('/dashboard/requests/:id', reader, async (req, res) => {
     const found = await requestData(ctx, String(req.params.id));
     const { labelOf } = await catalog.models();
-    render(req, res, 'requests', `Request ${found.summary.request.id.slice(0, 8)}`, requestMatrixBody(found.summary, found.builds, labelOf, found.liveTargets), { scripts: ['live.js'] });
+    const charts = Boolean(found.summary.request.sweep);
+    render(req, res, 'requests', `Request ${found.summary.request.id.slice(0, 8)}`, requestMatrixBody(found.summary, found.builds, labelOf, found.liveTargets), { scripts: ['live.js'], charts });
+  });
+
+  // The sweep section alone, for live.js to re-render as its builds finish.
+  router.get('/dashboard/requests/:id/sweep', reader, async (req, res) => {
+    const found = await requestData(ctx, String(req.params.id));
+    const results = sweepResults(found.summary.request, found.builds);
+    if (!results) throw notFound(`Request ${found.summary.request.id} is not a sweep`);
+    res.type('html').send(sweepSection(results).value);
   });
 
   router.get('/dashboard/models', reader, async (req, res) => {

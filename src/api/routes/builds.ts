@@ -22,7 +22,7 @@ export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Ro
   router.post('/v1/builds', requireRole('builder'), jsonBody(ctx.config.limits.maxSubmitBytes, 'KILN_MAX_SUBMIT_BYTES'), async (req, res) => {
     const body = SubmitSchema.safeParse(req.body ?? {});
     if (!body.success) throw fromZod(body.error, 'body');
-    const result = await submitRequest(ctx, body.data, submitQuota(limits, req.caller!)).catch(mapRefError);
+    const result = await submitRequest(ctx, { ...body.data, rawOptions: (req.body as { options?: unknown }).options }, submitQuota(limits, req.caller!)).catch(mapRefError);
     res.status(result.builds.every((b) => b.cached) ? 200 : 202).json(result);
   });
 

@@ -1,6 +1,7 @@
 /** `kiln status|builds|cancel|retry|log|request|requests`: looking at builds and acting on them. */
 import type { Command } from 'commander';
 import type { BuildAnswer, BuildPageAnswer, BuildRecord, RequestAnswer, RequestListAnswer } from '../api-types';
+import { describeBest } from '../sweep-format';
 import { isTerminal } from '../api-types';
 import { resolveBuildKey } from '../build-ref';
 import { readText } from '../client';
@@ -142,7 +143,8 @@ export function registerBuilds(program: Command, io: Io): void {
           ['created', formatTime(answer.createdAt)],
         ]);
         const rows = answer.builds.map((b) => [b.target, b.state, progressOf(b), b.verdict, b.buildKey, b.error]);
-        return `${head}\n${table(['TARGET', 'STATE', 'PROGRESS', 'VERDICT', 'BUILD', 'ERROR'], rows)}`;
+        const builds = `${head}\n${table(['TARGET', 'STATE', 'PROGRESS', 'VERDICT', 'BUILD', 'ERROR'], rows)}`;
+        return answer.sweep ? `${builds}\n\n${describeBest(answer.sweep)}` : builds;
       });
     });
 }

@@ -3,7 +3,9 @@
  * artifact as written, as a client loads it), run on seeded inputs at batch sizes 1, 2, 4, ... up to
  * options.benchmark.maxBatch (and maxBatch itself) when the batch dim is dynamic, else at the
  * model's own batch size. Latency is host wall-clock time around session.run, inputs prepared
- * beforehand.
+ * beforehand. The options' runtime settings (intraOpNumThreads, executionMode) apply to every
+ * session; a sweep's benchmarkRuntimes measures the one artifact once per setting instead of
+ * building it again.
  *
  * The reference, the original model with optimisations off, is then measured the same way: same
  * intra-op threads, batch sizes and inputs, so the speed-up per batch size compares only what the
@@ -30,6 +32,8 @@ import { REFERENCE_NAME } from './options';
 import { profileOnnxRuntime } from './profile';
 import { toOrtFeeds } from './tensors';
 import { describeInputs, withSession } from './session';
+import { onnxRuntimeOptions } from './options';
+import type { OnnxRuntimeSettings } from '../../../core/options';
 
 /** 1, 2, 4, ... below maxBatch, then maxBatch itself. */
 export function batchSizes(maxBatch: number): number[] {
@@ -39,28 +43,39 @@ export function batchSizes(maxBatch: number): number[] {
   return sizes;
 }
 
-/** Intra-op threads of every benchmark session (artifact and reference alike). */
-export function benchmarkThreads(): number {
-  return availableParallelism();
+/** Intra-op threads of a benchmark session: the options' own, else the host's available parallelism. */
+export function benchmarkThreads(settings: OnnxRuntimeSettings = {}): number {
+  return settings.intraOpNumThreads ?? availableParallelism();
 }
 
 export async function benchmarkOnnxRuntime(ctx: StepContext, built: BuildOutput): Promise<BenchmarkReport> {
+  const { intraOpNumThreads, executionMode, benchmarkRuntimes } = onnxRuntimeOptions(ctx.spec);
   const batch = batchInfo(ctx.model);
   const sizes = batch.dynamic ? batchSizes(ctx.spec.options.benchmark.maxBatch) : [batch.fixedBatch];
-  const threads = benchmarkThreads();
+  const settingsList: OnnxRuntimeSettings[] = benchmarkRuntimes ?? [{ intraOpNumThreads, executionMode }];
+  // Each runtime setting, then the reference: equal shares of the phase's progress.
+  const share = 100 / (settingsList.length + 1);
   const progress = throttledProgress(ctx.progress);
   progress(0);
   ctx.signal.throwIfAborted();
   const load = watchHostLoad();
-  const rows = await measureOnnxRuntime(ctx, {
-    modelPath: built.primary.path,
-    what: `the built ${built.primary.name}`,
-    label: 'benchmark',
-    sizes,
-    dynamic: batch.dynamic,
-    threads,
-    onProgress: (fraction) => progress(fraction * 50),
-  });
+  const runtimes: NonNullable<BenchmarkReport['runtimes']> = [];
+  for (const [i, settings] of settingsList.entries()) {
+    if (benchmarkRuntimes) ctx.log(`benchmark runtime ${i + 1}/${benchmarkRuntimes.length}: ${JSON.stringify(settings)}`);
+    const rows = await measureOnnxRuntime(ctx, {
+      modelPath: built.primary.path,
+      what: `the built ${built.primary.name}`,
+      label: 'benchmark',
+      sizes,
+      dynamic: batch.dynamic,
+      threads: benchmarkThreads(settings),
+      executionMode: settings.executionMode,
+      onProgress: (fraction) => progress((i + fraction) * share),
+    });
+    runtimes.push({ settings, rows });
+  }
+  // The reference runs with the first setting's threads, as the speed-up compares it with those rows.
+  const threads = benchmarkThreads(settingsList[0]);
   const referenceRows = await measureOnnxRuntime(ctx, {
     modelPath: ctx.modelPath,
     what: 'the original model',
@@ -68,15 +83,24 @@ export async function benchmarkOnnxRuntime(ctx: StepContext, built: BuildOutput)
     sizes,
     dynamic: batch.dynamic,
     threads,
-    onProgress: (fraction) => progress(50 + fraction * 50),
+    executionMode: settingsList[0].executionMode,
+    onProgress: (fraction) => progress((settingsList.length + fraction) * share),
   });
+  const rows = runtimes[0].rows;
   const conditions = judgeConditions({ threads, host: load.stop() });
   const speedup = speedups(rows, referenceRows);
   logSpeedups(ctx, speedup, conditions.reasons);
   const profile = await profileOnnxRuntime(ctx, built.primary.path, sizes[0], batch.dynamic, threads);
   ctx.log(`layer profile (batch ${profile.batch}, ${profile.runs} runs): ${profile.layers.slice(0, 3).map((l) => `${l.name} ${(l.share * 100).toFixed(1)}%`).join(', ')}`);
   progress(100);
-  return { dynamicBatch: batch.dynamic, rows, reference: { name: REFERENCE_NAME, rows: referenceRows }, speedup, conditions };
+  return {
+    dynamicBatch: batch.dynamic,
+    rows,
+    ...(benchmarkRuntimes ? { runtimes } : {}),
+    reference: { name: REFERENCE_NAME, rows: referenceRows },
+    speedup,
+    conditions,
+  };
 }
 
 export function logSpeedups(ctx: Pick<StepContext, 'log'>, rows: { batch: number; speedup: number }[], noisy: string[]): void {
@@ -93,6 +117,8 @@ export interface MeasureModelOptions {
   sizes: number[];
   dynamic: boolean;
   threads: number;
+  /** ONNX Runtime's execution mode, when the options set one. */
+  executionMode?: OnnxRuntimeSettings['executionMode'];
   /** 0..1 over every batch size. */
   onProgress(fraction: number): void;
 }
@@ -149,7 +175,7 @@ export async function measureOnnxRuntime(ctx: StepContext, o: MeasureModelOption
       return out;
     },
     false,
-    { intraOpNumThreads: o.threads },
+    { intraOpNumThreads: o.threads, executionMode: o.executionMode },
   );
 }
 
