@@ -100,6 +100,8 @@ const EnvSchema = z.object({
   KILN_MAX_SUBMIT_BYTES: z.coerce.number().int().positive().default(MiB),
   /** Largest options.validation.inputs of a build request, as JSON bytes (Default: 256 KiB). */
   KILN_MAX_INLINE_INPUTS_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  /** Most points one sweep may fan out to: targets x the product of the swept values (Default: 64). */
+  KILN_MAX_SWEEP_POINTS: z.coerce.number().int().positive().default(64),
   /** Requests per second per token, across API processes; 0 turns the limit off (Default: 50). */
   KILN_RATE_LIMIT_RPS: z.coerce.number().int().nonnegative().default(50),
   /** Builds a token may queue per hour (cached answers and joined builds do not count); 0: no limit (Default: 1000). */
@@ -130,6 +132,7 @@ export interface LimitsConfig {
   uploadIdleTimeoutMs: number;
   maxSubmitBytes: number;
   maxInlineInputsBytes: number;
+  maxSweepPoints: number;
   /** 0: off. */
   requestsPerSecond: number;
   buildsPerHour: number;
@@ -216,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       uploadIdleTimeoutMs: e.KILN_UPLOAD_IDLE_TIMEOUT_MS,
       maxSubmitBytes: e.KILN_MAX_SUBMIT_BYTES,
       maxInlineInputsBytes: e.KILN_MAX_INLINE_INPUTS_BYTES,
+      maxSweepPoints: e.KILN_MAX_SWEEP_POINTS,
       requestsPerSecond: e.KILN_RATE_LIMIT_RPS,
       buildsPerHour: e.KILN_QUOTA_BUILDS_PER_HOUR,
       concurrentBuilds: e.KILN_QUOTA_CONCURRENT_BUILDS,

@@ -25,6 +25,7 @@ const OPERATIONS: Operation[] = [
   { method: 'delete', path: '/v1/builds/{id}', summary: 'Cancel a queued or running build', role: 'builder' },
   { method: 'post', path: '/v1/builds/{id}/retry', summary: 'Retry a failed, cancelled or stuck build', role: 'builder' },
   { method: 'get', path: '/v1/builds/{id}/log', summary: 'The build log (text)', role: 'reader' },
+  { method: 'get', path: '/v1/builds/{id}/compare/{other}', summary: 'Compare the layer profiles of two builds of one model, layer by layer (400 for builds of different models)', role: 'reader' },
   { method: 'get', path: '/v1/builds/{id}/events', summary: 'Server-Sent Events: state, progress, log lines', role: 'reader' },
   { method: 'get', path: '/v1/requests', summary: 'The newest requests: model, targets, matrix state, counts of builds by state', role: 'reader', query: ListRequestsQuerySchema },
   { method: 'get', path: '/v1/requests/{id}', summary: "A request (by id, or its first 6+ characters) and its build matrix's state", role: 'reader' },

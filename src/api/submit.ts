@@ -8,6 +8,9 @@
  */
 import { buildKeyOf, makeBuildSpec } from '../core/build-spec';
 import type { BuildOptions } from '../core/options';
+import { BestMetricSchema, type BestMetric, type Sweep } from '../core/sweep';
+import type { RequestSweep } from '../state/requests';
+import { planSweep, type PlannedBuild } from './sweep-plan';
 import { TargetParseError, toTarget, targetKey, type Target, type TensorRtTarget } from '../core/target';
 import { checkOptionsForTarget } from '../core/tensorrt/build-argv';
 import { TrtOptionError } from '../core/tensorrt/errors';
@@ -25,6 +28,10 @@ export interface SubmitInput {
   model: string;
   targets: 'live' | unknown[];
   options: BuildOptions;
+  /** A sweep: option paths and the values to try (docs/sweeps.md); `rawOptions` are the options as given, before defaults. */
+  sweep?: Sweep;
+  best?: BestMetric;
+  rawOptions?: unknown;
 }
 
 export interface SubmittedBuild {
@@ -45,6 +52,8 @@ export interface SubmitResult {
   request: string;
   model: string;
   builds: SubmittedBuild[];
+  /** For a sweep: each point, with its target, swept values and build key (or why its target refused it). */
+  points?: RequestSweep['points'];
 }
 
 /** Quotas around a submission (src/api/limits.ts): asked before anything is queued, told after. */
@@ -62,12 +71,18 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
   const liveWorkers = await ctx.workers.live();
   const live = new Set(liveWorkers.flatMap((w) => w.targets));
   const targets = resolveTargets(input.targets, live);
-  await checkTargetsAccept(ctx, targets, options);
-
-  const planned = targets.map((target) => {
-    const spec = makeBuildSpec(model.sha256, target, options);
-    return { target, spec, buildKey: buildKeyOf(spec) };
-  });
+  let planned: PlannedBuild[];
+  let sweep: RequestSweep | undefined;
+  if (input.sweep) {
+    ({ builds: planned, sweep } = planSweep(model.sha256, targets, input.rawOptions ?? {}, input.sweep, input.best ?? BestMetricSchema.parse({}), ctx.config.limits.maxSweepPoints));
+    await checkCalibration(ctx, planned.map((p) => p.spec.options));
+  } else {
+    await checkTargetsAccept(ctx, targets, options);
+    planned = targets.map((target) => {
+      const spec = makeBuildSpec(model.sha256, target, options);
+      return { target, spec, buildKey: buildKeyOf(spec) };
+    });
+  }
   if (quota) {
     // Counted before anything is queued, so a refused request changes nothing: builds already
     // queued or running are joined and published ones answered, at no cost to the quota.
@@ -85,9 +100,11 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
   // Journaled in storage before anything is queued: an accepted request survives Redis losing it.
   const { record: request, journaled } = await ctx.requests.create({
     modelId: model.sha256,
-    targets: planned.map((p) => p.spec.targetKey),
+    targets: [...new Set(planned.map((p) => p.spec.targetKey))],
     options,
-    builds: Object.fromEntries(planned.map((p) => [p.spec.targetKey, p.buildKey])),
+    // A sweep has several builds per target: its points name them.
+    builds: sweep ? {} : Object.fromEntries(planned.map((p) => [p.spec.targetKey, p.buildKey])),
+    ...(sweep ? { sweep } : {}),
   });
   if (!journaled) ctx.log.warn({ request: request.id }, `request ${request.id} accepted without its journal: the store refuses writes; Redis alone holds it`);
   const builds: SubmittedBuild[] = [];
@@ -121,7 +138,7 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
 
   await Promise.all(builds.map((b) => ctx.builds.addRequest(b.buildKey, request.id)));
   await quota?.queued(queuedKeys);
-  return { request: request.id, model: model.sha256, builds };
+  return { request: request.id, model: model.sha256, builds, ...(sweep ? { points: sweep.points } : {}) };
 }
 
 /**
@@ -176,6 +193,14 @@ async function checkTargetsAccept(ctx: FarmContext, targets: Target[], options: 
   }
   const calibration = options.tensorrt.calibration;
   if (calibration && !(await hasCalibrationCache(ctx.store, calibration))) problems.push(missingCalibrationMessage(calibration));
+  if (problems.length > 0) throw badRequest(problems.join('; '), { problems });
+}
+
+/** The calibration caches a sweep's TensorRT builds name must have been uploaded. */
+async function checkCalibration(ctx: FarmContext, optionSets: BuildOptions[]): Promise<void> {
+  const names = [...new Set(optionSets.map((o) => o.tensorrt?.calibration).filter((c): c is NonNullable<typeof c> => Boolean(c)))];
+  const problems: string[] = [];
+  for (const name of names) if (!(await hasCalibrationCache(ctx.store, name))) problems.push(missingCalibrationMessage(name));
   if (problems.length > 0) throw badRequest(problems.join('; '), { problems });
 }
 

@@ -4,6 +4,7 @@
  */
 import type { SubmitResult } from '../api/submit';
 import type { Waiting } from '../api/waiting';
+import type { sweepJson } from '../api/sweep-results';
 import type { ManifestFile } from '../core/manifest';
 import type { Rung } from '../core/resolve';
 import type { BuildEvent } from '../state/build-events';
@@ -46,6 +47,7 @@ export interface RequestAnswer {
   state: string;
   counts: Record<string, number>;
   builds: { buildKey: string; target: string; state: BuildState; phase?: string; percent: number; error?: string; verdict?: string; waiting?: Waiting }[];
+  sweep?: ReturnType<typeof sweepJson>;
 }
 
 export interface RequestListAnswer {
@@ -63,7 +65,8 @@ export interface ResolveFile {
 
 export interface ResolveAnswer {
   model: string;
-  rung: Rung;
+  /** `best`: a sweep's best point (?request= or MODEL@best), looked up before the ladder. */
+  rung: Rung | 'best';
   note: string;
   buildKey?: string;
   target?: string;
@@ -71,6 +74,10 @@ export interface ResolveAnswer {
   primary?: string;
   files: ResolveFile[];
   timingCache?: { url: string };
+  /** Best point only: the sweep request, the point's values, and the runtime settings to load the artifact with. */
+  request?: string;
+  point?: Record<string, unknown>;
+  runtime?: Record<string, unknown>;
 }
 
 export interface WorkersAnswer {

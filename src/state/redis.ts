@@ -42,6 +42,7 @@ export function redisKeys(prefix: string) {
     buildsByTarget: (targetKey: string) => `${prefix}:builds:target:${targetKey}`,
     request: (id: string) => `${prefix}:request:${id}`,
     requests: `${prefix}:requests`,
+    sweepsByModel: (modelId: string) => `${prefix}:requests:sweeps:${modelId}`,
     worker: (id: string) => `${prefix}:worker:${id}`,
     workers: `${prefix}:workers`,
     published: (modelId: string) => `${prefix}:published:${modelId}`,

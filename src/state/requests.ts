@@ -6,16 +6,43 @@ import type { ArtifactStore } from '../storage/artifact-store';
 import { StorageUnavailableError } from '../storage/errors';
 import { requestKey } from '../storage/layout';
 import { readJson } from '../storage/read-json';
+import type { BestMetric, Sweep } from '../core/sweep';
 import type { RedisKeys } from './redis';
+
+/** One point of a sweep on one target: the swept values, and the build (and runtime setting) that measures it. */
+export interface SweepPointRecord {
+  target: string;
+  values: Record<string, unknown>;
+  /** Absent when the target refused the point's options (see `refused`). */
+  buildKey?: string;
+  /** Index into the build's `onnxruntime.benchmarkRuntimes`, when points share one artifact. */
+  runtime?: number;
+  /** Why the target does not accept this point's options; such a point is never built. */
+  refused?: string;
+}
+
+export interface RequestSweep {
+  axes: Sweep;
+  best: BestMetric;
+  points: SweepPointRecord[];
+}
 
 export interface RequestRecord {
   id: string;
   modelId: string;
   targets: string[];
   options: BuildOptions;
-  /** targetKey -> build key. */
+  /** targetKey -> build key; empty for a sweep, whose builds are its points'. */
   builds: Record<string, string>;
+  sweep?: RequestSweep;
   createdAt: string;
+}
+
+/** Every build key a request asked for, once each: its targets' or its sweep points'. */
+export function requestBuildKeys(request: RequestRecord): string[] {
+  const keys = Object.values(request.builds);
+  for (const p of request.sweep?.points ?? []) if (p.buildKey) keys.push(p.buildKey);
+  return [...new Set(keys)];
 }
 
 /** A request reference that is not one request: malformed, unknown, or a prefix of several. */
@@ -64,11 +91,21 @@ export class RequestRecords {
   }
 
   private async index(record: RequestRecord): Promise<void> {
-    await this.redis
+    const multi = this.redis
       .multi()
       .set(this.keys.request(record.id), JSON.stringify(record))
-      .zadd(this.keys.requests, Date.parse(record.createdAt), record.id)
-      .exec();
+      .zadd(this.keys.requests, Date.parse(record.createdAt), record.id);
+    // `name@best` looks for the newest sweep of a model.
+    if (record.sweep) multi.zadd(this.keys.sweepsByModel(record.modelId), Date.parse(record.createdAt), record.id);
+    await multi.exec();
+  }
+
+  /** The model's sweep requests, newest first. */
+  async sweepsOf(modelId: string, count = 20): Promise<RequestRecord[]> {
+    const ids = await this.redis.zrevrange(this.keys.sweepsByModel(modelId), 0, count - 1);
+    if (ids.length === 0) return [];
+    const values = await this.redis.mget(ids.map((id) => this.keys.request(id)));
+    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as RequestRecord);
   }
 
   /** From Redis, else from its journal in storage (Redis lost it), which is put back. */

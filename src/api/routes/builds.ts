@@ -12,6 +12,7 @@ import { ListBuildsQuerySchema, SubmitSchema } from '../schemas';
 import { submitRequest } from '../submit';
 import { withWaiting } from '../waiting';
 import { mapRefError } from './models';
+import { compareBuilds } from '../layer-profiles';
 
 export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Router {
   const router = Router();
@@ -22,7 +23,7 @@ export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Ro
   router.post('/v1/builds', requireRole('builder'), jsonBody(ctx.config.limits.maxSubmitBytes, 'KILN_MAX_SUBMIT_BYTES'), async (req, res) => {
     const body = SubmitSchema.safeParse(req.body ?? {});
     if (!body.success) throw fromZod(body.error, 'body');
-    const result = await submitRequest(ctx, body.data, submitQuota(limits, req.caller!)).catch(mapRefError);
+    const result = await submitRequest(ctx, { ...body.data, rawOptions: (req.body as { options?: unknown }).options }, submitQuota(limits, req.caller!)).catch(mapRefError);
     res.status(result.builds.every((b) => b.cached) ? 200 : 202).json(result);
   });
 
@@ -60,6 +61,11 @@ export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Ro
 
   router.get('/v1/builds/:id/log', requireRole('reader'), async (req, res) => {
     await sendBuildLog(ctx, req, res, await load(req));
+  });
+
+  router.get('/v1/builds/:id/compare/:other', requireRole('reader'), async (req, res) => {
+    const [a, b] = await Promise.all([load(req), loadBuild(ctx, String(req.params.other))]);
+    res.json(await compareBuilds(ctx, a, b));
   });
 
   router.get('/v1/builds/:id/events', requireRole('reader'), async (req, res) => {

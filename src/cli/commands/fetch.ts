@@ -50,6 +50,8 @@ export function registerFetch(program: Command, io: Io): void {
           ['build', answer.buildKey],
           ['validation', answer.validation],
           ['model', answer.model],
+          // A best point measured with runtime settings is fastest when loaded with them.
+          ['runtime', answer.runtime ? Object.entries(answer.runtime).map(([k, v]) => `${k}=${String(v)}`).join(' ') : undefined],
         ]);
         const rows = files.map((f) => [f.path, f.role ?? 'model', formatBytes(f.size), shortId(f.sha256, 16), f.downloaded ? 'verified' : 'already there, verified']);
         const primary = answer.primary ? `\nuse: ${files.find((f) => f.name === answer.primary)?.path ?? answer.primary}` : '';

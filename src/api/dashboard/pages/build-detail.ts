@@ -6,6 +6,8 @@ import { html, type Html } from '../html';
 import { hasRole, type Session } from '../sessions';
 import { buildActions } from './builds';
 import { detailsSection, tensorRtSection } from './build-report';
+import { driftSection, speedupSection } from './build-insight';
+import { layerProfileSection } from './layer-profile';
 import { chart, duration, empty, modelLink, progressBar, section, stateBadge, timeAgo } from './components';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -44,7 +46,10 @@ export function buildDetailBody(d: BuildDetailData, session: Session): Html {
     </div>
     ${section('Log', logView(d, live), 'log-h')}
     ${validationSection(report?.validation ?? null, report?.skipped)}
+    ${driftSection(report?.validation?.drift)}
     ${benchmarkSection(report?.benchmark ?? null)}
+    ${speedupSection(report?.benchmark)}
+    ${layerProfileSection(d.layerProfile, report?.layerProfile, r.buildKey, d.comparable)}
     ${artifactsSection(d)}
     ${report && report.toolchain.name === 'tensorrt' ? tensorRtSection(report, r.spec) : ''}
     ${report ? detailsSection(report) : ''}
