@@ -65,6 +65,11 @@ const EnvSchema = z.object({
   KILN_ATTEMPTS: z.coerce.number().int().positive().default(3),
   /** First retry delay after a transient failure, in ms; doubled for each further attempt (Default: 10000). */
   KILN_RETRY_DELAY_MS: z.coerce.number().int().nonnegative().default(10 * SECOND),
+  /**
+   * How often the API's supervisor reconciles Redis with storage and BullMQ, in ms; a build whose
+   * record has not moved for this long is checked against its job (Default: 15000).
+   */
+  KILN_RECONCILE_MS: z.coerce.number().int().positive().default(15 * SECOND),
   /** Identifier of this worker (Default: <hostname>-<pid>). */
   KILN_WORKER_ID: z.string().optional(),
   /** Log level: debug, info, warn, error (Default: info). */
@@ -158,6 +163,7 @@ export interface KilnConfig {
   shutdownGraceMs: number;
   attempts: number;
   retryDelayMs: number;
+  reconcileMs: number;
   workerId?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   trtexec?: string;
@@ -206,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     shutdownGraceMs: e.KILN_SHUTDOWN_GRACE_MS,
     attempts: e.KILN_ATTEMPTS,
     retryDelayMs: e.KILN_RETRY_DELAY_MS,
+    reconcileMs: e.KILN_RECONCILE_MS,
     workerId: e.KILN_WORKER_ID,
     logLevel: e.KILN_LOG_LEVEL,
     trtexec: e.KILN_TRTEXEC,

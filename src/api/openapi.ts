@@ -23,8 +23,9 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/builds', summary: 'List builds, newest first, filtered and paginated', role: 'reader', query: ListBuildsQuerySchema },
   { method: 'get', path: '/v1/builds/{id}', summary: 'A build: state, phase, progress, report, artifacts', role: 'reader' },
   { method: 'delete', path: '/v1/builds/{id}', summary: 'Cancel a queued or running build', role: 'builder' },
-  { method: 'post', path: '/v1/builds/{id}/retry', summary: 'Retry a failed or cancelled build', role: 'builder' },
+  { method: 'post', path: '/v1/builds/{id}/retry', summary: 'Retry a failed, cancelled or stuck build', role: 'builder' },
   { method: 'get', path: '/v1/builds/{id}/log', summary: 'The build log (text)', role: 'reader' },
+  { method: 'get', path: '/v1/builds/{id}/compare/{other}', summary: 'Compare the layer profiles of two builds of one model, layer by layer (400 for builds of different models)', role: 'reader' },
   { method: 'get', path: '/v1/builds/{id}/events', summary: 'Server-Sent Events: state, progress, log lines', role: 'reader' },
   { method: 'get', path: '/v1/requests', summary: 'The newest requests: model, targets, matrix state, counts of builds by state', role: 'reader', query: ListRequestsQuerySchema },
   { method: 'get', path: '/v1/requests/{id}', summary: "A request (by id, or its first 6+ characters) and its build matrix's state", role: 'reader' },
@@ -37,6 +38,7 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/keys', summary: "The farm's Ed25519 public keys (key id, PEM, first use) that sign artifact sets' provenance, rotated-out ones included", role: 'reader' },
   { method: 'get', path: '/v1/resolve', summary: 'Which artifact a client should use, and which rung of the ladder matched', role: 'reader', query: ResolveQuerySchema },
   { method: 'get', path: '/v1/workers', summary: 'Live workers and queue depths', role: 'admin' },
+  { method: 'get', path: '/v1/recovery', summary: 'What the supervisor restored from storage the last time Redis lost its data', role: 'reader' },
   { method: 'post', path: '/v1/admin/reindex', summary: 'Rebuild the Redis indexes from storage', role: 'admin' },
   { method: 'get', path: '/healthz', summary: 'Liveness and dependencies', role: null },
 ];

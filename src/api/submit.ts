@@ -21,6 +21,7 @@ import { hasCalibrationCache, missingCalibrationMessage } from '../storage/calib
 import { readManifest } from '../storage/publish';
 import { buildJson } from './build-json';
 import { ApiError, badRequest } from './errors';
+import { waitingFor, type Waiting } from './waiting';
 
 /** A request as SubmitSchema parsed it at the edge: options are typed, with every default filled in. */
 export interface SubmitInput {
@@ -42,6 +43,8 @@ export interface SubmittedBuild {
   cached: boolean;
   /** True when this request joined a build already queued or running. */
   joined: boolean;
+  /** Why a queued build waits (src/api/waiting.ts). */
+  waiting?: Waiting;
   warning?: string;
 }
 
@@ -65,7 +68,8 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
   checkInlineInputsSize(input.options, ctx.config.limits.maxInlineInputsBytes);
   const model = await ctx.models.resolve(input.model);
   const { options } = input;
-  const live = await ctx.workers.liveTargets();
+  const liveWorkers = await ctx.workers.live();
+  const live = new Set(liveWorkers.flatMap((w) => w.targets));
   const targets = resolveTargets(input.targets, live);
   let planned: PlannedBuild[];
   let sweep: RequestSweep | undefined;
@@ -93,6 +97,16 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
     await quota.admit(fresh);
   }
 
+  // Journaled in storage before anything is queued: an accepted request survives Redis losing it.
+  const { record: request, journaled } = await ctx.requests.create({
+    modelId: model.sha256,
+    targets: [...new Set(planned.map((p) => p.spec.targetKey))],
+    options,
+    // A sweep has several builds per target: its points name them.
+    builds: sweep ? {} : Object.fromEntries(planned.map((p) => [p.spec.targetKey, p.buildKey])),
+    ...(sweep ? { sweep } : {}),
+  });
+  if (!journaled) ctx.log.warn({ request: request.id }, `request ${request.id} accepted without its journal: the store refuses writes; Redis alone holds it`);
   const builds: SubmittedBuild[] = [];
   const queuedKeys: string[] = [];
   for (const { spec, buildKey } of planned) {
@@ -104,28 +118,24 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
       continue;
     }
     const { record, created } = await ctx.builds.ensure(spec, buildKey, 'queued');
-    const requeued = !created && isFinished(record);
-    if (requeued) {
-      // A failed, cancelled (or unpublished-since) build asked for again is built again.
-      await ctx.builds.update(buildKey, { state: 'queued', percent: 0 }, ['error', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict']);
-    }
+    // A failed, cancelled (or unpublished-since) build asked for again is built again. Who created
+    // or requeued the record owns the build; every concurrent asker else joined it (atomic in Redis).
+    const requeued = !created && isFinished(record) && (await ctx.builds.requeueIfFinished(buildKey));
+    const joined = !created && !requeued;
     // Live views (dashboard tables) learn of new and requeued builds at once.
     if (created || requeued) await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildKey, state: 'queued', at: new Date().toISOString() });
-    const outcome = await ctx.queues.enqueue(spec, buildKey);
-    if (outcome === 'enqueued') queuedKeys.push(buildKey);
-    const entry: SubmittedBuild = buildJson({ buildKey, target: key, state: outcome === 'joined' ? record.state : 'queued', cached: false, joined: outcome === 'joined' });
+    // Enqueued whoever asks: idempotent by job id, and it mends a joined build whose job was lost.
+    await ctx.queues.enqueue(spec, buildKey);
+    if (!joined) queuedKeys.push(buildKey);
+    const state = joined && !isFinished(record) ? record.state : 'queued';
+    const entry: SubmittedBuild = buildJson({ buildKey, target: key, state, cached: false, joined });
+    const waiting = waitingFor({ buildKey, targetKey: key, state: entry.state, error: joined ? record.error : undefined }, liveWorkers);
+    if (waiting) entry.waiting = waiting;
+    // `warning` predates `waiting` and is kept for existing clients.
     if (!live.has(key)) entry.warning = `No live worker serves ${key}; the build waits in its queue until one does`;
     builds.push(entry);
   }
 
-  const request = await ctx.requests.create({
-    modelId: model.sha256,
-    targets: sweep ? [...new Set(sweep.points.map((p) => p.target))] : builds.map((b) => b.target),
-    options,
-    // A sweep has several builds per target: its points name them.
-    builds: sweep ? {} : Object.fromEntries(builds.map((b) => [b.target, b.buildKey])),
-    ...(sweep ? { sweep } : {}),
-  });
   await Promise.all(builds.map((b) => ctx.builds.addRequest(b.buildKey, request.id)));
   await quota?.queued(queuedKeys);
   return { request: request.id, model: model.sha256, builds, ...(sweep ? { points: sweep.points } : {}) };

@@ -42,6 +42,13 @@ export const ValidationOptionsSchema = z
       .max(1)
       .default(0.01)
       .describe('An output fails when more than this share of elements is outside tolerance (Default: 0.01).'),
+    maxDrift: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe(
+        'Drift gate: when this model is name@N and name@N-1 has a published build for the target, the build fails if any output differs from the previous version by more than this (max absolute difference on the seeded inputs) (Default: none, drift is reported only).',
+      ),
   })
   .strict();
 

@@ -85,7 +85,7 @@ export function describeSubmit(result: SubmitResult): string {
     b.target,
     b.state,
     b.buildKey,
-    [b.cached ? 'cached' : '', b.joined ? 'joined a build in progress' : '', b.warning ?? ''].filter(Boolean).join('; '),
+    [b.cached ? 'cached' : '', b.joined ? (b.state === 'active' ? 'joined a build in progress' : 'joined a queued build') : '', b.waiting?.message ?? b.warning ?? ''].filter(Boolean).join('; '),
   ]);
   const head = `request ${result.request} (model ${shortId(result.model)})\n${table(['TARGET', 'STATE', 'BUILD', 'NOTE'], rows)}`;
   if (!result.points) return head;

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { ResolveAnswer } from '../api-types';
+import type { BuildPageAnswer, ResolveAnswer, Waiting } from '../api-types';
+import type { KilnClient } from '../client';
 import { contextOf, type Io } from '../context';
 import { CommandFailed, UsageError } from '../errors';
 import { fields, formatBytes, shortId, table } from '../format';
@@ -51,9 +52,12 @@ export function registerFetch(program: Command, io: Io): void {
       const files = await fetchArtifacts(ctx.client, answer, dir, { trt: query.trt });
       const { checkFetched } = require('../check-provenance') as typeof import('../check-provenance');
       const provenance = await checkFetched(ctx, dir, files, flags.verify ? { key: flags.key } : null);
-      ctx.output({ resolve: answer, dir, files, ...(provenance ? { provenance } : {}) }, () => {
+      // No artifact yet: say whether a build that would make one is on its way, and why it waits.
+      const pending = answer.buildKey ? [] : await pendingBuilds(ctx.client, answer.model, query);
+      ctx.output({ resolve: answer, dir, files, ...(provenance ? { provenance } : {}), ...(pending.length ? { pending } : {}) }, () => {
         const head = fields([
           ['rung', `${answer.rung}: ${answer.note}`],
+          ...pending.map((b): [string, string] => ['pending', `build ${shortId(b.buildKey)} for ${b.targetKey} is ${b.state}${b.waiting ? `: ${b.waiting.message}` : b.phase ? ` (${b.phase} ${Math.round(b.percent)}%)` : ''}`]),
           ['target', answer.target],
           ['build', answer.buildKey],
           ['validation', answer.validation],
@@ -67,6 +71,18 @@ export function registerFetch(program: Command, io: Io): void {
         return `${head}\nwrote into ${path.join(dir, path.sep)}:\n${indent(table(['FILE', 'ROLE', 'SIZE', 'SHA256', 'STATUS'], rows))}${primary}${signed}`;
       });
     });
+}
+
+type PendingBuild = BuildPageAnswer['builds'][number] & { waiting?: Waiting };
+
+/** Queued or running builds of the model for the client's target (CPU key, or TensorRT version and CC). */
+async function pendingBuilds(client: KilnClient, model: string, query: ResolveQuery): Promise<PendingBuild[]> {
+  const prefix = query.target ?? `trt${query.trt}-sm${query.cc?.replace('.', '')}`;
+  const matches = (key: string) => (query.target ? key === prefix : key === prefix || key.startsWith(`${prefix}-`));
+  const pages = await Promise.all(
+    (['active', 'queued'] as const).map((state) => client.json<{ builds: PendingBuild[] }>('GET', '/v1/builds', { query: { model, state, limit: '50' } })),
+  );
+  return pages.flatMap((p) => p.builds).filter((b) => matches(b.targetKey));
 }
 
 /**

@@ -49,7 +49,7 @@ export interface BuiltFile {
   name: string;
   /** Local path of the file. */
   path: string;
-  role: 'engine' | 'model' | 'timing-cache' | 'layer-info' | 'log' | 'other';
+  role: 'engine' | 'model' | 'timing-cache' | 'layer-info' | 'layer-profile' | 'log' | 'other';
 }
 
 export interface BuildOutput {
@@ -77,6 +77,7 @@ export interface Toolchain<Built extends BuildOutput = BuildOutput> {
   detect(): Promise<Capabilities>;
   build(ctx: StepContext): Promise<Built>;
   validate(ctx: StepContext, built: Built): Promise<ValidationReport>;
+  /** May also write the per-layer profile, `layer-profile.json` (core/layer-profile.ts), into the work dir. */
   benchmark(ctx: StepContext, built: Built): Promise<BenchmarkReport>;
   /** What the hardware this toolchain builds on is doing now (a GPU's NVML reading), for heartbeats. */
   telemetry?(): Promise<TelemetrySample | null>;
