@@ -5,7 +5,9 @@
  *      bare node:http server answering the same JSON bytes;
  *   2. a 1 GiB artifact download through the API against reading the same file from disk;
  *   3. the API's peak RSS during a 1 GiB upload and a 1 GiB download;
- *   4. a resubmission of a published build.
+ *   4. a resubmission of a published build;
+ *   5. a sweep's overhead: one sweep of N points against N single builds submitted one after
+ *      another (Kiln issue 12; `npm run bench -- --only=sweep` runs this part alone and only prints).
  * The API, the bare server and the load generator each run in their own process. Everything the
  * run makes (temp files, a Redis prefix, processes) is removed at the end, pass or fail.
  * Prints a table, writes docs/bench/latest.json and docs/bench/README.md, and exits 1 when a
@@ -31,6 +33,7 @@ import { closeAgent, expectJson, request } from './lib/http';
 import { measureResolve, type ResolveSettings } from './lib/measure-resolve';
 import { measureBuilds, type BuildSettings } from './lib/measure-builds';
 import { measureResubmit } from './lib/measure-resubmit';
+import { measureSweep, type SweepSettings } from './lib/measure-sweep';
 import { dropPageCache, measureDownload, measureUpload } from './lib/measure-transfer';
 import { publishCpuArtifact } from './lib/publish-artifact';
 import { formatTable, machine, mb, MB, ms, writeResults, type Row } from './lib/report';
@@ -54,6 +57,10 @@ const SETTINGS = {
   } satisfies ResolveSettings,
   downloadRuns: 5,
   resubmit: { warmup: 30, measured: 300 },
+  sweep: {
+    sweep: { 'onnxruntime.graphOptimizationLevel': ['basic', 'extended', 'all'], 'onnxruntime.intraOpNumThreads': [1, 2] },
+    benchmark: { iterations: 20, warmup: 3, maxBatch: 4 },
+  } satisfies SweepSettings,
   builds: { tinyBuilds: 15, mobilenetBuilds: 2, throughputBuilds: 30, bareJobs: 200, resolveCalls: 300, artifactCounts: [1000, 5000] } satisfies BuildSettings,
   targets: {
     tinyFarmRatio: 3,
@@ -107,12 +114,33 @@ const METHOD = `- Processes: the Kiln API (\`startApi\`, filesystem store, Redis
   throughput builds, split into keys kept for good and keys with an expiry (log lists).
   Resolve at scale: ${SETTINGS.builds.artifactCounts.join(' and ')} artifacts of one model indexed through \`ArtifactIndex.add\`
   (three CPU targets, distinct options), then ${SETTINGS.builds.resolveCalls} cache-missing calls of the resolve handler in-process.
+- Sweep overhead: an in-process farm (API, Redis, one CPU worker) builds a generated ResNet-18 (width 16,
+  64x64 inputs) at every point of \`onnxruntime.graphOptimizationLevel\` x \`onnxruntime.intraOpNumThreads\`
+  (3 x 2): first as single requests submitted one after another (each waited for), then as one sweep
+  request, timed from the first submit to the last build's end. The two runs build two models of equal
+  size with different weights, so neither reuses the other's artifacts. The sweep must not take longer.
 - The artifact set is published through \`publishArtifactSet\` + \`ArtifactIndex.add\` (files, then the
   manifest, then the index), as a worker would, without running a build of the 1 GiB model.`;
 
 interface Outcome {
   rows: Row[];
   details: Record<string, unknown>;
+}
+
+async function runSweep(outcome: Outcome): Promise<void> {
+  const log = (line: string) => console.log(`[bench] ${line}`);
+  log('sweep overhead: a sweep against the same points built one request at a time (a few minutes)');
+  const sweep = await measureSweep(SETTINGS.sweep, log);
+  outcome.details.sweep = sweep;
+  outcome.rows.push(
+    { measurement: `${sweep.points} single ResNet-18 builds submitted one after another`, value: `${sweep.singlesSeconds.toFixed(1)} s`, target: '', pass: null },
+    {
+      measurement: `one sweep of the same ${sweep.points} points (${sweep.sweepBuilds} builds: thread counts share an artifact)`,
+      value: `${sweep.sweepSeconds.toFixed(1)} s`,
+      target: '<= the single builds',
+      pass: sweep.sweepSeconds <= sweep.singlesSeconds,
+    },
+  );
 }
 
 async function runBuildBench(outcome: Outcome): Promise<void> {
@@ -321,11 +349,18 @@ async function main(): Promise<void> {
   cleanup.onSignals();
   const started = performance.now();
   const outcome: Outcome = { rows: [], details: {} };
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  if (only !== undefined && only !== 'sweep') throw new Error(`Expected --only=sweep but received --only=${only}`);
   let error: unknown;
   try {
-    // `npm run bench -- --builds-only`: only the per-build measurements (about 10 minutes less), into docs/bench/builds/.
-    await runBuildBench(outcome);
-    if (!process.argv.includes('--builds-only')) await runBench(cleanup, outcome);
+    if (only === 'sweep') {
+      await runSweep(outcome);
+    } else {
+      // `npm run bench -- --builds-only`: only the per-build measurements (about 10 minutes less), into docs/bench/builds/.
+      await runBuildBench(outcome);
+      if (!process.argv.includes('--builds-only')) await runBench(cleanup, outcome);
+      await runSweep(outcome);
+    }
   } catch (err) {
     error = err;
   } finally {
@@ -342,6 +377,11 @@ async function main(): Promise<void> {
   const m = machine();
   console.log(`\n${formatTable(outcome.rows)}\n`);
   console.log(`${m.cores} cores (${m.cpu}), Node ${m.node}, ${m.date}; ${seconds} s`);
+  if (only) {
+    // A part alone is not the whole run: docs/bench keeps the last full one.
+    console.log(JSON.stringify(outcome.details));
+    process.exit(outcome.rows.some((r) => r.pass === false) ? 1 : 0);
+  }
   const docs = path.join(__dirname, '..', 'docs', 'bench');
   // --builds-only writes its own results beside the whole run's, which stay as they were.
   const dir = process.argv.includes('--builds-only') ? path.join(docs, 'builds') : docs;

@@ -65,6 +65,11 @@ const EnvSchema = z.object({
   KILN_ATTEMPTS: z.coerce.number().int().positive().default(3),
   /** First retry delay after a transient failure, in ms; doubled for each further attempt (Default: 10000). */
   KILN_RETRY_DELAY_MS: z.coerce.number().int().nonnegative().default(10 * SECOND),
+  /**
+   * How often the API's supervisor reconciles Redis with storage and BullMQ, in ms; a build whose
+   * record has not moved for this long is checked against its job (Default: 15000).
+   */
+  KILN_RECONCILE_MS: z.coerce.number().int().positive().default(15 * SECOND),
   /** Identifier of this worker (Default: <hostname>-<pid>). */
   KILN_WORKER_ID: z.string().optional(),
   /** Log level: debug, info, warn, error (Default: info). */
@@ -95,6 +100,8 @@ const EnvSchema = z.object({
   KILN_MAX_SUBMIT_BYTES: z.coerce.number().int().positive().default(MiB),
   /** Largest options.validation.inputs of a build request, as JSON bytes (Default: 256 KiB). */
   KILN_MAX_INLINE_INPUTS_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  /** Most points one sweep may fan out to: targets x the product of the swept values (Default: 64). */
+  KILN_MAX_SWEEP_POINTS: z.coerce.number().int().positive().default(64),
   /** Requests per second per token, across API processes; 0 turns the limit off (Default: 50). */
   KILN_RATE_LIMIT_RPS: z.coerce.number().int().nonnegative().default(50),
   /** Builds a token may queue per hour (cached answers and joined builds do not count); 0: no limit (Default: 1000). */
@@ -115,6 +122,10 @@ const EnvSchema = z.object({
   KILN_RETENTION_KEEP_BUILDS: z.coerce.number().int().nonnegative().default(0),
   /** Failed and cancelled builds are removed this many days after they ended; 0: kept (Default: 0). */
   KILN_RETENTION_FAILED_DAYS: z.coerce.number().nonnegative().default(0),
+  /** The farm's Ed25519 signing key (PKCS#8 PEM) that signs every artifact set's provenance; made on first start, mode 0600 (Default: $KILN_HOME/signing-key.pem). */
+  KILN_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** This worker's container image with its digest, e.g. registry/kiln-worker@sha256:<hex>, recorded in provenance (Default: unset, not recorded). */
+  KILN_WORKER_IMAGE: z.string().regex(/^[^\s@]+@sha256:[0-9a-f]{64}$/, 'an image reference with its digest: name@sha256:<64 hex digits>').optional(),
   /** `development` adds stack traces to 500 answers; anything else (or unset) never does (Default: unset). */
   NODE_ENV: z.string().optional(),
 });
@@ -135,6 +146,7 @@ export interface LimitsConfig {
   uploadIdleTimeoutMs: number;
   maxSubmitBytes: number;
   maxInlineInputsBytes: number;
+  maxSweepPoints: number;
   /** 0: off. */
   requestsPerSecond: number;
   buildsPerHour: number;
@@ -172,6 +184,7 @@ export interface KilnConfig {
   shutdownGraceMs: number;
   attempts: number;
   retryDelayMs: number;
+  reconcileMs: number;
   workerId?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   trtexec?: string;
@@ -184,6 +197,10 @@ export interface KilnConfig {
   redisTimeoutMs: number;
   limits: LimitsConfig;
   cleanup: CleanupConfig;
+  /** Path of the Ed25519 private key that signs provenance (generated when missing). */
+  signingKeyFile: string;
+  /** `name@sha256:<hex>` of the worker's image, when known. */
+  workerImage?: string;
   development: boolean;
 }
 
@@ -217,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     shutdownGraceMs: e.KILN_SHUTDOWN_GRACE_MS,
     attempts: e.KILN_ATTEMPTS,
     retryDelayMs: e.KILN_RETRY_DELAY_MS,
+    reconcileMs: e.KILN_RECONCILE_MS,
     workerId: e.KILN_WORKER_ID,
     logLevel: e.KILN_LOG_LEVEL,
     trtexec: e.KILN_TRTEXEC,
@@ -231,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       uploadIdleTimeoutMs: e.KILN_UPLOAD_IDLE_TIMEOUT_MS,
       maxSubmitBytes: e.KILN_MAX_SUBMIT_BYTES,
       maxInlineInputsBytes: e.KILN_MAX_INLINE_INPUTS_BYTES,
+      maxSweepPoints: e.KILN_MAX_SWEEP_POINTS,
       requestsPerSecond: e.KILN_RATE_LIMIT_RPS,
       buildsPerHour: e.KILN_QUOTA_BUILDS_PER_HOUR,
       concurrentBuilds: e.KILN_QUOTA_CONCURRENT_BUILDS,
@@ -244,6 +263,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       keepBuilds: e.KILN_RETENTION_KEEP_BUILDS,
       failedMaxAgeMs: e.KILN_RETENTION_FAILED_DAYS * 24 * 3600 * SECOND,
     },
+    signingKeyFile: path.resolve(e.KILN_SIGNING_KEY_FILE ?? path.join(home, 'signing-key.pem')),
+    workerImage: e.KILN_WORKER_IMAGE,
     // Stack traces are shown only when asked for by name: a farm started without NODE_ENV is not a development one.
     development: e.NODE_ENV === 'development',
   };

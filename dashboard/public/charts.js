@@ -10,6 +10,7 @@
     const doughnut = spec.type === 'doughnut';
     const datasets = spec.datasets.map((d, i) => {
       const color = d.color || PALETTE[i % PALETTE.length];
+      if (spec.type === 'scatter') return { label: d.label, data: d.points, backgroundColor: color, borderColor: color, pointRadius: d.radius || 5, pointHoverRadius: (d.radius || 5) + 2, pointStyle: d.pointStyle || 'circle' };
       const linear = spec.x && spec.x.linear;
       const data = linear ? d.data.map((y, j) => ({ x: spec.labels[j], y })) : d.data;
       const base = { label: d.label, data, stack: spec.stacked ? 'all' : d.stack };
@@ -32,8 +33,10 @@
       plugins: { legend: { position: 'bottom', labels: { color: '#111827', boxWidth: 14 } }, tooltip: { enabled: true } },
     };
     if (!doughnut) options.scales = { x: axis(spec.x, spec.stacked), y: axis(spec.y, spec.stacked) };
+    // A scatter's points carry their own name (a sweep point's values) for the tooltip.
+    if (spec.type === 'scatter') options.plugins.tooltip.callbacks = { label: (c) => c.raw.label + ': ' + c.raw.x.toPrecision(4) + ' ms, ' + c.raw.y.toPrecision(3) };
     else options.plugins.legend.position = 'right';
-    return { type: spec.type, data: spec.x && spec.x.linear ? { datasets } : { labels: spec.labels.map(String), datasets }, options };
+    return { type: spec.type, data: spec.type === 'scatter' || (spec.x && spec.x.linear) ? { datasets } : { labels: spec.labels.map(String), datasets }, options };
   }
 
   function draw(root) {

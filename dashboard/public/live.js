@@ -53,7 +53,7 @@
   function updateRequestState() {
     const holder = document.querySelector('[data-request-state]');
     if (!holder) return;
-    const states = Array.from(document.querySelectorAll('.matrix [data-build-id]'), (cell) => cell.getAttribute('data-state'));
+    const states = Array.from(document.querySelectorAll('.matrix [data-build-id], .sweep [data-build-id]'), (cell) => cell.getAttribute('data-state'));
     const state = matrixState(states);
     const badge = holder.querySelector('[data-field="state"]');
     if (badge && badge.textContent !== state) {
@@ -85,6 +85,8 @@
         const template = document.createElement('template');
         template.innerHTML = html;
         refreshBody.replaceChildren(template.content);
+        // A refreshed sweep section brings its scatter's data anew.
+        if (window.kilnCharts) window.kilnCharts.draw(refreshBody);
         if (focusedId) {
           const again = refreshBody.querySelector('[data-build-id="' + CSS.escape(focusedId) + '"] a, [data-build-id="' + CSS.escape(focusedId) + '"] button');
           if (again) again.focus();

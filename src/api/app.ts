@@ -17,6 +17,7 @@ import { artifactRoutes } from './routes/artifacts';
 import { buildRoutes } from './routes/builds';
 import { calibrationRoutes } from './routes/calibration';
 import { inputRoutes } from './routes/inputs';
+import { keyRoutes } from './routes/keys';
 import { metricsRoutes } from './routes/metrics';
 import { modelRoutes } from './routes/models';
 import { requestRoutes } from './routes/requests';
@@ -88,6 +89,7 @@ export function createApp(ctx: FarmContext, hub: EventHub, services: ApiServices
   app.use(timingCacheRoutes(ctx));
   app.use(calibrationRoutes(ctx, limits));
   app.use(inputRoutes(ctx, limits));
+  app.use(keyRoutes(ctx));
   app.use(tokenRoutes(ctx, tokens));
   app.use(workerRoutes(ctx));
   app.use(dashboardRoutes(ctx, hub, { tokens, limits }));

@@ -18,6 +18,7 @@ import { badRequest, errorHeaders, fromZod, toApiError } from './errors';
 import type { Limits } from './limits';
 import { mapRefError } from './routes/models';
 import { ResolveQuerySchema } from './schemas';
+import { asksForBest, resolveBest } from './resolve-best';
 
 export const RESOLVE_CACHE_MS = 2000;
 /** Distinct query strings kept; past it the cache starts over (a bound, not an LRU). */
@@ -74,6 +75,9 @@ export class ResolveHandler {
     const query = ResolveQuerySchema.safeParse(Object.fromEntries(new URLSearchParams(search)));
     if (!query.success) throw fromZod(query.error, 'query');
     const q = query.data;
+    // A sweep's best point is looked up before the ladder (src/api/resolve-best.ts).
+    if (asksForBest(q)) return resolveBest(this.ctx, q);
+    if (!q.model) throw badRequest('Give model (a model reference), or request (a sweep request id) for its best point');
     const client = toClient(q);
     const model = await this.ctx.models.resolve(q.model).catch(mapRefError);
     // The newest usable artifact per (target, traits): O(targets), however many builds the model has.

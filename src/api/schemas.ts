@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { BuildOptionsSchema } from '../core/options';
+import { BestMetricSchema, SweepSchema } from '../core/sweep';
 import { TargetSchema } from '../core/target';
 import { PLATFORMS } from '../core/platform';
 import { BUILD_STATES } from '../state/build-records';
@@ -20,8 +21,11 @@ export const SubmitSchema = z
       .union([z.literal('live'), z.array(TargetInputSchema).min(1).max(256)])
       .describe('Targets to build for, or "live" for every target served by a live worker'),
     options: BuildOptionsSchema.default(() => BuildOptionsSchema.parse({})),
+    sweep: SweepSchema.optional(),
+    best: BestMetricSchema.optional().describe('What decides a sweep\'s best point per target. (Default: p50 latency at the smallest batch measured)'),
   })
-  .strict();
+  .strict()
+  .refine((body) => !body.best || body.sweep, { path: ['best'], message: 'Expected best only with a sweep (it decides the best point of one) but received no sweep' });
 
 export const ListBuildsQuerySchema = z
   .object({
@@ -48,7 +52,8 @@ export const ModelUploadQuerySchema = z
 
 export const ResolveQuerySchema = z
   .object({
-    model: z.string().min(1).describe('Model reference'),
+    model: z.string().min(1).optional().describe('Model reference; NAME@best (or NAME@N@best, sha256@best) serves the best point of the newest finished sweep of that model'),
+    request: z.string().min(1).optional().describe('A sweep request id (or a prefix of 6+ characters): serves its best point for the client\'s target'),
     target: z.string().optional().describe('CPU target key of the client, e.g. ort1.30.0-x86_64-avx2 (a GPU client may give it too, for the CPU artifact when no engine fits)'),
     platform: z.enum(PLATFORMS).optional().describe('Platform of a GPU client: linux-x86_64, linux-aarch64 or windows-x86_64. (Default: linux-x86_64)'),
     cc: z.string().regex(/^\d{1,2}\.\d$/, 'compute capability as major.minor, e.g. 8.9').optional(),

@@ -8,6 +8,9 @@
  */
 import { buildKeyOf, makeBuildSpec } from '../core/build-spec';
 import type { BuildOptions } from '../core/options';
+import { BestMetricSchema, type BestMetric, type Sweep } from '../core/sweep';
+import type { RequestSweep } from '../state/requests';
+import { planSweep, type PlannedBuild } from './sweep-plan';
 import { TargetParseError, toTarget, targetKey, type Target, type TensorRtTarget } from '../core/target';
 import { checkOptionsForTarget } from '../core/tensorrt/build-argv';
 import { TrtOptionError } from '../core/tensorrt/errors';
@@ -19,12 +22,17 @@ import { inputsKey } from '../storage/layout';
 import { readManifest } from '../storage/publish';
 import { buildJson } from './build-json';
 import { ApiError, badRequest } from './errors';
+import { waitingFor, type Waiting } from './waiting';
 
 /** A request as SubmitSchema parsed it at the edge: options are typed, with every default filled in. */
 export interface SubmitInput {
   model: string;
   targets: 'live' | unknown[];
   options: BuildOptions;
+  /** A sweep: option paths and the values to try (docs/sweeps.md); `rawOptions` are the options as given, before defaults. */
+  sweep?: Sweep;
+  best?: BestMetric;
+  rawOptions?: unknown;
 }
 
 export interface SubmittedBuild {
@@ -36,6 +44,8 @@ export interface SubmittedBuild {
   cached: boolean;
   /** True when this request joined a build already queued or running. */
   joined: boolean;
+  /** Why a queued build waits (src/api/waiting.ts). */
+  waiting?: Waiting;
   warning?: string;
 }
 
@@ -43,6 +53,8 @@ export interface SubmitResult {
   request: string;
   model: string;
   builds: SubmittedBuild[];
+  /** For a sweep: each point, with its target, swept values and build key (or why its target refused it). */
+  points?: RequestSweep['points'];
 }
 
 /** Quotas around a submission (src/api/limits.ts): asked before anything is queued, told after. */
@@ -58,14 +70,21 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
   await checkInputsRef(ctx, input.options);
   const model = await ctx.models.resolve(input.model);
   const { options } = input;
-  const live = await ctx.workers.liveTargets();
+  const liveWorkers = await ctx.workers.live();
+  const live = new Set(liveWorkers.flatMap((w) => w.targets));
   const targets = resolveTargets(input.targets, live);
-  await checkTargetsAccept(ctx, targets, options);
-
-  const planned = targets.map((target) => {
-    const spec = makeBuildSpec(model.sha256, target, options);
-    return { target, spec, buildKey: buildKeyOf(spec) };
-  });
+  let planned: PlannedBuild[];
+  let sweep: RequestSweep | undefined;
+  if (input.sweep) {
+    ({ builds: planned, sweep } = planSweep(model.sha256, targets, input.rawOptions ?? {}, input.sweep, input.best ?? BestMetricSchema.parse({}), ctx.config.limits.maxSweepPoints));
+    await checkCalibration(ctx, planned.map((p) => p.spec.options));
+  } else {
+    await checkTargetsAccept(ctx, targets, options);
+    planned = targets.map((target) => {
+      const spec = makeBuildSpec(model.sha256, target, options);
+      return { target, spec, buildKey: buildKeyOf(spec) };
+    });
+  }
   if (quota) {
     // Counted before anything is queued, so a refused request changes nothing: builds already
     // queued or running are joined and published ones answered, at no cost to the quota.
@@ -80,6 +99,16 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
     await quota.admit(fresh);
   }
 
+  // Journaled in storage before anything is queued: an accepted request survives Redis losing it.
+  const { record: request, journaled } = await ctx.requests.create({
+    modelId: model.sha256,
+    targets: [...new Set(planned.map((p) => p.spec.targetKey))],
+    options,
+    // A sweep has several builds per target: its points name them.
+    builds: sweep ? {} : Object.fromEntries(planned.map((p) => [p.spec.targetKey, p.buildKey])),
+    ...(sweep ? { sweep } : {}),
+  });
+  if (!journaled) ctx.log.warn({ request: request.id }, `request ${request.id} accepted without its journal: the store refuses writes; Redis alone holds it`);
   const builds: SubmittedBuild[] = [];
   const queuedKeys: string[] = [];
   for (const { spec, buildKey } of planned) {
@@ -91,29 +120,27 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
       continue;
     }
     const { record, created } = await ctx.builds.ensure(spec, buildKey, 'queued');
-    const requeued = !created && isFinished(record);
-    if (requeued) {
-      // A failed, cancelled (or unpublished-since) build asked for again is built again.
-      await ctx.builds.update(buildKey, { state: 'queued', percent: 0 }, ['error', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict']);
-    }
+    // A failed, cancelled (or unpublished-since) build asked for again is built again. Who created
+    // or requeued the record owns the build; every concurrent asker else joined it (atomic in Redis).
+    const requeued = !created && isFinished(record) && (await ctx.builds.requeueIfFinished(buildKey));
+    const joined = !created && !requeued;
     // Live views (dashboard tables) learn of new and requeued builds at once.
     if (created || requeued) await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildKey, state: 'queued', at: new Date().toISOString() });
-    const outcome = await ctx.queues.enqueue(spec, buildKey);
-    if (outcome === 'enqueued') queuedKeys.push(buildKey);
-    const entry: SubmittedBuild = buildJson({ buildKey, target: key, state: outcome === 'joined' ? record.state : 'queued', cached: false, joined: outcome === 'joined' });
+    // Enqueued whoever asks: idempotent by job id, and it mends a joined build whose job was lost.
+    await ctx.queues.enqueue(spec, buildKey);
+    if (!joined) queuedKeys.push(buildKey);
+    const state = joined && !isFinished(record) ? record.state : 'queued';
+    const entry: SubmittedBuild = buildJson({ buildKey, target: key, state, cached: false, joined });
+    const waiting = waitingFor({ buildKey, targetKey: key, state: entry.state, error: joined ? record.error : undefined }, liveWorkers);
+    if (waiting) entry.waiting = waiting;
+    // `warning` predates `waiting` and is kept for existing clients.
     if (!live.has(key)) entry.warning = `No live worker serves ${key}; the build waits in its queue until one does`;
     builds.push(entry);
   }
 
-  const request = await ctx.requests.create({
-    modelId: model.sha256,
-    targets: builds.map((b) => b.target),
-    options,
-    builds: Object.fromEntries(builds.map((b) => [b.target, b.buildKey])),
-  });
   await Promise.all(builds.map((b) => ctx.builds.addRequest(b.buildKey, request.id)));
   await quota?.queued(queuedKeys);
-  return { request: request.id, model: model.sha256, builds };
+  return { request: request.id, model: model.sha256, builds, ...(sweep ? { points: sweep.points } : {}) };
 }
 
 /**
@@ -177,6 +204,14 @@ async function checkInputsRef(ctx: FarmContext, options: BuildOptions): Promise<
   if (ref && !(await ctx.store.head(inputsKey(ref)))) {
     throw badRequest(`options.validation.inputsRef: no inputs ${ref} are stored; upload them first with POST /v1/inputs (kiln build --inputs FILE does it for you)`);
   }
+}
+
+/** The calibration caches a sweep's TensorRT builds name must have been uploaded. */
+async function checkCalibration(ctx: FarmContext, optionSets: BuildOptions[]): Promise<void> {
+  const names = [...new Set(optionSets.map((o) => o.tensorrt?.calibration).filter((c): c is NonNullable<typeof c> => Boolean(c)))];
+  const problems: string[] = [];
+  for (const name of names) if (!(await hasCalibrationCache(ctx.store, name))) problems.push(missingCalibrationMessage(name));
+  if (problems.length > 0) throw badRequest(problems.join('; '), { problems });
 }
 
 function isFinished(record: BuildRecord): boolean {

@@ -5,6 +5,8 @@
 import type { DeletedModel } from '../api/delete-model';
 import type { SubmitResult } from '../api/submit';
 import type { GcReport } from '../cleanup/collect-garbage';
+import type { Waiting } from '../api/waiting';
+import type { sweepJson } from '../api/sweep-results';
 import type { ManifestFile } from '../core/manifest';
 import type { Rung } from '../core/resolve';
 import type { BuildEvent } from '../state/build-events';
@@ -13,7 +15,7 @@ import type { ModelRecord } from '../state/model-registry';
 import type { WorkerInfo } from '../state/worker-registry';
 import type { PublishedArtifact } from '../core/published-artifact';
 
-export type { BuildEvent, BuildRecord, BuildState, DeletedModel, GcReport, ModelRecord, SubmitResult, WorkerInfo };
+export type { BuildEvent, BuildRecord, BuildState, DeletedModel, GcReport, ModelRecord, SubmitResult, Waiting, WorkerInfo };
 
 export const TERMINAL_STATES: readonly BuildState[] = ['succeeded', 'failed', 'cancelled'];
 
@@ -28,6 +30,8 @@ export interface ModelAnswer extends ModelRecord {
 }
 
 export interface BuildAnswer extends BuildRecord {
+  /** Why a queued build waits. */
+  waiting?: Waiting;
   published: boolean;
   artifacts: (ManifestFile & { url: string })[];
 }
@@ -44,7 +48,8 @@ export interface RequestAnswer {
   createdAt: string;
   state: string;
   counts: Record<string, number>;
-  builds: { buildKey: string; target: string; state: BuildState; phase?: string; percent: number; error?: string; verdict?: string }[];
+  builds: { buildKey: string; target: string; state: BuildState; phase?: string; percent: number; error?: string; verdict?: string; waiting?: Waiting }[];
+  sweep?: ReturnType<typeof sweepJson>;
 }
 
 export interface RequestListAnswer {
@@ -62,7 +67,8 @@ export interface ResolveFile {
 
 export interface ResolveAnswer {
   model: string;
-  rung: Rung;
+  /** `best`: a sweep's best point (?request= or MODEL@best), looked up before the ladder. */
+  rung: Rung | 'best';
   note: string;
   buildKey?: string;
   target?: string;
@@ -70,9 +76,15 @@ export interface ResolveAnswer {
   primary?: string;
   files: ResolveFile[];
   timingCache?: { url: string };
+  /** Best point only: the sweep request, the point's values, and the runtime settings to load the artifact with. */
+  request?: string;
+  point?: Record<string, unknown>;
+  runtime?: Record<string, unknown>;
 }
 
 export interface WorkersAnswer {
   workers: WorkerInfo[];
   queues: Record<string, Record<string, number>>;
+  /** Targets with queued builds that no live worker serves. */
+  unserved?: { target: string; queuedBuilds: number }[];
 }

@@ -12,6 +12,7 @@ import { registerCalibration } from './commands/calibration';
 import { registerFarm } from './commands/farm';
 import { registerFetch } from './commands/fetch';
 import { registerModels } from './commands/models';
+import { registerProvenance } from './commands/provenance';
 import { registerTokens } from './commands/tokens';
 import { CLI_VERSION, type Io } from './context';
 import { CommandFailed, UsageError } from './errors';
@@ -40,6 +41,7 @@ export function createProgram(io: Io): Command {
   registerBuild(program, io);
   registerBuilds(program, io);
   registerFetch(program, io);
+  registerProvenance(program, io);
   registerFarm(program, io);
   registerAdmin(program, io);
   return program;

@@ -15,7 +15,7 @@ export interface ManifestFile {
   name: string;
   sha256: string;
   size: number;
-  /** What the file is: `engine`, `model`, `timing-cache`, `log`, `layer-info`, `report`. */
+  /** What the file is: `engine`, `model`, `timing-cache`, `log`, `layer-info`, `report`, `provenance` (docs/provenance.md). */
   role: string;
   /**
    * Stored once by its content at `blobs/<sha256>`, shared by every manifest that lists the same

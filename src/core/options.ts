@@ -47,6 +47,13 @@ export const ValidationOptionsSchema = z
       .max(1)
       .default(0.01)
       .describe('An output fails when more than this share of elements is outside tolerance (Default: 0.01).'),
+    maxDrift: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe(
+        'Drift gate: when this model is name@N and name@N-1 has a published build for the target, the build fails if any output differs from the previous version by more than this (max absolute difference on the seeded inputs) (Default: none, drift is reported only).',
+      ),
   })
   .strict()
   .refine((v) => !(v.inputs && v.inputsRef), { message: 'Expected inputs or inputsRef, not both', path: ['inputsRef'] });
@@ -62,8 +69,36 @@ export const BenchmarkOptionsSchema = z
   })
   .strict();
 
+/**
+ * Runtime settings of an ONNX Runtime session: they change how the built model runs, not the model,
+ * so a client sets them when it loads it. The benchmark measures with them.
+ */
+export const OnnxRuntimeSettingsSchema = z
+  .object({
+    intraOpNumThreads: z
+      .number()
+      .int()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe('Threads ONNX Runtime uses inside one operator, when the benchmark runs the built model; a runtime setting, the artifact is the same. (Default: ONNX Runtime\'s own, one per core)'),
+    executionMode: z
+      .enum(['sequential', 'parallel'])
+      .optional()
+      .describe('Whether independent operators run one after another or in parallel, when the benchmark runs the built model; a runtime setting. (Default: sequential)'),
+  })
+  .strict();
+export type OnnxRuntimeSettings = z.output<typeof OnnxRuntimeSettingsSchema>;
+
 export const OnnxRuntimeOptionsSchema = z
   .object({
+    ...OnnxRuntimeSettingsSchema.shape,
+    benchmarkRuntimes: z
+      .array(OnnxRuntimeSettingsSchema)
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('Runtime settings the benchmark measures in turn on the one built model, each reported on its own; a sweep over runtime settings fills it in. (Default: the settings above)'),
     graphOptimizationLevel: z
       .enum(['basic', 'extended', 'all'])
       .default('all')

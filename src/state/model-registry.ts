@@ -29,6 +29,13 @@ const RAISE_TO = `local v = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0'
 if tonumber(ARGV[2]) > v then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return 1`;
 
+/** Appends ARGV[1] to the list unless it is there; returns the list. */
+const ADD_LABEL = `local labels = redis.call('LRANGE', KEYS[1], 0, -1)
+for _, v in ipairs(labels) do if v == ARGV[1] then return labels end end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+table.insert(labels, ARGV[1])
+return labels`;
+
 export class ModelRefError extends Error {
   override name = 'ModelRefError';
 }
@@ -40,28 +47,50 @@ export class LabelConflictError extends Error {
 export class ModelRegistry {
   constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly store: ArtifactStore) {}
 
+  /**
+   * A model's record. Its labels are the record's (those stored before labels had their own list)
+   * followed by its label list's, which concurrent labellings append to atomically.
+   */
   async get(sha256: string): Promise<ModelRecord | null> {
-    const json = await this.redis.hget(this.keys.models, sha256);
-    return json ? (JSON.parse(json) as ModelRecord) : null;
+    const [[, json], [, labels]] = ((await this.redis.multi().hget(this.keys.models, sha256).lrange(this.keys.modelLabels(sha256), 0, -1).exec()) ?? []) as [unknown, unknown][];
+    return json ? withLabels(JSON.parse(json as string) as ModelRecord, labels as string[]) : null;
   }
 
   async list(): Promise<ModelRecord[]> {
     const all = (await this.redis.hvals(this.keys.models)).map((j) => JSON.parse(j) as ModelRecord);
-    return all.sort((a, b) => b.uploadedAt.localeCompare(a.uploadedAt));
+    const pipeline = this.redis.pipeline();
+    for (const record of all) pipeline.lrange(this.keys.modelLabels(record.sha256), 0, -1);
+    const labels = (await pipeline.exec()) ?? [];
+    return all.map((r, i) => withLabels(r, labels[i]?.[1] as string[])).sort((a, b) => b.uploadedAt.localeCompare(a.uploadedAt));
   }
 
-  /** Records a stored model (once) and, when given, a label for it; returns the record. `uploadedBy`: the token that stored the file. */
-  async register(info: ModelInfo, label?: { name: string; version?: number }, uploadedBy?: string): Promise<ModelRecord> {
-    const existing = await this.get(info.sha256);
-    const record: ModelRecord = existing ?? { sha256: info.sha256, size: info.size, info, labels: [], uploadedAt: new Date().toISOString() };
-    if (uploadedBy && !record.uploadedBy) record.uploadedBy = uploadedBy;
+  /**
+   * Records a stored model and, when given, a label for it. `created` is true for exactly one of
+   * any number of concurrent uploads of the same bytes (HSETNX), and concurrent labels all stay.
+   * `uploadedBy`: the token that stored the file, kept by the upload that created the record.
+   */
+  async register(info: ModelInfo, label?: { name: string; version?: number }, uploadedBy?: string): Promise<{ record: ModelRecord; created: boolean }> {
+    const fresh: ModelRecord = { sha256: info.sha256, size: info.size, info, labels: [], uploadedAt: new Date().toISOString(), ...(uploadedBy ? { uploadedBy } : {}) };
+    const created = (await this.redis.hsetnx(this.keys.models, info.sha256, JSON.stringify(fresh))) === 1;
     if (label) {
-      const assigned = await this.assignLabel(info.sha256, label.name, label.version, record.labels);
-      if (!record.labels.includes(assigned)) record.labels.push(assigned);
+      const current = (await this.get(info.sha256))!;
+      const assigned = await this.assignLabel(info.sha256, label.name, label.version, current.labels);
+      await this.redis.eval(ADD_LABEL, 1, this.keys.modelLabels(info.sha256), assigned);
     }
-    await this.store.put(modelInfoKey(info.sha256), JSON.stringify(record, null, 2), { contentType: 'application/json' });
-    await this.redis.hset(this.keys.models, info.sha256, JSON.stringify(record));
-    return record;
+    return { record: await this.writeRecord(info.sha256), created };
+  }
+
+  /**
+   * Writes the record to storage until what was written has every label Redis has: of two
+   * concurrent writers the later one to read the labels writes last, so storage ends complete.
+   */
+  private async writeRecord(sha256: string): Promise<ModelRecord> {
+    for (;;) {
+      const record = (await this.get(sha256))!;
+      await this.store.put(modelInfoKey(sha256), JSON.stringify(record, null, 2), { contentType: 'application/json' });
+      const after = (await this.get(sha256))!;
+      if (after.labels.length === record.labels.length) return record;
+    }
   }
 
   /** Checks a label before anything is stored: its form, and that name@version is not another model's. */
@@ -171,6 +200,7 @@ export class ModelRegistry {
       const multi = this.redis.multi().hset(this.keys.models, record.sha256, JSON.stringify(record));
       for (const label of record.labels) multi.hset(this.keys.modelNames, label, record.sha256);
       await multi.exec();
+      for (const label of record.labels) await this.redis.eval(ADD_LABEL, 1, this.keys.modelLabels(record.sha256), label);
       for (const label of record.labels) {
         const [name, version] = label.split('@');
         await this.noteVersion(name, Number(version));
@@ -179,4 +209,10 @@ export class ModelRegistry {
     }
     return count;
   }
+}
+
+function withLabels(record: ModelRecord, listed: string[] | null | undefined): ModelRecord {
+  const labels = [...record.labels];
+  for (const label of listed ?? []) if (!labels.includes(label)) labels.push(label);
+  return { ...record, labels };
 }

@@ -42,15 +42,21 @@ export function redisKeys(prefix: string) {
     buildsByTarget: (targetKey: string) => `${prefix}:builds:target:${targetKey}`,
     request: (id: string) => `${prefix}:request:${id}`,
     requests: `${prefix}:requests`,
+    sweepsByModel: (modelId: string) => `${prefix}:requests:sweeps:${modelId}`,
     worker: (id: string) => `${prefix}:worker:${id}`,
     workers: `${prefix}:workers`,
     published: (modelId: string) => `${prefix}:published:${modelId}`,
     /** Per model, resolve's candidates: slot (target key + traits) -> its newest usable artifact. */
     publishedSlots: (modelId: string) => `${prefix}:published-slots:${modelId}`,
     indexBuilt: `${prefix}:index:built`,
+    /** What the supervisor last restored after Redis lost its data (src/api/reconciler.ts). */
+    recovery: `${prefix}:recovery`,
+    reconcileLock: `${prefix}:reconcile:lock`,
     models: `${prefix}:models`,
     modelNames: `${prefix}:model-names`,
     modelLatest: `${prefix}:model-latest`,
+    /** A model's labels, oldest first: a list, so concurrent labellings each append (atomic). */
+    modelLabels: (sha256: string) => `${prefix}:model-labels:${sha256}`,
     events: (buildKey: string) => `${prefix}:events:${buildKey}`,
     allEvents: `${prefix}:events`,
     cancel: `${prefix}:cancel`,

@@ -2,16 +2,47 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { BuildOptions } from '../core/options';
+import type { ArtifactStore } from '../storage/artifact-store';
+import { StorageUnavailableError } from '../storage/errors';
+import { requestKey } from '../storage/layout';
+import { readJson } from '../storage/read-json';
+import type { BestMetric, Sweep } from '../core/sweep';
 import type { RedisKeys } from './redis';
+
+/** One point of a sweep on one target: the swept values, and the build (and runtime setting) that measures it. */
+export interface SweepPointRecord {
+  target: string;
+  values: Record<string, unknown>;
+  /** Absent when the target refused the point's options (see `refused`). */
+  buildKey?: string;
+  /** Index into the build's `onnxruntime.benchmarkRuntimes`, when points share one artifact. */
+  runtime?: number;
+  /** Why the target does not accept this point's options; such a point is never built. */
+  refused?: string;
+}
+
+export interface RequestSweep {
+  axes: Sweep;
+  best: BestMetric;
+  points: SweepPointRecord[];
+}
 
 export interface RequestRecord {
   id: string;
   modelId: string;
   targets: string[];
   options: BuildOptions;
-  /** targetKey -> build key. */
+  /** targetKey -> build key; empty for a sweep, whose builds are its points'. */
   builds: Record<string, string>;
+  sweep?: RequestSweep;
   createdAt: string;
+}
+
+/** Every build key a request asked for, once each: its targets' or its sweep points'. */
+export function requestBuildKeys(request: RequestRecord): string[] {
+  const keys = Object.values(request.builds);
+  for (const p of request.sweep?.points ?? []) if (p.buildKey) keys.push(p.buildKey);
+  return [...new Set(keys)];
 }
 
 /** A request reference that is not one request: malformed, unknown, or a prefix of several. */
@@ -27,22 +58,64 @@ const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 const REQUEST_PREFIX = /^[0-9a-f][0-9a-f-]{5,35}$/;
 export const ACCEPTED_REQUEST_REF = 'a request id (a UUID such as 3f2a9c1e-7b4d-4e2a-9c51-0d8e6f1a2b3c) or its first 6 or more characters';
 
-export class RequestRecords {
-  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
+/** Why a reachable store refuses a write: full, read-only, not allowed. */
+const WRITE_REFUSALS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM']);
 
-  async create(fields: Omit<RequestRecord, 'id' | 'createdAt'>): Promise<RequestRecord> {
+export class RequestRecords {
+  constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly store: ArtifactStore) {}
+
+  /**
+   * Journals the request in storage, then records it in Redis. Written before any of its builds is
+   * queued: whatever Redis loses, an accepted request can be restored (src/api/reconciler.ts).
+   * A store that refuses writes (full, read-only) does not stop the request: it is accepted
+   * unjournaled (`journaled: false`), as its builds would wait the outage out anyway.
+   */
+  async create(fields: Omit<RequestRecord, 'id' | 'createdAt'>): Promise<{ record: RequestRecord; journaled: boolean }> {
     const record: RequestRecord = { id: randomUUID(), createdAt: new Date().toISOString(), ...fields };
-    await this.redis
-      .multi()
-      .set(this.keys.request(record.id), JSON.stringify(record))
-      .zadd(this.keys.requests, Date.now(), record.id)
-      .exec();
-    return record;
+    const journaled = await this.store.put(requestKey(record.id), JSON.stringify(record), { contentType: 'application/json' }).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof StorageUnavailableError && WRITE_REFUSALS.has(err.reason)) return false;
+        throw err;
+      },
+    );
+    await this.index(record);
+    return { record, journaled };
   }
 
+  /** Puts a journaled request back into Redis unless it is there; true when it was missing. */
+  async restore(record: RequestRecord): Promise<boolean> {
+    if (await this.redis.exists(this.keys.request(record.id))) return false;
+    await this.index(record);
+    return true;
+  }
+
+  private async index(record: RequestRecord): Promise<void> {
+    const multi = this.redis
+      .multi()
+      .set(this.keys.request(record.id), JSON.stringify(record))
+      .zadd(this.keys.requests, Date.parse(record.createdAt), record.id);
+    // `name@best` looks for the newest sweep of a model.
+    if (record.sweep) multi.zadd(this.keys.sweepsByModel(record.modelId), Date.parse(record.createdAt), record.id);
+    await multi.exec();
+  }
+
+  /** The model's sweep requests, newest first. */
+  async sweepsOf(modelId: string, count = 20): Promise<RequestRecord[]> {
+    const ids = await this.redis.zrevrange(this.keys.sweepsByModel(modelId), 0, count - 1);
+    if (ids.length === 0) return [];
+    const values = await this.redis.mget(ids.map((id) => this.keys.request(id)));
+    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as RequestRecord);
+  }
+
+  /** From Redis, else from its journal in storage (Redis lost it), which is put back. */
   async get(id: string): Promise<RequestRecord | null> {
     const json = await this.redis.get(this.keys.request(id));
-    return json ? (JSON.parse(json) as RequestRecord) : null;
+    if (json) return JSON.parse(json) as RequestRecord;
+    if (!REQUEST_ID.test(id)) return null;
+    const journaled = await readJson<RequestRecord>(this.store, requestKey(id));
+    if (journaled) await this.restore(journaled);
+    return journaled;
   }
 
   /** A request by its id or a unique prefix of it; RequestRefError says what was wrong. */

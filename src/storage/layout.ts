@@ -9,6 +9,8 @@
  *   timing-caches/trt<version>-sm<cc>.cache   the fleet timing cache of one TensorRT version and CC
  *   calibration/<sha256>.cache                an uploaded INT8 calibration cache, stored once by its content
  *   inputs/<sha256>.json                      uploaded validation input tensors, stored once by their content
+ *   keys/<keyid>.json                         a public key that signed provenance, kept after rotation
+ *   requests/<id>.json                        an accepted request, journaled before its builds are queued
  *
  * Files of an artifact set are keyed by their sha256 as well as their name because two workers
  * can build the same build key (a stalled job run again while its first worker still finishes):
@@ -36,9 +38,22 @@ export const TIMING_CACHES_PREFIX = 'timing-caches/';
 export const CALIBRATION_PREFIX = 'calibration/';
 export const BLOBS_PREFIX = 'blobs/';
 export const INPUTS_PREFIX = 'inputs/';
+export const KEYS_PREFIX = 'keys/';
+export const REQUESTS_PREFIX = 'requests/';
+/** Overwritten by the API's health check and a paused worker's probe: is the store writable? */
+export const PROBE_KEY = 'health/probe';
 
 export function modelKey(sha256: string): string {
   return `${MODELS_PREFIX}${hex(sha256, 'a model sha256')}.onnx`;
+}
+
+/**
+ * The journal of an accepted request: Redis can lose its records (a restart without persistence),
+ * storage is the truth, so every accepted build can be found again (docs/recovery.md).
+ */
+export function requestKey(id: string): string {
+  if (!/^[0-9a-f-]{36}$/.test(id)) throw new InvalidKeyError(`Expected a request id (a UUID) but received ${JSON.stringify(id)}`);
+  return `${REQUESTS_PREFIX}${id}.json`;
 }
 
 export function modelInfoKey(sha256: string): string {
@@ -96,6 +111,11 @@ export function calibrationKey(sha256: string): string {
 /** `inputsKey(sha)` = `inputs/<sha>.json`: validation input tensors uploaded with POST /v1/inputs. */
 export function inputsKey(sha256: string): string {
   return `${INPUTS_PREFIX}${hex(sha256, 'an inputs sha256')}.json`;
+}
+
+/** `signingKeyKey(id)` = `keys/<id>.json`: a farm public key (docs/provenance.md), by its key id. */
+export function signingKeyKey(keyid: string): string {
+  return `${KEYS_PREFIX}${hex(keyid, 'a key id')}.json`;
 }
 
 /** File names inside an artifact set: `[A-Za-z0-9._-]`, not starting with a dot. */

@@ -27,13 +27,18 @@ export interface ArtifactFileInput {
   name: string;
   /** Where the file is on this machine. */
   path: string;
-  /** `engine`, `model`, `timing-cache`, `log`, `layer-info`, `report`. */
+  /** `engine`, `model`, `timing-cache`, `log`, `layer-info`, `report`, `provenance`. */
   role: string;
 }
 
 export interface PublishInput {
   buildKey: string;
   files: ArtifactFileInput[];
+  /**
+   * Files made from the uploaded ones, e.g. the signed provenance (docs/provenance.md): uploaded
+   * after them, before the manifest, which lists them too. (Default: none)
+   */
+  attest?(files: ManifestFile[]): Promise<ArtifactFileInput[]>;
   /** Builds the manifest from the files as stored (sha256 and size filled in). */
   makeManifest(files: ManifestFile[]): Manifest;
   /** A stored blob this young is used as it is; an older one is uploaded again, which makes it young (Default: DEFAULT_BLOB_REUSE_MS). */
@@ -54,10 +59,19 @@ export async function publishArtifactSet(store: ArtifactStore, input: PublishInp
   const reuseWithinMs = input.reuseWithinMs ?? DEFAULT_BLOB_REUSE_MS;
   const files: ManifestFile[] = [];
   const paths = new Map<string, string>();
-  for (const file of input.files) {
-    const { sha256, size } = await hashFile(file.path);
-    files.push({ name: file.name, sha256, size, role: file.role, blob: true });
-    paths.set(sha256, file.path);
+  const add = async (list: ArtifactFileInput[]) => {
+    for (const file of list) {
+      const { sha256, size } = await hashFile(file.path);
+      files.push({ name: file.name, sha256, size, role: file.role, blob: true });
+      paths.set(sha256, file.path);
+    }
+  };
+  await add(input.files);
+  if (input.attest) {
+    // A separate step over the files as they will be stored: what it makes is stored and listed like them.
+    const attestations = await input.attest([...files]);
+    checkFileNames([...input.files, ...attestations]);
+    await add(attestations);
   }
   // Twice: the second pass, just before the manifest, catches a blob reused in the first pass
   // that aged (or was collected) while the other files uploaded.

@@ -124,7 +124,8 @@ describe('kiln CLI against a real farm', () => {
     const answer = JSON.parse(result.stdout);
     expect(answer.resolve).toMatchObject({ rung: 'cpu', buildKey: buildId, target });
     const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8'));
-    expect((await readdir(out)).sort()).toEqual([...manifest.files.map((f: { name: string }) => f.name), 'manifest.json'].sort());
+    // Beside the set's files: its manifest, and the statement signed in its provenance envelope.
+    expect((await readdir(out)).sort()).toEqual([...manifest.files.map((f: { name: string }) => f.name), 'manifest.json', 'provenance.statement.json'].sort());
     for (const f of manifest.files) expect(sha256(await readFile(path.join(out, f.name)))).toBe(f.sha256);
 
     const again = await kiln(['fetch', 'cli-tiny', '--target', target, '-o', out], TOKENS.reader);

@@ -2,7 +2,9 @@
 import { Router, type Request, type Response } from 'express';
 import type { FarmContext } from '../../context';
 import { loadBuild, sendBuildLog } from '../build-actions';
+import { notFound } from '../errors';
 import { mapRefError } from '../routes/models';
+import { sweepResults } from '../sweep-results';
 import { sendArtifact } from '../routes/artifacts';
 import { buildDetailData } from './data/build-detail';
 import { buildsPageData, parseBuildsQuery } from './data/builds';
@@ -14,6 +16,8 @@ import { latestRequests, requestData } from './data/requests';
 import { timingCacheData } from './data/timing-caches';
 import type { Html } from './html';
 import { buildDetailBody } from './pages/build-detail';
+import { compareBody } from './pages/layer-profile';
+import { compareBuilds } from '../layer-profiles';
 import { buildRows, buildsBody } from './pages/builds';
 import { fleetBody } from './pages/fleet';
 import { modelName, submitBody } from './pages/forms';
@@ -21,6 +25,7 @@ import { page, type NavId } from './pages/layout';
 import { modelDetailBody, modelsBody } from './pages/models';
 import { overviewBody } from './pages/overview';
 import { requestMatrixBody, requestsBody } from './pages/requests';
+import { sweepSection } from './pages/sweep';
 import { timingCachesBody } from './pages/timing-caches';
 import { hasRole } from './sessions';
 import { pageRole } from './session-auth';
@@ -62,6 +67,19 @@ export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
     render(req, res, 'builds', `Build ${record.buildKey.slice(0, 12)}`, buildDetailBody(data, req.dashboardSession!), { charts: true, scripts: ['build.js'] });
   });
 
+  // The build page's compare form sends ?with=<buildKey>; the view has one address per pair.
+  router.get('/dashboard/builds/:id/compare', reader, async (req, res) => {
+    const other = typeof req.query.with === 'string' ? req.query.with : '';
+    res.redirect(303, `/dashboard/builds/${encodeURIComponent(String(req.params.id))}/compare/${encodeURIComponent(other)}`);
+  });
+
+  router.get('/dashboard/builds/:id/compare/:other', reader, async (req, res) => {
+    const [a, b] = await Promise.all([loadBuild(ctx, String(req.params.id)), loadBuild(ctx, String(req.params.other))]);
+    const comparison = await compareBuilds(ctx, a, b);
+    const model = await ctx.models.get(a.modelId);
+    render(req, res, 'builds', `Compare ${a.buildKey.slice(0, 12)} and ${b.buildKey.slice(0, 12)}`, compareBody(comparison, model?.labels.join(', ') || null), { charts: true });
+  });
+
   router.get('/dashboard/builds/:id/log', reader, async (req, res) => {
     await sendBuildLog(ctx, req, res, await loadBuild(ctx, String(req.params.id)));
   });
@@ -74,7 +92,16 @@ export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
   router.get('/dashboard/requests/:id', reader, async (req, res) => {
     const found = await requestData(ctx, String(req.params.id));
     const { labelOf } = await catalog.models();
-    render(req, res, 'requests', `Request ${found.summary.request.id.slice(0, 8)}`, requestMatrixBody(found.summary, found.builds, labelOf, found.liveTargets), { scripts: ['live.js'] });
+    const charts = Boolean(found.summary.request.sweep);
+    render(req, res, 'requests', `Request ${found.summary.request.id.slice(0, 8)}`, requestMatrixBody(found.summary, found.builds, labelOf, found.liveTargets), { scripts: ['live.js'], charts });
+  });
+
+  // The sweep section alone, for live.js to re-render as its builds finish.
+  router.get('/dashboard/requests/:id/sweep', reader, async (req, res) => {
+    const found = await requestData(ctx, String(req.params.id));
+    const results = sweepResults(found.summary.request, found.builds);
+    if (!results) throw notFound(`Request ${found.summary.request.id} is not a sweep`);
+    res.type('html').send(sweepSection(results).value);
   });
 
   router.get('/dashboard/models', reader, async (req, res) => {

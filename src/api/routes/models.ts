@@ -44,8 +44,9 @@ export function modelRoutes(ctx: FarmContext, limits: Limits, onDeleted?: () => 
           );
         if (stored) await limits.recordStored(req.caller, info.size);
       }
-      const record = await ctx.models.register(info, label, stored ? req.caller?.tokenId : undefined).catch(mapRefError);
-      res.status(existed ? 200 : 201).json({ ...record, created: !existed });
+      // Created is Redis's word (HSETNX): one of any number of concurrent uploads of the same bytes.
+      const { record, created } = await ctx.models.register(info, label, stored ? req.caller?.tokenId : undefined).catch(mapRefError);
+      res.status(created ? 201 : 200).json({ ...record, created });
     } finally {
       await upload.discard();
     }

@@ -1,11 +1,13 @@
 import { Router } from 'express';
 import type { FarmContext } from '../../context';
 import type { BuildRecord, BuildState } from '../../state/build-records';
-import { RequestRefError, type RequestRecord } from '../../state/requests';
+import { RequestRefError, requestBuildKeys, type RequestRecord } from '../../state/requests';
+import { sweepJson, sweepResults } from '../sweep-results';
 import { requireRole } from '../auth';
 import { buildJson } from '../build-json';
 import { badRequest, fromZod, notFound } from '../errors';
 import { ListRequestsQuerySchema } from '../schemas';
+import { withWaiting } from '../waiting';
 
 /**
  * A request's state is its matrix's: running while any build is active; queued while every build
@@ -41,22 +43,26 @@ export function requestRoutes(ctx: FarmContext): Router {
     const query = ListRequestsQuerySchema.safeParse(req.query);
     if (!query.success) throw fromZod(query.error, 'query');
     const requests = await ctx.requests.latest(query.data.limit);
-    const builds = await ctx.builds.getMany([...new Set(requests.flatMap((r) => Object.values(r.builds)))]);
+    const builds = await ctx.builds.getMany([...new Set(requests.flatMap(requestBuildKeys))]);
     const byKey = new Map(builds.map((b) => [b.buildKey, b]));
     res.json({
       requests: requests.map((r) => {
-        const { options: _options, builds: ids, ...summary } = requestSummary(r, Object.values(r.builds).flatMap((key) => byKey.get(key) ?? []));
-        return { ...summary, buildCount: Object.keys(ids).length };
+        const { options: _options, builds: _ids, sweep, ...summary } = requestSummary(r, requestBuildKeys(r).flatMap((key) => byKey.get(key) ?? []));
+        return { ...summary, buildCount: requestBuildKeys(r).length, ...(sweep ? { sweepPoints: sweep.points.length } : {}) };
       }),
     });
   });
 
   router.get('/v1/requests/:id', requireRole('reader'), async (req, res) => {
     const request = await ctx.requests.resolve(String(req.params.id)).catch(mapRequestRefError);
-    const builds = await ctx.builds.getMany(Object.values(request.builds));
+    const builds = await ctx.builds.getMany(requestBuildKeys(request));
+    const sweep = sweepResults(request, builds);
     res.json({
       ...requestSummary(request, builds),
-      builds: builds.map((b) => buildJson({ buildKey: b.buildKey, target: b.targetKey, state: b.state, phase: b.phase, percent: b.percent, error: b.error, verdict: b.verdict })),
+      builds: (await withWaiting(ctx, builds)).map((b) =>
+        buildJson({ buildKey: b.buildKey, target: b.targetKey, state: b.state, phase: b.phase, percent: b.percent, error: b.error, verdict: b.verdict, waiting: b.waiting }),
+      ),
+      ...(sweep ? { sweep: sweepJson(sweep) } : {}),
     });
   });
   return router;

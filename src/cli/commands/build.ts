@@ -1,10 +1,12 @@
 /** `kiln build MODEL --target T ... [--watch]`: submit a request, and optionally watch its builds. */
 import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { SubmitResult } from '../api-types';
+import type { RequestAnswer, SubmitResult } from '../api-types';
 import { buildOptions, collect, type JsonObject } from '../build-options';
 import { contextOf, type CliContext, type Io } from '../context';
 import { CommandFailed, UsageError } from '../errors';
+import { describeBest, pointLabel } from '../sweep-format';
+import { bestFromFlag, sweepFromFlags } from '../sweep-flags';
 import { shortId, table } from '../format';
 
 interface BuildFlags {
@@ -16,6 +18,8 @@ interface BuildFlags {
   inputs?: string;
   watch?: boolean;
   log?: boolean;
+  sweep?: string[];
+  best?: string;
 }
 
 export function registerBuild(program: Command, io: Io): void {
@@ -29,6 +33,8 @@ export function registerBuild(program: Command, io: Io): void {
     .option('--option <path=value>', 'a build option by dotted path, e.g. validation.rtol=1e-3 (repeatable)', collect)
     .option('--options-file <file>', 'build options as a JSON file (flags override it)')
     .option('--inputs <file>', 'validation input tensors as JSON ({ "input": { "dims": [...], "data": [...] } }); uploaded first when large')
+    .option('--sweep <path=a,b,c>', 'build every combination of these option values, e.g. onnxruntime.intraOpNumThreads=1,2,4 (repeatable)', collect)
+    .option('--best <metric[:batch]>', 'with --sweep, what picks the best point: latency (p50) or throughput, at a batch size (default: latency at the smallest batch)')
     .option('-w, --watch', 'follow the builds to the end with live progress')
     .option('--log', 'with --watch, show the builds\' log lines too')
     .action(async (model: string, flags: BuildFlags, cmd: Command) => {
@@ -41,7 +47,10 @@ export function registerBuild(program: Command, io: Io): void {
       const file = flags.optionsFile ? await readOptionsFile(flags.optionsFile) : undefined;
       let options = buildOptions({ file, shapes: flags.shapes, options: flags.option });
       if (flags.inputs) options = await withInputs(ctx, options ?? {}, flags.inputs);
-      const body = { model, targets: flags.live ? 'live' : targets, ...(options ? { options } : {}) };
+      const sweep = sweepFromFlags(flags.sweep);
+      const best = bestFromFlag(flags.best);
+      if (best && !sweep) throw new UsageError('--best picks the best point of a sweep; give --sweep too');
+      const body = { model, targets: flags.live ? 'live' : targets, ...(options ? { options } : {}), ...(sweep ? { sweep } : {}), ...(best ? { best } : {}) };
       const result = await ctx.client.json<SubmitResult>('POST', '/v1/builds', { json: body });
 
       if (!flags.watch) {
@@ -51,6 +60,13 @@ export function registerBuild(program: Command, io: Io): void {
       if (!ctx.json) ctx.print(describeSubmit(result) + '\n');
       const { allSucceeded, summaryTable, watchBuilds } = require('../watch') as typeof import('../watch');
       const records = await watchBuilds(ctx, result.builds, { log: flags.log });
+      if (result.points) {
+        // A sweep's answer is its best points: some failed points do not fail it.
+        const request = await ctx.client.json<RequestAnswer>('GET', `/v1/requests/${result.request}`);
+        ctx.output({ request: result.request, model: result.model, builds: records, sweep: request.sweep }, () => `\n${summaryTable(records)}\n\n${describeBest(request.sweep!)}`);
+        if (!request.sweep!.targets.some((t) => t.state === 'decided')) throw new CommandFailed(1);
+        return;
+      }
       ctx.output({ request: result.request, model: result.model, builds: records }, () => `\n${summaryTable(records)}`);
       if (!allSucceeded(records)) throw new CommandFailed(1);
     });
@@ -97,7 +113,10 @@ export function describeSubmit(result: SubmitResult): string {
     b.target,
     b.state,
     b.buildKey,
-    [b.cached ? 'cached' : '', b.joined ? 'joined a build in progress' : '', b.warning ?? ''].filter(Boolean).join('; '),
+    [b.cached ? 'cached' : '', b.joined ? (b.state === 'active' ? 'joined a build in progress' : 'joined a queued build') : '', b.waiting?.message ?? b.warning ?? ''].filter(Boolean).join('; '),
   ]);
-  return `request ${result.request} (model ${shortId(result.model)})\n${table(['TARGET', 'STATE', 'BUILD', 'NOTE'], rows)}`;
+  const head = `request ${result.request} (model ${shortId(result.model)})\n${table(['TARGET', 'STATE', 'BUILD', 'NOTE'], rows)}`;
+  if (!result.points) return head;
+  const points = result.points.map((p) => [p.target, pointLabel(p.values), p.buildKey ? shortId(p.buildKey) : '-', p.refused ? `refused: ${p.refused}` : p.runtime !== undefined ? `runtime setting ${p.runtime + 1} of its build` : '']);
+  return `${head}\n\n${result.points.length} sweep points (the best per target: \`kiln request ${result.request.slice(0, 8)}\` once all are done)\n${table(['TARGET', 'POINT', 'BUILD', 'NOTE'], points)}`;
 }

@@ -7,7 +7,7 @@ import type { FarmContext } from '../../../context';
 import { parseTargetKey, TargetParseError } from '../../../core/target';
 import { HARDWARE_COMPATIBILITY_LEVELS } from '../../../core/tensorrt/hardware-compatibility';
 import type { BuildRecord } from '../../../state/build-records';
-import type { RequestRecord } from '../../../state/requests';
+import { requestBuildKeys, type RequestRecord } from '../../../state/requests';
 import { mapRequestRefError, matrixState } from '../../routes/requests';
 
 export interface MatrixCell {
@@ -63,14 +63,17 @@ export interface RequestSummary {
 /** A request by its id or a prefix of it (404 or 400 when it names none, or several). */
 export async function requestData(ctx: FarmContext, ref: string): Promise<{ summary: RequestSummary; builds: BuildRecord[]; liveTargets: Set<string> }> {
   const request = await ctx.requests.resolve(ref).catch(mapRequestRefError);
-  const [builds, liveTargets] = await Promise.all([ctx.builds.getMany(Object.values(request.builds)), ctx.workers.liveTargets()]);
+  const [builds, liveTargets] = await Promise.all([ctx.builds.getMany(requestBuildKeys(request)), ctx.workers.liveTargets()]);
   return { summary: summarize(request, builds), builds, liveTargets };
 }
 
 export async function latestRequests(ctx: FarmContext, count: number): Promise<RequestSummary[]> {
   const requests = await ctx.requests.latest(count);
-  const builds = await ctx.builds.getMany([...new Set(requests.flatMap((r) => Object.values(r.builds)))]);
-  return requests.map((r) => summarize(r, builds.filter((b) => Object.values(r.builds).includes(b.buildKey))));
+  const builds = await ctx.builds.getMany([...new Set(requests.flatMap(requestBuildKeys))]);
+  return requests.map((r) => {
+    const keys = new Set(requestBuildKeys(r));
+    return summarize(r, builds.filter((b) => keys.has(b.buildKey)));
+  });
 }
 
 function summarize(request: RequestRecord, builds: BuildRecord[]): RequestSummary {

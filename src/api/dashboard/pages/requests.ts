@@ -2,6 +2,8 @@ import type { BuildRecord } from '../../../state/build-records';
 import { buildMatrix, type RequestSummary } from '../data/requests';
 import { html, type Html } from '../html';
 import { empty, modelLink, section, stateBadge, timeAgo } from './components';
+import { sweepResults } from '../../sweep-results';
+import { sweepSection } from './sweep';
 
 export function requestsBody(requests: RequestSummary[], labelOf: (sha: string) => string | null): Html {
   if (requests.length === 0) return html`<h1>Requests</h1>${empty('No requests yet.')}`;
@@ -12,7 +14,7 @@ export function requestsBody(requests: RequestSummary[], labelOf: (sha: string) 
         (s) => html`<tr>
           <th scope="row"><a class="mono" href="/dashboard/requests/${s.request.id}">${s.request.id.slice(0, 8)}</a></th>
           <td>${modelLink(s.request.modelId, labelOf(s.request.modelId))}</td>
-          <td>${s.request.targets.length}</td>
+          <td>${s.request.targets.length}${s.request.sweep ? html` <span class="small muted">(sweep of ${s.request.sweep.points.length} points)</span>` : ''}</td>
           <td>${stateBadge(s.state)}</td>
           <td class="small">${Object.entries(s.counts).map(([k, n], i) => html`${i ? ', ' : ''}${n} ${k}`)}</td>
           <td>${timeAgo(s.request.createdAt)}</td>
@@ -26,6 +28,7 @@ const WAITING_NOTE = 'Nothing is building: the builds left are queued, waiting f
 /** `liveTargets`: targets some live worker serves; queued cells outside it are marked, as are rows none of whose targets is served. */
 export function requestMatrixBody(summary: RequestSummary, builds: BuildRecord[], labelOf: (sha: string) => string | null, liveTargets: Set<string>): Html {
   const r = summary.request;
+  const sweep = sweepResults(r, builds);
   const m = buildMatrix(r, builds);
   const rowCells = (row: string) => m.columns.map((col) => m.cells.get(`${row}\u0000${col}`)).filter((c) => c !== undefined);
   const unservedRow = (row: string) => rowCells(row).every((c) => !liveTargets.has(c.target));
@@ -55,6 +58,6 @@ export function requestMatrixBody(summary: RequestSummary, builds: BuildRecord[]
     ${summary.state === 'waiting' || unservedQueued.length ? html`<p class="small muted" id="waiting-note">${summary.state === 'waiting' ? WAITING_NOTE : ''}${
       unservedQueued.length ? html` No live worker serves <span class="mono">${unservedQueued.join(', ')}</span>; ${unservedQueued.length === 1 ? 'it stays' : 'they stay'} queued until one registers.` : ''
     }</p>` : ''}
-    ${section('Matrix', html`<p id="matrix-note" class="small muted">Rows: the toolchain version with the GPU compute capability or CPU ISA. Columns: the SKU or compatibility level. Each cell opens its build; states update live.</p><div class="scroll-x" data-live-rows>${grid}</div>`, 'matrix-h')}
+    ${sweep ? html`<div data-refresh="/dashboard/requests/${r.id}/sweep">${sweepSection(sweep)}</div>` : section('Matrix', html`<p id="matrix-note" class="small muted">Rows: the toolchain version with the GPU compute capability or CPU ISA. Columns: the SKU or compatibility level. Each cell opens its build; states update live.</p><div class="scroll-x" data-live-rows>${grid}</div>`, 'matrix-h')}
     ${section('Options', html`<details><summary>The options set of this request (JSON, with defaults filled in)</summary><pre class="code">${JSON.stringify(r.options, null, 2)}</pre></details>`, 'options-h')}`;
 }

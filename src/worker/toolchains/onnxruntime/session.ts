@@ -21,11 +21,14 @@ export async function withSession<T>(
   what: string,
   use: (session: InferenceSession) => Promise<T>,
   loadErrorIsInputError = true,
+  settings: InferenceSession.SessionOptions = {},
 ): Promise<T> {
   let session: InferenceSession;
   try {
     // Fatal only: errors reach the caller as exceptions, so ONNX Runtime need not also print them.
-    session = await InferenceSession.create(modelPath, { graphOptimizationLevel: level, logSeverityLevel: 4 });
+    // onnxruntime-node refuses a setting given as undefined: only those set are passed.
+    const given = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+    session = await InferenceSession.create(modelPath, { ...given, graphOptimizationLevel: level, logSeverityLevel: 4 });
   } catch (err) {
     const message = `ONNX Runtime could not load ${what}: ${(err as Error).message}`;
     throw loadErrorIsInputError ? new BuildInputError(message) : new Error(message);
