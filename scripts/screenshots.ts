@@ -5,7 +5,9 @@
  * 10.9.0) and a T4 (CC 7.5, TensorRT 8.6.1), whose NVML readings are injected. It builds a small
  * ResNet-18 for the CPU and both GPUs in one request (fp16 on the GPUs), plus a target no worker
  * serves (left queued), tiny-conv on the CPU, and a model with a symbolic dim and no
- * options.shapes (which fails); then headless Chromium signs in and photographs the pages.
+ * options.shapes (which fails), and tiny-conv again at graphOptimizationLevel 'basic' (to compare
+ * layer by layer); then headless Chromium signs in and photographs the pages, and the build page's
+ * speed-up and layer-profile sections on their own.
  *
  *   node --import tsx scripts/screenshots.ts [outDir]      (Default: docs/screenshots)
  */
@@ -93,6 +95,8 @@ async function main(): Promise<void> {
     await upload(farm, 'seq-proj', symbolicDimsModel());
 
     const tiny = await submit(farm, 'tiny-conv', [local], { benchmark: { maxBatch: 16, warmup: 2, iterations: 20 } });
+    // The same model optimised less: a second build to compare layer by layer.
+    const tinyBasic = await submit(farm, 'tiny-conv', [local], { onnxruntime: { graphOptimizationLevel: 'basic' }, benchmark: { maxBatch: 16, warmup: 2, iterations: 20 } });
     // One request fanned out over a matrix: CPU and two GPU rows build; the unserved target waits.
     for (const played of [RTX_4080, T4]) busyGpus.add(played.gpu.uuid);
     const resnet = await submit(farm, 'resnet18-small', [local, 'trt10.9.0-sm89', 'trt8.6.1-sm75', UNSERVED], {
@@ -109,7 +113,7 @@ async function main(): Promise<void> {
         busyGpus.delete(played.gpu.uuid);
       }),
     );
-    for (const id of [tiny.builds[0].id, idOf(local), broken.builds[0].id]) await settle(farm, id);
+    for (const id of [tiny.builds[0].id, tinyBasic.builds[0].id, idOf(local), broken.builds[0].id]) await settle(farm, id);
 
     // The fleet charts need some history: wait for the heartbeats to fill them.
     for (const worker of farm.workers) {
@@ -135,6 +139,16 @@ async function main(): Promise<void> {
     await shoot('/dashboard/fleet', 'fleet.png');
     await shoot('/dashboard/builds', 'builds.png');
     await shoot(`/dashboard/requests/${resnet.request}`, 'request-matrix.png');
+    // The build page's speed-up plot and top layers (CPU ResNet-18), and the layer compare view.
+    const shootSection = async (urlPath: string, heading: string, file: string) => {
+      await page.goto(`${farm.url}${urlPath}`);
+      await page.waitForFunction('typeof Chart === "function"');
+      await page.locator(`section[aria-labelledby="${heading}"]`).screenshot({ path: path.join(OUT, file) });
+      console.log(`wrote ${path.join(OUT, file)}`);
+    };
+    await shootSection(`/dashboard/builds/${idOf(local)}`, 'speedup-h', 'build-speedup.png');
+    await shootSection(`/dashboard/builds/${idOf(local)}`, 'layers-h', 'build-layers.png');
+    await shoot(`/dashboard/builds/${tinyBasic.builds[0].id}/compare/${tiny.builds[0].id}`, 'compare-layers.png');
   } finally {
     await browser.close();
     await farm.stop();

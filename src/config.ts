@@ -65,6 +65,11 @@ const EnvSchema = z.object({
   KILN_ATTEMPTS: z.coerce.number().int().positive().default(3),
   /** First retry delay after a transient failure, in ms; doubled for each further attempt (Default: 10000). */
   KILN_RETRY_DELAY_MS: z.coerce.number().int().nonnegative().default(10 * SECOND),
+  /**
+   * How often the API's supervisor reconciles Redis with storage and BullMQ, in ms; a build whose
+   * record has not moved for this long is checked against its job (Default: 15000).
+   */
+  KILN_RECONCILE_MS: z.coerce.number().int().positive().default(15 * SECOND),
   /** Identifier of this worker (Default: <hostname>-<pid>). */
   KILN_WORKER_ID: z.string().optional(),
   /** Log level: debug, info, warn, error (Default: info). */
@@ -107,6 +112,20 @@ const EnvSchema = z.object({
   KILN_QUOTA_STORED_BYTES: z.coerce.number().int().nonnegative().default(500 * GiB),
   /** Failed dashboard sign-ins allowed per client address per 15 minutes (Default: 10). */
   KILN_SIGN_IN_ATTEMPTS: z.coerce.number().int().positive().default(10),
+  /** How often the API runs the garbage collector (retention, unreferenced files, stale temp files), in seconds; 0: only when asked (Default: 3600). */
+  KILN_GC_INTERVAL_SECONDS: z.coerce.number().int().nonnegative().default(3600),
+  /** An unreferenced stored file is deleted only once older than this, in seconds: what protects a build publishing right now (Default: 3600). */
+  KILN_GC_GRACE_SECONDS: z.coerce.number().int().nonnegative().default(3600),
+  /** Temp files (interrupted uploads and store writes) and work directories of dead workers older than this are removed, in seconds (Default: 3600). */
+  KILN_GC_TEMP_AGE_SECONDS: z.coerce.number().int().positive().default(3600),
+  /** Keep the newest N finished builds per model and target; older ones, and their artifacts no other build shares, are removed; 0: keep all (Default: 0). */
+  KILN_RETENTION_KEEP_BUILDS: z.coerce.number().int().nonnegative().default(0),
+  /** Failed and cancelled builds are removed this many days after they ended; 0: kept (Default: 0). */
+  KILN_RETENTION_FAILED_DAYS: z.coerce.number().nonnegative().default(0),
+  /** The farm's Ed25519 signing key (PKCS#8 PEM) that signs every artifact set's provenance; made on first start, mode 0600 (Default: $KILN_HOME/signing-key.pem). */
+  KILN_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** This worker's container image with its digest, e.g. registry/kiln-worker@sha256:<hex>, recorded in provenance (Default: unset, not recorded). */
+  KILN_WORKER_IMAGE: z.string().regex(/^[^\s@]+@sha256:[0-9a-f]{64}$/, 'an image reference with its digest: name@sha256:<64 hex digits>').optional(),
   /** `development` adds stack traces to 500 answers; anything else (or unset) never does (Default: unset). */
   NODE_ENV: z.string().optional(),
 });
@@ -136,6 +155,17 @@ export interface LimitsConfig {
   signInAttempts: number;
 }
 
+export interface CleanupConfig {
+  /** 0: no periodic run. */
+  intervalMs: number;
+  graceMs: number;
+  tempAgeMs: number;
+  /** Newest finished builds kept per model and target; 0: all. */
+  keepBuilds: number;
+  /** 0: failed builds are kept. */
+  failedMaxAgeMs: number;
+}
+
 export interface KilnConfig {
   port: number;
   host: string;
@@ -154,6 +184,7 @@ export interface KilnConfig {
   shutdownGraceMs: number;
   attempts: number;
   retryDelayMs: number;
+  reconcileMs: number;
   workerId?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   trtexec?: string;
@@ -165,6 +196,11 @@ export interface KilnConfig {
   nvmlLibrary: string;
   redisTimeoutMs: number;
   limits: LimitsConfig;
+  cleanup: CleanupConfig;
+  /** Path of the Ed25519 private key that signs provenance (generated when missing). */
+  signingKeyFile: string;
+  /** `name@sha256:<hex>` of the worker's image, when known. */
+  workerImage?: string;
   development: boolean;
 }
 
@@ -198,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     shutdownGraceMs: e.KILN_SHUTDOWN_GRACE_MS,
     attempts: e.KILN_ATTEMPTS,
     retryDelayMs: e.KILN_RETRY_DELAY_MS,
+    reconcileMs: e.KILN_RECONCILE_MS,
     workerId: e.KILN_WORKER_ID,
     logLevel: e.KILN_LOG_LEVEL,
     trtexec: e.KILN_TRTEXEC,
@@ -219,6 +256,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       storedBytes: e.KILN_QUOTA_STORED_BYTES,
       signInAttempts: e.KILN_SIGN_IN_ATTEMPTS,
     },
+    cleanup: {
+      intervalMs: e.KILN_GC_INTERVAL_SECONDS * SECOND,
+      graceMs: e.KILN_GC_GRACE_SECONDS * SECOND,
+      tempAgeMs: e.KILN_GC_TEMP_AGE_SECONDS * SECOND,
+      keepBuilds: e.KILN_RETENTION_KEEP_BUILDS,
+      failedMaxAgeMs: e.KILN_RETENTION_FAILED_DAYS * 24 * 3600 * SECOND,
+    },
+    signingKeyFile: path.resolve(e.KILN_SIGNING_KEY_FILE ?? path.join(home, 'signing-key.pem')),
+    workerImage: e.KILN_WORKER_IMAGE,
     // Stack traces are shown only when asked for by name: a farm started without NODE_ENV is not a development one.
     development: e.NODE_ENV === 'development',
   };

@@ -61,7 +61,7 @@ export function createContext(config: KilnConfig, name: string, rawStore: Artifa
     log,
     metrics,
     builds: new BuildRecords(redis, keys),
-    requests: new RequestRecords(redis, keys),
+    requests: new RequestRecords(redis, keys, store),
     workers: new WorkerRegistry(redis, keys),
     artifacts: new ArtifactIndex(redis, keys),
     models: new ModelRegistry(redis, keys, store),

@@ -12,10 +12,13 @@ import { Limits } from './limits';
 import { openApiDocument } from './openapi';
 import { RETRY_AFTER_SECONDS } from './outages';
 import { ResolveHandler } from './resolve-handler';
+import { adminRoutes } from './routes/admin';
 import { artifactRoutes } from './routes/artifacts';
 import { buildRoutes } from './routes/builds';
 import { calibrationRoutes } from './routes/calibration';
 import { exportRoutes } from './routes/exports';
+import { inputRoutes } from './routes/inputs';
+import { keyRoutes } from './routes/keys';
 import { metricsRoutes } from './routes/metrics';
 import { modelRoutes } from './routes/models';
 import { requestRoutes } from './routes/requests';
@@ -78,7 +81,8 @@ export function createApp(ctx: FarmContext, hub: EventHub, services: ApiServices
   });
 
   app.use(metricsRoutes(ctx, ctx.metrics.registry));
-  app.use(modelRoutes(ctx, limits));
+  app.use(modelRoutes(ctx, limits, () => services.resolve.invalidate()));
+  app.use(adminRoutes(ctx));
   app.use(exportRoutes(ctx));
   app.use(buildRoutes(ctx, hub, limits));
   app.use(requestRoutes(ctx));
@@ -86,6 +90,8 @@ export function createApp(ctx: FarmContext, hub: EventHub, services: ApiServices
   app.use(resolveRoutes(services.resolve));
   app.use(timingCacheRoutes(ctx));
   app.use(calibrationRoutes(ctx, limits));
+  app.use(inputRoutes(ctx, limits));
+  app.use(keyRoutes(ctx));
   app.use(tokenRoutes(ctx, tokens));
   app.use(workerRoutes(ctx));
   app.use(dashboardRoutes(ctx, hub, { tokens, limits }));

@@ -6,11 +6,16 @@
 import type { Request, Response } from 'express';
 import type { FarmContext } from '../context';
 import { LOG_FILE } from '../core/manifest';
+import { LIVE_JOB_STATES } from '../queue/build-queues';
 import { publishEvent, readLogLines, type BuildEvent } from '../state/build-events';
 import type { BuildRecord, BuildState } from '../state/build-records';
 import { artifactKey } from '../storage/layout';
 import { buildJson, eventJson } from './build-json';
-import { badRequest, conflict, notFound } from './errors';
+import { ApiError, badRequest, conflict, notFound } from './errors';
+import { RETRY_AFTER_SECONDS } from './outages';
+import { lastRecovery } from './reconciler';
+import { withWaiting } from './waiting';
+import { readManifest } from '../storage/publish';
 import type { EventHub } from './event-hub';
 import { sendStored } from './send-stored';
 
@@ -25,8 +30,22 @@ export interface ActionResult {
 export async function loadBuild(ctx: FarmContext, buildKey: string): Promise<BuildRecord> {
   if (!/^[0-9a-f]{64}$/.test(buildKey)) throw badRequest(`Expected a build key (64 hex digits) but received "${buildKey}"`);
   const record = await ctx.builds.get(buildKey);
-  if (!record) throw notFound(`No build ${buildKey}`);
-  return record;
+  if (record) return record;
+  // Storage is the truth: a published set whose record Redis lost is answered from its manifest.
+  const manifest = await readManifest(ctx.store, buildKey);
+  if (manifest) {
+    const { record: restored } = await ctx.builds.ensure(manifest.spec, buildKey, 'succeeded');
+    await ctx.artifacts.add(manifest);
+    return restored;
+  }
+  const report = await lastRecovery(ctx);
+  if (report && !report.finishedAt) {
+    throw new ApiError(503, 'restoring', `Redis lost its data (found at ${report.detectedAt}); Kiln is restoring builds and requests from storage. Retry in ${RETRY_AFTER_SECONDS} s`, {
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    });
+  }
+  const after = report ? `; Redis lost its data at ${report.detectedAt} and every request accepted before then was restored from storage (GET /v1/recovery)` : '';
+  throw notFound(`No build ${buildKey}${after}`);
 }
 
 /** A waiting build is removed from its queue at once; a running one is asked to stop (202). */
@@ -49,8 +68,13 @@ export async function cancelBuild(ctx: FarmContext, record: BuildRecord): Promis
 }
 
 export async function retryBuild(ctx: FarmContext, record: BuildRecord): Promise<ActionResult> {
-  if (record.state !== 'failed' && record.state !== 'cancelled') {
-    throw conflict(`Only failed or cancelled builds can be retried; build ${record.buildKey} is ${record.state}`);
+  if (record.state === 'succeeded') throw conflict(`Build ${record.buildKey} succeeded; there is nothing to retry`);
+  if (record.state === 'queued' || record.state === 'active') {
+    // A stuck build (queued or active with no job that will run it) can be retried; a live one not.
+    const job = await ctx.queues.jobStatus(record.targetKey, record.buildKey);
+    if (LIVE_JOB_STATES.has(job.state)) {
+      throw conflict(`Build ${record.buildKey} is ${record.state} and its job is ${job.state}; only failed, cancelled or stuck builds can be retried`);
+    }
   }
   await ctx.builds.update(record.buildKey, { state: 'queued', percent: 0 }, ['error', 'inputError', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict']);
   await ctx.queues.enqueue(record.spec, record.buildKey);
@@ -115,7 +139,8 @@ export async function streamBuildEvents(ctx: FarmContext, hub: EventHub, req: Re
   if (clientGone) return finish();
 
   const current = (await ctx.builds.get(record.buildKey)) ?? record;
-  send('state', eventJson({ type: 'state', buildKey: current.buildKey, state: current.state, error: current.error, at: current.updatedAt }));
+  const [{ waiting }] = await withWaiting(ctx, [current]);
+  send('state', eventJson({ type: 'state', buildKey: current.buildKey, state: current.state, error: current.error, ...(waiting ? { waiting: waiting.message } : {}), at: current.updatedAt }));
   if (current.phase) send('progress', eventJson({ type: 'progress', buildKey: current.buildKey, phase: current.phase, percent: current.percent, at: current.updatedAt }));
   if (withLog) {
     for (const line of await readLogLines(ctx.redis, ctx.keys, current.buildKey)) send('log', eventJson({ type: 'log', buildKey: current.buildKey, line }));

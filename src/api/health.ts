@@ -8,8 +8,9 @@
 import type { FarmContext } from '../context';
 import { storageFailureReason } from '../storage/guarded-store';
 import { StorageUnavailableError } from '../storage/errors';
+import { PROBE_KEY } from '../storage/layout';
 
-export const PROBE_KEY = 'health/probe';
+export { PROBE_KEY };
 const WRITE_EVERY_MS = 30_000;
 
 export interface DependencyHealth {

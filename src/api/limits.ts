@@ -139,6 +139,17 @@ export class Limits {
   }
 }
 
+/** HINCRBY by -ARGV[2], never below 0. */
+const RELEASE_BYTES = `local v = redis.call('HINCRBY', KEYS[1], ARGV[1], -tonumber(ARGV[2]))
+if v < 0 then redis.call('HSET', KEYS[1], ARGV[1], 0) end
+return 1`;
+
+/** A deleted file no longer counts against the quota of the token that stored it. */
+export async function releaseStored(ctx: FarmContext, tokenId: string | undefined, bytes: number): Promise<void> {
+  if (!tokenId || bytes <= 0) return;
+  await ctx.redis.eval(RELEASE_BYTES, 1, ctx.keys.tokenStoredBytes, tokenId, bytes);
+}
+
 function statesOf(records: { buildKey: string; state: string }[]): Map<string, string> {
   return new Map(records.map((r) => [r.buildKey, r.state]));
 }

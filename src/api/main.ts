@@ -1,26 +1,30 @@
 /** The API process: `npm run start:api` (or `kiln api`). */
 import { createServer, type Server } from 'node:http';
 import { loadConfig, type KilnConfig } from '../config';
+import { scheduleGarbageCollection } from '../cleanup/collect-garbage';
 import { createContext, type FarmContext } from '../context';
 import { connectRedis } from '../state/redis';
 import { apiServices, createApp } from './app';
 import { startBodyDeadline } from './body-limits';
 import { errorHeaders, toApiError } from './errors';
 import { EventHub } from './event-hub';
+import { Reconciler } from './reconciler';
 import { requestObserver } from './request-observer';
 
 export interface RunningApi {
   server: Server;
   url: string;
   ctx: FarmContext;
+  reconciler: Reconciler;
   close(): Promise<void>;
 }
 
 export async function startApi(config: KilnConfig, ctx: FarmContext = createContext(config, 'kiln-api', undefined, { redis: 'request' })): Promise<RunningApi> {
   const hub = new EventHub(connectRedis(config.redisUrl, 'kiln-api-events'));
-  // The Redis indexes are rebuilt from storage when Redis lost them (a new or flushed Redis).
-  await ctx.artifacts.ensureBuilt(ctx.store);
-  if ((await ctx.redis.hlen(ctx.keys.models)) === 0) await ctx.models.rebuild();
+  // The supervisor's first pass restores from storage what Redis lost (a new or flushed Redis)
+  // before anything is served; later passes do it again whenever Redis loses it while running.
+  const reconciler = new Reconciler(ctx);
+  await reconciler.start();
   const services = apiServices(ctx);
   const { resolve } = services;
   // A published build can change what resolve answers: drop cached answers when one succeeds.
@@ -28,6 +32,7 @@ export async function startApi(config: KilnConfig, ctx: FarmContext = createCont
     if (event.type === 'state' && event.state === 'succeeded') resolve.invalidate();
   });
   const app = createApp(ctx, hub, services);
+  const stopGc = scheduleGarbageCollection(ctx);
   const observe = requestObserver(ctx.log, ctx.metrics.registry);
   // GET /v1/resolve is answered before Express: it is the request a farm serves most, and the
   // router costs several times the answer (docs/bench). Everything else goes to Express.
@@ -66,12 +71,15 @@ export async function startApi(config: KilnConfig, ctx: FarmContext = createCont
     server,
     url,
     ctx,
+    reconciler,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
       stopInvalidating();
+      stopGc();
+      await reconciler.stop();
       await hub.close();
       await ctx.close();
     },

@@ -18,9 +18,11 @@ import type { FarmContext } from '../context';
 import type { BuildRecord, BuildState } from '../state/build-records';
 import { publishEvent } from '../state/build-events';
 import { hasCalibrationCache, missingCalibrationMessage } from '../storage/calibration-caches';
+import { inputsKey } from '../storage/layout';
 import { readManifest } from '../storage/publish';
 import { buildJson } from './build-json';
 import { ApiError, badRequest } from './errors';
+import { waitingFor, type Waiting } from './waiting';
 
 /** A request as SubmitSchema parsed it at the edge: options are typed, with every default filled in. */
 export interface SubmitInput {
@@ -42,6 +44,8 @@ export interface SubmittedBuild {
   cached: boolean;
   /** True when this request joined a build already queued or running. */
   joined: boolean;
+  /** Why a queued build waits (src/api/waiting.ts). */
+  waiting?: Waiting;
   warning?: string;
 }
 
@@ -63,9 +67,11 @@ export interface SubmitQuota {
 
 export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?: SubmitQuota): Promise<SubmitResult> {
   checkInlineInputsSize(input.options, ctx.config.limits.maxInlineInputsBytes);
+  await checkInputsRef(ctx, input.options);
   const model = await ctx.models.resolve(input.model);
   const { options } = input;
-  const live = await ctx.workers.liveTargets();
+  const liveWorkers = await ctx.workers.live();
+  const live = new Set(liveWorkers.flatMap((w) => w.targets));
   const targets = resolveTargets(input.targets, live);
   let planned: PlannedBuild[];
   let sweep: RequestSweep | undefined;
@@ -93,6 +99,16 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
     await quota.admit(fresh);
   }
 
+  // Journaled in storage before anything is queued: an accepted request survives Redis losing it.
+  const { record: request, journaled } = await ctx.requests.create({
+    modelId: model.sha256,
+    targets: [...new Set(planned.map((p) => p.spec.targetKey))],
+    options,
+    // A sweep has several builds per target: its points name them.
+    builds: sweep ? {} : Object.fromEntries(planned.map((p) => [p.spec.targetKey, p.buildKey])),
+    ...(sweep ? { sweep } : {}),
+  });
+  if (!journaled) ctx.log.warn({ request: request.id }, `request ${request.id} accepted without its journal: the store refuses writes; Redis alone holds it`);
   const builds: SubmittedBuild[] = [];
   const queuedKeys: string[] = [];
   for (const { spec, buildKey } of planned) {
@@ -104,28 +120,24 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
       continue;
     }
     const { record, created } = await ctx.builds.ensure(spec, buildKey, 'queued');
-    const requeued = !created && isFinished(record);
-    if (requeued) {
-      // A failed, cancelled (or unpublished-since) build asked for again is built again.
-      await ctx.builds.update(buildKey, { state: 'queued', percent: 0 }, ['error', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict']);
-    }
+    // A failed, cancelled (or unpublished-since) build asked for again is built again. Who created
+    // or requeued the record owns the build; every concurrent asker else joined it (atomic in Redis).
+    const requeued = !created && isFinished(record) && (await ctx.builds.requeueIfFinished(buildKey));
+    const joined = !created && !requeued;
     // Live views (dashboard tables) learn of new and requeued builds at once.
     if (created || requeued) await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildKey, state: 'queued', at: new Date().toISOString() });
-    const outcome = await ctx.queues.enqueue(spec, buildKey);
-    if (outcome === 'enqueued') queuedKeys.push(buildKey);
-    const entry: SubmittedBuild = buildJson({ buildKey, target: key, state: outcome === 'joined' ? record.state : 'queued', cached: false, joined: outcome === 'joined' });
+    // Enqueued whoever asks: idempotent by job id, and it mends a joined build whose job was lost.
+    await ctx.queues.enqueue(spec, buildKey);
+    if (!joined) queuedKeys.push(buildKey);
+    const state = joined && !isFinished(record) ? record.state : 'queued';
+    const entry: SubmittedBuild = buildJson({ buildKey, target: key, state, cached: false, joined });
+    const waiting = waitingFor({ buildKey, targetKey: key, state: entry.state, error: joined ? record.error : undefined }, liveWorkers);
+    if (waiting) entry.waiting = waiting;
+    // `warning` predates `waiting` and is kept for existing clients.
     if (!live.has(key)) entry.warning = `No live worker serves ${key}; the build waits in its queue until one does`;
     builds.push(entry);
   }
 
-  const request = await ctx.requests.create({
-    modelId: model.sha256,
-    targets: sweep ? [...new Set(sweep.points.map((p) => p.target))] : builds.map((b) => b.target),
-    options,
-    // A sweep has several builds per target: its points name them.
-    builds: sweep ? {} : Object.fromEntries(builds.map((b) => [b.target, b.buildKey])),
-    ...(sweep ? { sweep } : {}),
-  });
   await Promise.all(builds.map((b) => ctx.builds.addRequest(b.buildKey, request.id)));
   await quota?.queued(queuedKeys);
   return { request: request.id, model: model.sha256, builds, ...(sweep ? { points: sweep.points } : {}) };
@@ -144,7 +156,7 @@ function checkInlineInputsSize(options: BuildOptions, limit: number): void {
       413,
       'too_large',
       `options.validation.inputs is ${size} bytes of JSON; inline inputs are limited to ${limit} bytes (KILN_MAX_INLINE_INPUTS_BYTES). ` +
-        'give smaller input tensors (options.shapes), leave options.validation.inputs out to validate on seeded inputs, or raise KILN_MAX_INLINE_INPUTS_BYTES',
+        'upload them (POST /v1/inputs, or kiln build --inputs FILE) and give options.validation.inputsRef, give smaller input tensors (options.shapes), leave options.validation.inputs out to validate on seeded inputs, or raise KILN_MAX_INLINE_INPUTS_BYTES',
       { limit, size },
     );
   }
@@ -184,6 +196,14 @@ async function checkTargetsAccept(ctx: FarmContext, targets: Target[], options: 
   const calibration = options.tensorrt.calibration;
   if (calibration && !(await hasCalibrationCache(ctx.store, calibration))) problems.push(missingCalibrationMessage(calibration));
   if (problems.length > 0) throw badRequest(problems.join('; '), { problems });
+}
+
+/** Uploaded inputs a request names must be stored: a build would otherwise fail on the worker. */
+async function checkInputsRef(ctx: FarmContext, options: BuildOptions): Promise<void> {
+  const ref = options.validation.inputsRef;
+  if (ref && !(await ctx.store.head(inputsKey(ref)))) {
+    throw badRequest(`options.validation.inputsRef: no inputs ${ref} are stored; upload them first with POST /v1/inputs (kiln build --inputs FILE does it for you)`);
+  }
 }
 
 /** The calibration caches a sweep's TensorRT builds name must have been uploaded. */

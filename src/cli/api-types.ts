@@ -2,7 +2,10 @@
  * The shapes of the API's answers, as the CLI reads them. Type-only imports of the server's own
  * types, so the CLI and the API cannot disagree, and the CLI loads none of the server's code.
  */
+import type { DeletedModel } from '../api/delete-model';
 import type { SubmitResult } from '../api/submit';
+import type { GcReport } from '../cleanup/collect-garbage';
+import type { Waiting } from '../api/waiting';
 import type { sweepJson } from '../api/sweep-results';
 import type { ManifestFile } from '../core/manifest';
 import type { Rung } from '../core/resolve';
@@ -12,7 +15,7 @@ import type { ModelRecord } from '../state/model-registry';
 import type { WorkerInfo } from '../state/worker-registry';
 import type { PublishedArtifact } from '../core/published-artifact';
 
-export type { BuildEvent, BuildRecord, BuildState, ModelRecord, SubmitResult, WorkerInfo };
+export type { BuildEvent, BuildRecord, BuildState, DeletedModel, GcReport, ModelRecord, SubmitResult, Waiting, WorkerInfo };
 
 export const TERMINAL_STATES: readonly BuildState[] = ['succeeded', 'failed', 'cancelled'];
 
@@ -27,6 +30,8 @@ export interface ModelAnswer extends ModelRecord {
 }
 
 export interface BuildAnswer extends BuildRecord {
+  /** Why a queued build waits. */
+  waiting?: Waiting;
   published: boolean;
   artifacts: (ManifestFile & { url: string })[];
 }
@@ -43,7 +48,7 @@ export interface RequestAnswer {
   createdAt: string;
   state: string;
   counts: Record<string, number>;
-  builds: { buildKey: string; target: string; state: BuildState; phase?: string; percent: number; error?: string; verdict?: string }[];
+  builds: { buildKey: string; target: string; state: BuildState; phase?: string; percent: number; error?: string; verdict?: string; waiting?: Waiting }[];
   sweep?: ReturnType<typeof sweepJson>;
 }
 
@@ -80,4 +85,6 @@ export interface ResolveAnswer {
 export interface WorkersAnswer {
   workers: WorkerInfo[];
   queues: Record<string, Record<string, number>>;
+  /** Targets with queued builds that no live worker serves. */
+  unserved?: { target: string; queuedBuilds: number }[];
 }

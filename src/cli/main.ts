@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { KilnApiError, KilnConnectionError } from './client';
+import { registerAdmin } from './commands/admin';
 import { registerBuild } from './commands/build';
 import { registerBuilds } from './commands/builds';
 import { registerCalibration } from './commands/calibration';
@@ -12,6 +13,7 @@ import { registerExport } from './commands/export';
 import { registerFarm } from './commands/farm';
 import { registerFetch } from './commands/fetch';
 import { registerModels } from './commands/models';
+import { registerProvenance } from './commands/provenance';
 import { registerTokens } from './commands/tokens';
 import { CLI_VERSION, type Io } from './context';
 import { CommandFailed, UsageError } from './errors';
@@ -41,7 +43,9 @@ export function createProgram(io: Io): Command {
   registerBuilds(program, io);
   registerFetch(program, io);
   registerExport(program, io);
+  registerProvenance(program, io);
   registerFarm(program, io);
+  registerAdmin(program, io);
   return program;
 }
 

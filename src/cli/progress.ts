@@ -73,6 +73,7 @@ export class BarDisplay implements ProgressDisplay {
       this.multibar.log(`[${entry.status.target}] ${event.line}\n`);
       return;
     }
+    if (event.type === 'state' && event.state === 'queued' && event.waiting) this.multibar.log(`[${entry.status.target}] waiting: ${event.waiting}\n`);
     apply(entry.status, event);
     entry.bar.update(entry.status.percent, this.payload(entry.status));
   }
@@ -107,7 +108,8 @@ export class LineDisplay implements ProgressDisplay {
     const key = `${status.state}|${status.phase}|${Math.floor(status.percent / 10)}`;
     if (key === status.shown) return;
     status.shown = key;
-    const error = event.type === 'state' && event.error ? `: ${event.error}` : '';
+    const note = event.type === 'state' ? (event.waiting ?? event.error) : undefined;
+    const error = note ? `: ${note}` : '';
     this.stream.write(`[${status.target}] ${describe(status)} ${status.percent}%${error}\n`);
   }
 

@@ -15,8 +15,13 @@ export interface ManifestFile {
   name: string;
   sha256: string;
   size: number;
-  /** What the file is: `engine`, `model`, `timing-cache`, `log`, `layer-info`, `report`, `epcontext`. */
+  /** What the file is: `engine`, `model`, `timing-cache`, `log`, `layer-info`, `layer-profile`, `report`, `epcontext` (docs/exports.md), `provenance` (docs/provenance.md). */
   role: string;
+  /**
+   * Stored once by its content at `blobs/<sha256>`, shared by every manifest that lists the same
+   * bytes (docs/cleanup.md). Absent in manifests written before: their files live under the build.
+   */
+  blob?: true;
 }
 
 export interface WorkerFacts {

@@ -36,14 +36,30 @@ export const ValidationOptionsSchema = z
       .record(z.string().min(1), TensorValuesSchema)
       .optional()
       .describe('User-supplied input tensors; they replace the seeded ones.'),
+    inputsRef: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'a sha256 (64 lower-case hex digits) of uploaded inputs')
+      .optional()
+      .describe('The sha256 of input tensors uploaded with POST /v1/inputs (for tensors larger than KILN_MAX_INLINE_INPUTS_BYTES); instead of inputs.'),
     failRatio: z
       .number()
       .min(0)
       .max(1)
       .default(0.01)
       .describe('An output fails when more than this share of elements is outside tolerance (Default: 0.01).'),
+    maxDrift: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe(
+        'Drift gate: when this model is name@N and name@N-1 has a published build for the target, the build fails if any output differs from the previous version by more than this (max absolute difference on the seeded inputs) (Default: none, drift is reported only).',
+      ),
   })
-  .strict();
+  .strict()
+  .refine((v) => !(v.inputs && v.inputsRef), { message: 'Expected inputs or inputsRef, not both', path: ['inputsRef'] });
+
+/** A file of validation input tensors, as POST /v1/inputs takes it: `{ "<input>": { dims, data } }`. */
+export const InputTensorsSchema = z.record(z.string().min(1), TensorValuesSchema);
 
 export const BenchmarkOptionsSchema = z
   .object({

@@ -2,6 +2,7 @@
  * `report.json`: what a build found out about its artifact. Shared by every toolchain, read by the
  * API, the CLI and the dashboard.
  */
+import type { LayerProfileSummary } from './layer-profile';
 
 export type Verdict = 'pass' | 'warn' | 'fail';
 
@@ -28,6 +29,37 @@ export interface ValidationReport {
   /** Concrete input shapes used. */
   inputs: Record<string, { dims: number[]; type: string; source: 'seeded' | 'user' }>;
   outputs: OutputComparison[];
+  /**
+   * When this model is `name@N` and `name@N-1` has a published build for the same target: how far
+   * the new version's outputs moved from the previous one's on the same seeded inputs. Absent when
+   * there is no previous version to compare with.
+   */
+  drift?: DriftReport;
+}
+
+export interface OutputDrift {
+  name: string;
+  elements: number;
+  /** max |new - previous| over the output's elements (Infinity, null in JSON, when shapes differ). */
+  maxAbsDiff: number;
+  meanAbsDiff: number;
+  /** 'fail' when maxAbsDiff is over validation.maxDrift; 'pass' otherwise (also when no gate is set). */
+  verdict: 'pass' | 'fail';
+}
+
+export interface DriftReport {
+  /** This model's label that has a previous version, e.g. `resnet@3`. */
+  label: string;
+  previous: { label: string; modelId: string; buildKey: string };
+  /** Both models run as the validation reference does: ONNX Runtime CPU, optimisations off. */
+  runner: string;
+  seed: number;
+  /** The gate, options.validation.maxDrift; null when none was set (drift reported, never failed). */
+  maxDrift: number | null;
+  /** 'skipped' when the two versions could not run on the same inputs (note says why). */
+  verdict: 'pass' | 'fail' | 'skipped';
+  outputs: OutputDrift[];
+  note?: string;
 }
 
 export interface LatencyStats {
@@ -68,6 +100,68 @@ export interface BenchmarkReport {
    * lists them; `rows` are then the first setting's.
    */
   runtimes?: { settings: Record<string, unknown>; rows: BenchmarkRow[] }[];
+  /** The reference measured at the same batch sizes on the same inputs (absent in reports made before it was). */
+  reference?: ReferenceBenchmark;
+  /** Per batch size: how much faster the artifact is than its reference. */
+  speedup?: SpeedupRow[];
+  /** What else loaded the machine while measuring, the threads used, and whether the numbers are clean. */
+  conditions?: BenchmarkConditions;
+}
+
+/**
+ * The baseline a build is measured against: for ONNX Runtime builds the original model with
+ * optimisations off (same threads, batch sizes and inputs); for TensorRT builds the ONNX Runtime
+ * CPU reference that validation compares with, named as such.
+ */
+export interface ReferenceBenchmark {
+  name: string;
+  rows: BenchmarkRow[];
+}
+
+export interface SpeedupRow {
+  batch: number;
+  referenceMedianMs: number;
+  medianMs: number;
+  /** Reference median latency over the artifact's: 2 means twice as fast. */
+  speedup: number;
+}
+
+/** Host CPU load from /proc/stat over the measurement, in cores' worth of busy time. */
+export interface HostLoad {
+  /** Logical CPUs /proc/stat lists. */
+  cores: number;
+  /** Busy cores on average over the measurement, everything included. */
+  busyCores: number;
+  /** Busy cores not accounted for by the worker process itself: what else loaded the host. */
+  otherCores: number;
+  /** /proc/loadavg's 1-minute load at the end. */
+  loadAverage1m: number;
+  seconds: number;
+}
+
+/** One idle-guard reading of the GPU around a TensorRT benchmark run. */
+export interface GpuLoadReading {
+  at: string;
+  utilizationGpu: number | null;
+  /** Compute processes that are not the worker's; null when NVML could not list them. */
+  otherProcesses: number | null;
+  busy: boolean;
+  why: string | null;
+}
+
+export interface BenchmarkConditions {
+  /** ONNX Runtime intra-op threads of the measured sessions (artifact and reference alike); null when trtexec measured. */
+  threads: number | null;
+  /** ONNX Runtime intra-op threads of the reference, when another process (trtexec) measured the artifact. */
+  referenceThreads?: number;
+  /** null where /proc cannot be read (not Linux). */
+  host: HostLoad | null;
+  /** TensorRT builds: the GPU idle guard's readings before each run and after the last; absent without a guard. */
+  gpu?: GpuLoadReading[];
+  /** 'noisy' when something else loaded the machine while measuring: compare such numbers with care. */
+  quality: 'clean' | 'noisy';
+  /** Why the measurement is noisy (empty when clean). */
+  reasons: string[];
 }
 
 export interface BuildReport {
@@ -78,6 +172,8 @@ export interface BuildReport {
   build: { seconds: number; details: Record<string, unknown> };
   validation: ValidationReport | null;
   benchmark: BenchmarkReport | null;
+  /** Where the artifact spends its time, slowest layers first; the full table is the layer-profile.json artifact. */
+  layerProfile?: LayerProfileSummary;
   /**
    * Why validation and the benchmark were not run (both are null then), e.g. a weight-stripped
    * engine that the TensorRT which built it cannot refit at load. Absent when they ran.

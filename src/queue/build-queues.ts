@@ -19,6 +19,15 @@ export interface BuildJobResult {
 
 const DAY = 24 * 3600 * 1000;
 
+/** Job states in which a job will still run (or is running): its build is not stuck. */
+export const LIVE_JOB_STATES: ReadonlySet<string> = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+/** A build's job as BullMQ has it: a BullMQ state, or `missing` when Redis has no such job. */
+export interface JobStatus {
+  state: string;
+  failedReason?: string;
+}
+
 export class BuildQueues {
   private readonly queues = new Map<string, Queue<BuildJobData, BuildJobResult>>();
 
@@ -60,10 +69,7 @@ export class BuildQueues {
     const queue = this.queue(spec.targetKey);
     const existing = await queue.getJob(buildKey);
     if (existing) {
-      const state = await existing.getState();
-      if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
-        return 'joined';
-      }
+      if (LIVE_JOB_STATES.has(await existing.getState())) return 'joined';
       await existing.remove();
     }
     await queue.add('build', { buildKey, spec }, this.jobOptions(buildKey));
@@ -77,6 +83,13 @@ export class BuildQueues {
     if ((await job.getState()) === 'active') return false;
     await job.remove();
     return true;
+  }
+
+  async jobStatus(targetKey: string, buildKey: string): Promise<JobStatus> {
+    const job = await this.queue(targetKey).getJob(buildKey);
+    if (!job) return { state: 'missing' };
+    const state = await job.getState();
+    return { state: state === 'unknown' ? 'missing' : state, ...(job.failedReason ? { failedReason: job.failedReason } : {}) };
   }
 
   async depth(targetKey: string): Promise<Record<string, number>> {

@@ -60,6 +60,8 @@ export class JobSource<D, R> extends EventEmitter<JobSourceEvents<D, R>> {
   private tokens = 0;
   private loop: Promise<void> | null = null;
   private closing = false;
+  /** Set while suspended (an outage): the loop takes nothing until resume(). */
+  private suspended: { until: Promise<void>; resume: () => void } | null = null;
   /** The job being processed, if any: never more than one. */
   held: { job: Job<D, R>; queue: string } | null = null;
 
@@ -102,6 +104,10 @@ export class JobSource<D, R> extends EventEmitter<JobSourceEvents<D, R>> {
 
   private async run(): Promise<void> {
     while (!this.closing) {
+      if (this.suspended) {
+        await this.suspended.until;
+        continue;
+      }
       try {
         if (!(await this.takeOne())) await this.waitForWork();
       } catch (err) {
@@ -148,9 +154,27 @@ export class JobSource<D, R> extends EventEmitter<JobSourceEvents<D, R>> {
     });
   }
 
+  /**
+   * Takes no job until resume(), and holds none meanwhile: while a dependency is down the worker
+   * waits it out (src/worker/outage-pause.ts); its stalled-job checks and lock renewal go on.
+   */
+  suspend(): void {
+    if (this.suspended) return;
+    let resume!: () => void;
+    const until = new Promise<void>((resolve) => (resume = resolve));
+    this.suspended = { until, resume };
+  }
+
+  resume(): void {
+    const suspended = this.suspended;
+    this.suspended = null;
+    suspended?.resume();
+  }
+
   /** Stops taking jobs; the held job, if any, is left to its processor to end (see KilnWorker.stop). */
   pause(): void {
     this.closing = true;
+    this.resume();
     this.blocking.disconnect();
   }
 

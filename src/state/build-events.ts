@@ -8,7 +8,8 @@ import type { RedisKeys } from './redis';
 import type { BuildState } from './build-records';
 
 export type BuildEvent =
-  | { type: 'state'; buildKey: string; state: BuildState; error?: string; at: string }
+  /** `waiting`: why a queued build waits (src/api/waiting.ts), on the state a stream starts with. */
+  | { type: 'state'; buildKey: string; state: BuildState; error?: string; waiting?: string; at: string }
   | { type: 'progress'; buildKey: string; phase: string; percent: number; at: string }
   | { type: 'log'; buildKey: string; line: string; at: string };
 

@@ -91,6 +91,22 @@ export interface BuildPage {
   nextCursor: string | null;
 }
 
+/**
+ * Moves a finished build (KEYS[3..5]: failed, cancelled, succeeded index) back to queued (KEYS[6])
+ * in one step; returns 1 only to the one caller that moved it.
+ */
+const REQUEUE_FINISHED = `local state = redis.call('HGET', KEYS[1], 'state')
+local from = ({failed = KEYS[3], cancelled = KEYS[4], succeeded = KEYS[5]})[state or '']
+if not from then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'queued', 'percent', '0', 'updatedAt', ARGV[2])
+redis.call('HDEL', KEYS[1], 'error', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict', 'inputError')
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if score then
+  redis.call('ZREM', from, ARGV[1])
+  redis.call('ZADD', KEYS[6], score, ARGV[1])
+end
+return 1`;
+
 export class BuildRecords {
   constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
 
@@ -165,6 +181,40 @@ export class BuildRecords {
       multi.zadd(this.keys.buildsByState(fields.state), score, buildKey);
     }
     await multi.exec();
+  }
+
+  /** Forgets a build: its record, every index entry, its kept log lines and its request links. */
+  async remove(record: Pick<BuildRecord, 'buildKey' | 'modelId' | 'targetKey'>): Promise<void> {
+    const { buildKey } = record;
+    const multi = this.redis.multi().del(this.keys.build(buildKey), this.keys.buildLog(buildKey), this.keys.buildRequests(buildKey)).zrem(this.keys.buildsAll, buildKey);
+    for (const state of BUILD_STATES) multi.zrem(this.keys.buildsByState(state), buildKey);
+    await multi.zrem(this.keys.buildsByModel(record.modelId), buildKey).zrem(this.keys.buildsByTarget(record.targetKey), buildKey).exec();
+  }
+
+  /** Every build key of a model, oldest first. */
+  async keysOfModel(modelId: string): Promise<string[]> {
+    return this.redis.zrange(this.keys.buildsByModel(modelId), '0', '-1');
+  }
+
+  /**
+   * A failed, cancelled (or succeeded but since unpublished) build asked for again goes back to
+   * queued; of concurrent askers exactly one gets true, and the others joined its build.
+   */
+  async requeueIfFinished(buildKey: string): Promise<boolean> {
+    const k = this.keys;
+    const moved = await this.redis.eval(
+      REQUEUE_FINISHED,
+      6,
+      k.build(buildKey),
+      k.buildsAll,
+      k.buildsByState('failed'),
+      k.buildsByState('cancelled'),
+      k.buildsByState('succeeded'),
+      k.buildsByState('queued'),
+      buildKey,
+      new Date().toISOString(),
+    );
+    return moved === 1;
   }
 
   async addRequest(buildKey: string, requestId: string): Promise<void> {

@@ -17,6 +17,8 @@ export interface ModelRecord {
   /** `name@version` labels, oldest first. */
   labels: string[];
   uploadedAt: string;
+  /** Public id of the token whose upload stored the file: it may delete the model, and its stored-bytes quota counts it. */
+  uploadedBy?: string;
 }
 
 export const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -26,6 +28,13 @@ const MODEL_REF_FORMS = 'a sha256 (64 hex digits, or a unique prefix of 12 or mo
 const RAISE_TO = `local v = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if tonumber(ARGV[2]) > v then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return 1`;
+
+/** Appends ARGV[1] to the list unless it is there; returns the list. */
+const ADD_LABEL = `local labels = redis.call('LRANGE', KEYS[1], 0, -1)
+for _, v in ipairs(labels) do if v == ARGV[1] then return labels end end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+table.insert(labels, ARGV[1])
+return labels`;
 
 export class ModelRefError extends Error {
   override name = 'ModelRefError';
@@ -38,27 +47,50 @@ export class LabelConflictError extends Error {
 export class ModelRegistry {
   constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly store: ArtifactStore) {}
 
+  /**
+   * A model's record. Its labels are the record's (those stored before labels had their own list)
+   * followed by its label list's, which concurrent labellings append to atomically.
+   */
   async get(sha256: string): Promise<ModelRecord | null> {
-    const json = await this.redis.hget(this.keys.models, sha256);
-    return json ? (JSON.parse(json) as ModelRecord) : null;
+    const [[, json], [, labels]] = ((await this.redis.multi().hget(this.keys.models, sha256).lrange(this.keys.modelLabels(sha256), 0, -1).exec()) ?? []) as [unknown, unknown][];
+    return json ? withLabels(JSON.parse(json as string) as ModelRecord, labels as string[]) : null;
   }
 
   async list(): Promise<ModelRecord[]> {
     const all = (await this.redis.hvals(this.keys.models)).map((j) => JSON.parse(j) as ModelRecord);
-    return all.sort((a, b) => b.uploadedAt.localeCompare(a.uploadedAt));
+    const pipeline = this.redis.pipeline();
+    for (const record of all) pipeline.lrange(this.keys.modelLabels(record.sha256), 0, -1);
+    const labels = (await pipeline.exec()) ?? [];
+    return all.map((r, i) => withLabels(r, labels[i]?.[1] as string[])).sort((a, b) => b.uploadedAt.localeCompare(a.uploadedAt));
   }
 
-  /** Records a stored model (once) and, when given, a label for it; returns the record. */
-  async register(info: ModelInfo, label?: { name: string; version?: number }): Promise<ModelRecord> {
-    const existing = await this.get(info.sha256);
-    const record: ModelRecord = existing ?? { sha256: info.sha256, size: info.size, info, labels: [], uploadedAt: new Date().toISOString() };
+  /**
+   * Records a stored model and, when given, a label for it. `created` is true for exactly one of
+   * any number of concurrent uploads of the same bytes (HSETNX), and concurrent labels all stay.
+   * `uploadedBy`: the token that stored the file, kept by the upload that created the record.
+   */
+  async register(info: ModelInfo, label?: { name: string; version?: number }, uploadedBy?: string): Promise<{ record: ModelRecord; created: boolean }> {
+    const fresh: ModelRecord = { sha256: info.sha256, size: info.size, info, labels: [], uploadedAt: new Date().toISOString(), ...(uploadedBy ? { uploadedBy } : {}) };
+    const created = (await this.redis.hsetnx(this.keys.models, info.sha256, JSON.stringify(fresh))) === 1;
     if (label) {
-      const assigned = await this.assignLabel(info.sha256, label.name, label.version, record.labels);
-      if (!record.labels.includes(assigned)) record.labels.push(assigned);
+      const current = (await this.get(info.sha256))!;
+      const assigned = await this.assignLabel(info.sha256, label.name, label.version, current.labels);
+      await this.redis.eval(ADD_LABEL, 1, this.keys.modelLabels(info.sha256), assigned);
     }
-    await this.store.put(modelInfoKey(info.sha256), JSON.stringify(record, null, 2), { contentType: 'application/json' });
-    await this.redis.hset(this.keys.models, info.sha256, JSON.stringify(record));
-    return record;
+    return { record: await this.writeRecord(info.sha256), created };
+  }
+
+  /**
+   * Writes the record to storage until what was written has every label Redis has: of two
+   * concurrent writers the later one to read the labels writes last, so storage ends complete.
+   */
+  private async writeRecord(sha256: string): Promise<ModelRecord> {
+    for (;;) {
+      const record = (await this.get(sha256))!;
+      await this.store.put(modelInfoKey(sha256), JSON.stringify(record, null, 2), { contentType: 'application/json' });
+      const after = (await this.get(sha256))!;
+      if (after.labels.length === record.labels.length) return record;
+    }
   }
 
   /** Checks a label before anything is stored: its form, and that name@version is not another model's. */
@@ -110,9 +142,31 @@ export class ModelRegistry {
     return latest;
   }
 
+  private async newestRemaining(name: string): Promise<string | null> {
+    let best = 0;
+    for (const label of await this.redis.hkeys(this.keys.modelNames)) {
+      const [n, v] = label.split('@');
+      if (n === name) best = Math.max(best, Number(v));
+    }
+    return best > 0 ? this.redis.hget(this.keys.modelNames, `${name}@${best}`) : null;
+  }
+
   /** Raises the indexed latest version of a name (never lowers it; atomic across API processes). */
   private async noteVersion(name: string, version: number): Promise<void> {
     await this.redis.eval(RAISE_TO, 1, this.keys.modelLatest, name, version);
+  }
+
+  /**
+   * Forgets a model: its record in storage and Redis and its labels. Other versions of its names
+   * stay; version numbers are never given out again (the latest-version index is not lowered), so
+   * `name@3` never comes to mean another model. Returns the labels removed.
+   */
+  async remove(record: ModelRecord): Promise<string[]> {
+    const multi = this.redis.multi().hdel(this.keys.models, record.sha256);
+    for (const label of record.labels) multi.hdel(this.keys.modelNames, label);
+    await multi.exec();
+    await this.store.delete(modelInfoKey(record.sha256));
+    return record.labels;
   }
 
   /** Resolves a sha, a unique sha prefix, `name` (latest version) or `name@version` to a record. */
@@ -126,6 +180,8 @@ export class ModelRegistry {
     } else if (/^[a-z0-9][a-z0-9._-]{0,63}(@\d+)?$/.test(ref)) {
       const label = ref.includes('@') ? ref : `${ref}@${await this.latestVersion(ref)}`;
       sha = await this.redis.hget(this.keys.modelNames, label);
+      // The latest version may have been deleted: a bare name means the newest one left.
+      if (!sha && !ref.includes('@')) sha = await this.newestRemaining(ref);
     } else {
       throw new ModelRefError(`Expected ${MODEL_REF_FORMS} but received "${ref}"`);
     }
@@ -144,6 +200,7 @@ export class ModelRegistry {
       const multi = this.redis.multi().hset(this.keys.models, record.sha256, JSON.stringify(record));
       for (const label of record.labels) multi.hset(this.keys.modelNames, label, record.sha256);
       await multi.exec();
+      for (const label of record.labels) await this.redis.eval(ADD_LABEL, 1, this.keys.modelLabels(record.sha256), label);
       for (const label of record.labels) {
         const [name, version] = label.split('@');
         await this.noteVersion(name, Number(version));
@@ -152,4 +209,10 @@ export class ModelRegistry {
     }
     return count;
   }
+}
+
+function withLabels(record: ModelRecord, listed: string[] | null | undefined): ModelRecord {
+  const labels = [...record.labels];
+  for (const label of listed ?? []) if (!labels.includes(label)) labels.push(label);
+  return { ...record, labels };
 }

@@ -49,9 +49,14 @@ export function redisKeys(prefix: string) {
     /** Per model, resolve's candidates: slot (target key + traits) -> its newest usable artifact. */
     publishedSlots: (modelId: string) => `${prefix}:published-slots:${modelId}`,
     indexBuilt: `${prefix}:index:built`,
+    /** What the supervisor last restored after Redis lost its data (src/api/reconciler.ts). */
+    recovery: `${prefix}:recovery`,
+    reconcileLock: `${prefix}:reconcile:lock`,
     models: `${prefix}:models`,
     modelNames: `${prefix}:model-names`,
     modelLatest: `${prefix}:model-latest`,
+    /** A model's labels, oldest first: a list, so concurrent labellings each append (atomic). */
+    modelLabels: (sha256: string) => `${prefix}:model-labels:${sha256}`,
     events: (buildKey: string) => `${prefix}:events:${buildKey}`,
     allEvents: `${prefix}:events`,
     cancel: `${prefix}:cancel`,

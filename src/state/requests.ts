@@ -2,6 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { BuildOptions } from '../core/options';
+import type { ArtifactStore } from '../storage/artifact-store';
+import { StorageUnavailableError } from '../storage/errors';
+import { requestKey } from '../storage/layout';
+import { readJson } from '../storage/read-json';
 import type { BestMetric, Sweep } from '../core/sweep';
 import type { RedisKeys } from './redis';
 
@@ -54,16 +58,46 @@ const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 const REQUEST_PREFIX = /^[0-9a-f][0-9a-f-]{5,35}$/;
 export const ACCEPTED_REQUEST_REF = 'a request id (a UUID such as 3f2a9c1e-7b4d-4e2a-9c51-0d8e6f1a2b3c) or its first 6 or more characters';
 
-export class RequestRecords {
-  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
+/** Why a reachable store refuses a write: full, read-only, not allowed. */
+const WRITE_REFUSALS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM']);
 
-  async create(fields: Omit<RequestRecord, 'id' | 'createdAt'>): Promise<RequestRecord> {
+export class RequestRecords {
+  constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly store: ArtifactStore) {}
+
+  /**
+   * Journals the request in storage, then records it in Redis. Written before any of its builds is
+   * queued: whatever Redis loses, an accepted request can be restored (src/api/reconciler.ts).
+   * A store that refuses writes (full, read-only) does not stop the request: it is accepted
+   * unjournaled (`journaled: false`), as its builds would wait the outage out anyway.
+   */
+  async create(fields: Omit<RequestRecord, 'id' | 'createdAt'>): Promise<{ record: RequestRecord; journaled: boolean }> {
     const record: RequestRecord = { id: randomUUID(), createdAt: new Date().toISOString(), ...fields };
-    const multi = this.redis.multi().set(this.keys.request(record.id), JSON.stringify(record)).zadd(this.keys.requests, Date.now(), record.id);
+    const journaled = await this.store.put(requestKey(record.id), JSON.stringify(record), { contentType: 'application/json' }).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof StorageUnavailableError && WRITE_REFUSALS.has(err.reason)) return false;
+        throw err;
+      },
+    );
+    await this.index(record);
+    return { record, journaled };
+  }
+
+  /** Puts a journaled request back into Redis unless it is there; true when it was missing. */
+  async restore(record: RequestRecord): Promise<boolean> {
+    if (await this.redis.exists(this.keys.request(record.id))) return false;
+    await this.index(record);
+    return true;
+  }
+
+  private async index(record: RequestRecord): Promise<void> {
+    const multi = this.redis
+      .multi()
+      .set(this.keys.request(record.id), JSON.stringify(record))
+      .zadd(this.keys.requests, Date.parse(record.createdAt), record.id);
     // `name@best` looks for the newest sweep of a model.
-    if (record.sweep) multi.zadd(this.keys.sweepsByModel(record.modelId), Date.now(), record.id);
+    if (record.sweep) multi.zadd(this.keys.sweepsByModel(record.modelId), Date.parse(record.createdAt), record.id);
     await multi.exec();
-    return record;
   }
 
   /** The model's sweep requests, newest first. */
@@ -74,9 +108,14 @@ export class RequestRecords {
     return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as RequestRecord);
   }
 
+  /** From Redis, else from its journal in storage (Redis lost it), which is put back. */
   async get(id: string): Promise<RequestRecord | null> {
     const json = await this.redis.get(this.keys.request(id));
-    return json ? (JSON.parse(json) as RequestRecord) : null;
+    if (json) return JSON.parse(json) as RequestRecord;
+    if (!REQUEST_ID.test(id)) return null;
+    const journaled = await readJson<RequestRecord>(this.store, requestKey(id));
+    if (journaled) await this.restore(journaled);
+    return journaled;
   }
 
   /** A request by its id or a unique prefix of it; RequestRefError says what was wrong. */

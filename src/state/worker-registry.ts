@@ -21,6 +21,8 @@ export interface WorkerInfo {
   /** Why a toolchain serves no target here (e.g. no trtexec). */
   notes: string[];
   currentBuild: string | null;
+  /** Set while the worker takes no jobs because a dependency is down (src/worker/outage-pause.ts). */
+  paused?: { dependency: 'storage'; reason: string; since: string };
   since: string;
   lastBeat: string;
   /** Latest telemetry (GPU utilisation, memory, ...), when the worker has any. */

@@ -62,5 +62,7 @@ export interface ArtifactStore {
   presignedUrl(key: string, expiresInSeconds: number): Promise<string | null>;
   /** Makes objects put with `deferSync` durable; absent where every put is durable when it returns (S3). */
   sync?(keys: string[]): Promise<void>;
+  /** Removes the backend's own temp files unchanged for `olderThanMs` (the filesystem store's `.tmp`); S3 has none. */
+  sweepTemp?(olderThanMs: number): Promise<{ files: number; bytes: number }>;
   close?(): Promise<void>;
 }

@@ -35,7 +35,8 @@ import { toReadable, VerifyingHasher } from './verifying-hasher';
 
 const SECOND = 1000;
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
-const ABANDONED_TEMP_MS = 24 * 60 * 60 * SECOND;
+/** A live put writes to its temp file all the time (or waits at most lockTimeoutMs for a lock): an hour-old one is abandoned. */
+const ABANDONED_TEMP_MS = 60 * 60 * SECOND;
 
 export interface FsStoreOptions {
   /** A key's lock older than this was left by a crashed process and is broken (Default: 10 * SECOND). */
@@ -183,19 +184,31 @@ export class FsStore implements ArtifactStore {
 
   private init(): Promise<unknown> {
     this.ready ??= Promise.all([
-      mkdir(this.tmpDir, { recursive: true }).then(() => this.removeAbandonedTempFiles()),
+      mkdir(this.tmpDir, { recursive: true }).then(() => this.sweepTemp(ABANDONED_TEMP_MS)),
       mkdir(this.lockDir, { recursive: true }),
     ]);
     return this.ready;
   }
 
-  /** Temp files of puts that a crash cut short; a live put writes to its file all the time. */
-  private async removeAbandonedTempFiles(): Promise<void> {
-    for (const name of await readdir(this.tmpDir)) {
+  /** Removes temp files of puts that a crash cut short, unchanged for `olderThanMs`; says what it freed. */
+  async sweepTemp(olderThanMs: number = ABANDONED_TEMP_MS): Promise<{ files: number; bytes: number }> {
+    const freed = { files: 0, bytes: 0 };
+    let names: string[];
+    try {
+      names = await readdir(this.tmpDir);
+    } catch (err) {
+      if (isAbsent(err)) return freed;
+      throw err;
+    }
+    for (const name of names) {
       const file = path.join(this.tmpDir, name);
       const stats = await stat(file).catch(() => null);
-      if (stats && Date.now() - stats.mtimeMs > ABANDONED_TEMP_MS) await rm(file, { force: true });
+      if (!stats || Date.now() - stats.mtimeMs <= olderThanMs) continue;
+      await rm(file, { force: true });
+      freed.files++;
+      freed.bytes += stats.size;
     }
+    return freed;
   }
 
   private async headPaths(key: string, paths: Paths): Promise<ObjectInfo | null> {

@@ -47,6 +47,7 @@ export function guardStore(store: ArtifactStore, count: StorageErrorCounter): Ar
       }
     },
     sync: store.sync ? (keys: string[]) => store.sync!(keys).catch((err) => guard('sync', count, err)) : undefined,
+    sweepTemp: store.sweepTemp ? (olderThanMs: number) => store.sweepTemp!(olderThanMs).catch((err) => guard('sweep', count, err)) : undefined,
     close: store.close ? () => store.close!() : undefined,
   };
 }

@@ -7,3 +7,4 @@ export { S3Store, type S3StoreOptions } from './s3-store';
 export { createStore, type StoreConfig } from './create-store';
 export * from './layout';
 export * from './publish';
+export * from './sweep';

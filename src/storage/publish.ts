@@ -6,15 +6,20 @@
  * with put-if-absent. The same build key means the same artifact, so when two workers publish one
  * key the first manifest wins; the loser's files sit under keys no manifest lists (their keys hold
  * their sha256, see layout.ts), and it gets the winner's manifest back.
+ *
+ * Files go to `blobs/<sha256>`, shared by every set with the same bytes. A blob already stored is
+ * not uploaded again only while it is young (younger than `reuseWithinMs`): the garbage collector
+ * deletes an unlisted blob only once it is older than its grace, twice that, so a blob this set
+ * relies on cannot be collected between the last check and the manifest (docs/cleanup.md).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { MANIFEST_FILE, type Manifest, type ManifestFile } from '../core/manifest';
 import type { ArtifactStore } from './artifact-store';
 import { IntegrityError, NotFoundError, PreconditionFailedError, StoreError } from './errors';
-import { artifactKey, assertValidFileName, manifestKey } from './layout';
+import { assertValidFileName, blobKey, manifestKey } from './layout';
 import { VerifyingHasher } from './verifying-hasher';
 
 export interface ArtifactFileInput {
@@ -22,16 +27,26 @@ export interface ArtifactFileInput {
   name: string;
   /** Where the file is on this machine. */
   path: string;
-  /** `engine`, `model`, `timing-cache`, `log`, `layer-info`, `report`. */
+  /** `engine`, `model`, `timing-cache`, `log`, `layer-info`, `report`, `provenance`. */
   role: string;
 }
 
 export interface PublishInput {
   buildKey: string;
   files: ArtifactFileInput[];
+  /**
+   * Files made from the uploaded ones, e.g. the signed provenance (docs/provenance.md): uploaded
+   * after them, before the manifest, which lists them too. (Default: none)
+   */
+  attest?(files: ManifestFile[]): Promise<ArtifactFileInput[]>;
   /** Builds the manifest from the files as stored (sha256 and size filled in). */
   makeManifest(files: ManifestFile[]): Manifest;
+  /** A stored blob this young is used as it is; an older one is uploaded again, which makes it young (Default: DEFAULT_BLOB_REUSE_MS). */
+  reuseWithinMs?: number;
 }
+
+/** Half of the garbage collector's default grace (KILN_GC_GRACE_SECONDS, 1 hour). */
+export const DEFAULT_BLOB_REUSE_MS = 30 * 60 * 1000;
 
 export type PublishResult = { published: true; manifest: Manifest } | { published: false; manifest: Manifest };
 
@@ -41,20 +56,34 @@ export async function publishArtifactSet(store: ArtifactStore, input: PublishInp
   const existing = await readManifest(store, buildKey);
   if (existing) return { published: false, manifest: existing };
 
+  const reuseWithinMs = input.reuseWithinMs ?? DEFAULT_BLOB_REUSE_MS;
   const files: ManifestFile[] = [];
-  const written: string[] = [];
-  for (const file of input.files) {
-    const { sha256, size } = await hashFile(file.path);
-    const key = artifactKey(buildKey, { name: file.name, sha256 });
-    // A retry after a crash finds the files it already uploaded.
-    if ((await store.head(key))?.sha256 !== sha256) {
-      await store.put(key, createReadStream(file.path), { sha256, size, deferSync: true });
-      written.push(key);
+  const paths = new Map<string, string>();
+  const add = async (list: ArtifactFileInput[]) => {
+    for (const file of list) {
+      const { sha256, size } = await hashFile(file.path);
+      files.push({ name: file.name, sha256, size, role: file.role, blob: true });
+      paths.set(sha256, file.path);
     }
-    files.push({ name: file.name, sha256, size, role: file.role });
+  };
+  await add(input.files);
+  if (input.attest) {
+    // A separate step over the files as they will be stored: what it makes is stored and listed like them.
+    const attestations = await input.attest([...files]);
+    checkFileNames([...input.files, ...attestations]);
+    await add(attestations);
+  }
+  // Twice: the second pass, just before the manifest, catches a blob reused in the first pass
+  // that aged (or was collected) while the other files uploaded.
+  const written = new Set<string>();
+  for (let pass = 0; pass < 2; pass++) {
+    for (const [sha256, path] of paths) {
+      const key = await ensureBlob(store, sha256, path, reuseWithinMs);
+      if (key) written.add(key);
+    }
   }
   // The manifest must never reach the disk before the files it lists.
-  if (written.length) await store.sync?.(written);
+  if (written.size) await store.sync?.([...written]);
 
   const manifest = input.makeManifest(files);
   checkManifest(manifest, buildKey, files);
@@ -67,6 +96,16 @@ export async function publishArtifactSet(store: ArtifactStore, input: PublishInp
     return { published: false, manifest: winner };
   }
   return { published: true, manifest };
+}
+
+/** Uploads a file to its blob unless the blob is stored, verified, and young enough to rely on; returns the key it wrote, if any. */
+async function ensureBlob(store: ArtifactStore, sha256: string, path: string, reuseWithinMs: number): Promise<string | null> {
+  const key = blobKey(sha256);
+  const stored = await store.head(key);
+  // S3 listings and heads of objects Kiln wrote carry the sha256; a blob's key is its sha256 anyway.
+  if (stored && (stored.sha256 ?? sha256) === sha256 && Date.now() - stored.lastModified.getTime() < reuseWithinMs) return null;
+  await store.put(key, createReadStream(path), { sha256, size: (await stat(path)).size, deferSync: true });
+  return key;
 }
 
 /** The manifest of a build key; null when absent (a set without a manifest is not published). */
@@ -134,7 +173,7 @@ function checkManifest(manifest: Manifest, buildKey: string, uploaded: ManifestF
     throw new StoreError(`Expected a manifest of build ${buildKey} but received one of ${manifest.buildKey}`);
   }
   for (const file of manifest.files) {
-    if (!uploaded.some((u) => u.name === file.name && u.sha256 === file.sha256 && u.size === file.size)) {
+    if (!uploaded.some((u) => u.name === file.name && u.sha256 === file.sha256 && u.size === file.size && u.blob === file.blob)) {
       throw new IntegrityError(`Expected the manifest of ${buildKey} to list only uploaded files but it lists ${file.name} (${file.sha256})`);
     }
   }

@@ -8,21 +8,25 @@
  */
 import os from 'node:os';
 import { DelayedError, UnrecoverableError } from 'bullmq';
+import { sweepLocalTemp } from '../cleanup/work-dirs';
 import type { KilnConfig } from '../config';
 import type { FarmContext } from '../context';
 import type { WorkerFacts } from '../core/manifest';
 import { targetKey } from '../core/target';
+import { ensureSigningKey } from '../signing-key';
 import { publishEvent } from '../state/build-events';
 import { CpuSampler, pushTelemetry, type TelemetrySample } from '../state/worker-telemetry';
 import { pushWorkerMetrics } from '../state/fleet-metrics';
 import { connectRedis } from '../state/redis';
 import type { Logger } from '../log';
+import { OutagePause, type OutageState } from './outage-pause';
 import type { WorkerInfo } from '../state/worker-registry';
 import { readManifest } from '../storage/publish';
 import type { BuildJob, BuildJobData, BuildJobResult } from '../queue/build-queues';
 import { JobSource } from '../queue/job-source';
 import { BuildMetrics, type BuildOutcome } from './build-metrics';
 import { runPipeline } from './pipeline';
+import { Signer } from './provenance';
 import { registrationOf } from './registration';
 import { BuildInputError, type Capabilities, type Toolchain } from './toolchains/toolchain';
 
@@ -47,6 +51,7 @@ export class KilnWorker {
   private readonly subscriber;
   private info!: WorkerInfo;
   private facts!: WorkerFacts;
+  private signer!: Signer;
   private toolchainByTarget = new Map<string, Toolchain>();
   private heartbeat?: NodeJS.Timeout;
   private current: { buildKey: string; abort: AbortController; done: Promise<unknown> } | null = null;
@@ -54,6 +59,7 @@ export class KilnWorker {
   /** Set when stop()'s grace period ran out: a build starting now is handed back at once. */
   private graceOver = false;
   private sampleTelemetry: () => Promise<TelemetrySample | null> = async () => null;
+  private readonly outage: OutagePause;
 
   constructor(
     private readonly config: KilnConfig,
@@ -64,6 +70,7 @@ export class KilnWorker {
     this.logger = (options.logger ?? ctx.log).child({ workerId: this.id });
     this.metrics = new BuildMetrics(ctx.metrics.registry, this.id);
     this.subscriber = connectRedis(config.redisUrl, `kiln-worker-${this.id}-cancel`);
+    this.outage = new OutagePause(ctx.store, () => this.jobs ?? undefined, this.logger, config.heartbeatMs, () => void this.beat().catch(() => undefined));
   }
 
   get targets(): string[] {
@@ -71,6 +78,9 @@ export class KilnWorker {
   }
 
   async start(): Promise<void> {
+    this.signer = new Signer(ensureSigningKey(this.config), this.ctx.store);
+    // Listed at once so GET /v1/keys shows it; with storage down, before the first set it signs.
+    void this.signer.ensureListed().catch((err: Error) => this.logger.warn({ err }, `signing key not listed yet: ${err.message}`));
     const capabilities = this.options.capabilities ?? (await Promise.all(this.options.toolchains.map((t) => t.detect())));
     const registration = registrationOf(capabilities);
     const { toolchains, hardware, notes } = registration;
@@ -104,6 +114,14 @@ export class KilnWorker {
       lastBeat: '',
     };
 
+    // Work directories of builds that no worker runs any more (this worker's before a crash, or a
+    // dead peer's on this machine) are tens of MB each: removed before taking work.
+    const swept = await sweepLocalTemp(this.ctx, { olderThanMs: this.config.cleanup.tempAgeMs }).catch((err) => {
+      this.logger.warn({ err }, `could not sweep ${this.config.tmpDir}: ${(err as Error).message}`);
+      return null;
+    });
+    if (swept?.entries) this.logger.info({ swept }, `removed ${swept.entries} stale work directories and uploads (${swept.bytes} bytes)`);
+
     await this.subscriber.subscribe(this.ctx.keys.cancel);
     this.subscriber.on('message', (_channel: string, buildKey: string) => {
       if (this.current?.buildKey === buildKey) this.current.abort.abort('cancel' satisfies AbortReason);
@@ -116,7 +134,9 @@ export class KilnWorker {
       this.ctx.redis,
       this.targets,
       (job, token) => this.runJob(job, token),
-      { prefix: `${this.config.prefix}:bull`, lockDuration: this.config.lockMs, stalledInterval: this.config.stalledMs, maxStalledCount: 2 },
+      // The crash budget follows KILN_ATTEMPTS: a build survives as many worker crashes as it has
+      // attempts (docs/recovery.md); BullMQ fails it on the next one.
+      { prefix: `${this.config.prefix}:bull`, lockDuration: this.config.lockMs, stalledInterval: this.config.stalledMs, maxStalledCount: this.config.attempts },
       this.id,
     );
     jobs.on('error', (err, target) => this.logger.error({ err, target }, `queue ${target}: ${err.message}`));
@@ -134,7 +154,8 @@ export class KilnWorker {
     // A failed reading must not stop the heartbeat: the worker is alive even if NVML is not.
     const sample = await this.sampleTelemetry().catch(() => null);
     const ttlMs = this.config.heartbeatMs * 3;
-    await this.ctx.workers.beat({ ...this.info, currentBuild: this.current?.buildKey ?? null, ...(sample ? { telemetry: { ...sample } } : {}) }, ttlMs);
+    const paused = this.outage.current;
+    await this.ctx.workers.beat({ ...this.info, currentBuild: this.current?.buildKey ?? null, ...(paused ? { paused } : {}), ...(sample ? { telemetry: { ...sample } } : {}) }, ttlMs);
     if (sample) await pushTelemetry(this.ctx.redis, this.ctx.keys, this.id, sample, { ttlMs });
     await this.pushMetrics();
   }
@@ -155,16 +176,25 @@ export class KilnWorker {
     const toolchain = this.toolchainByTarget.get(spec.targetKey);
     if (!toolchain) throw new UnrecoverableError(`Worker ${this.id} cannot build ${spec.targetKey}`);
     const now = () => new Date().toISOString();
+    // Tries so far, crashes included: a stalled job comes back with its stalledCounter raised.
+    const attempt = job.attemptsMade + (job.stalledCounter ?? 0) + 1;
+    const log = this.logger.child({ buildKey, target: spec.targetKey });
 
-    // A stalled job can come back after its set was published (the worker died just after): done.
-    const existing = await readManifest(this.ctx.store, buildKey);
-    if (existing) {
-      await this.ctx.artifacts.add(existing);
-      await this.finish(buildKey, { state: 'succeeded', percent: 100, finishedAt: now(), verdict: existing.validation });
-      return { published: false };
+    // Before the build starts, an error still has to reach the record: a build is never left
+    // queued by a failure that only BullMQ saw (docs/recovery.md).
+    let record;
+    try {
+      // A stalled job can come back after its set was published (the worker died just after): done.
+      const existing = await readManifest(this.ctx.store, buildKey);
+      if (existing) {
+        await this.ctx.artifacts.add(existing);
+        await this.finish(buildKey, { state: 'succeeded', percent: 100, finishedAt: now(), verdict: existing.validation });
+        return { published: false };
+      }
+      record = await this.ctx.builds.get(buildKey);
+    } catch (err) {
+      return this.failedBeforeStart(job, token, attempt, err, log);
     }
-
-    const record = await this.ctx.builds.get(buildKey);
     if (record?.cancelRequested) {
       await this.finish(buildKey, { state: 'cancelled', finishedAt: now(), error: 'cancelled' });
       throw new UnrecoverableError('cancelled');
@@ -172,15 +202,13 @@ export class KilnWorker {
 
     const abort = new AbortController();
     const timeout = setTimeout(() => abort.abort('timeout' satisfies AbortReason), spec.options.timeoutSeconds * 1000);
-    const attempt = job.attemptsMade + 1;
-    const log = this.logger.child({ buildKey, target: spec.targetKey });
     const attemptStarted = Date.now();
     await this.ctx.builds.update(buildKey, { state: 'active', worker: this.id, startedAt: now(), attempts: attempt, percent: 0 }, ['error']);
     await publishEvent(this.ctx.redis, this.ctx.keys, { type: 'state', buildKey, state: 'active', at: now() });
     log.info({ attempt }, `building ${buildKey.slice(0, 12)} for ${spec.targetKey} (attempt ${attempt})`);
 
     const onPhaseEnd = (phase: string, seconds: number) => this.metrics.phaseSeconds.observe({ target: spec.targetKey, phase }, seconds);
-    const done = runPipeline({ ctx: this.ctx, toolchain, worker: this.facts, buildKey, spec, signal: abort.signal, onPhaseEnd });
+    const done = runPipeline({ ctx: this.ctx, toolchain, worker: this.facts, buildKey, spec, signal: abort.signal, signer: this.signer, onPhaseEnd });
     this.current = { buildKey, abort, done: done.catch(() => undefined) };
     if (this.graceOver) abort.abort('shutdown' satisfies AbortReason);
     void this.beat().catch(() => undefined);
@@ -213,6 +241,11 @@ export class KilnWorker {
         log.info('cancelled');
         throw new UnrecoverableError('cancelled');
       }
+      const outage = reason === null ? OutagePause.of(err) : null;
+      if (outage && token) {
+        await this.attemptEnded(spec.targetKey, 'handed_back', attemptStarted);
+        return this.waitOutOutage(job, token, outage, log);
+      }
       const message = reason === 'timeout' ? `Build timed out after ${spec.options.timeoutSeconds} s (options.timeoutSeconds)` : errorMessage(err);
       const final = reason === 'timeout' || err instanceof BuildInputError || attempt >= (job.opts.attempts ?? 1);
       log.warn({ attempt, final, err }, `${final ? 'failed' : 'attempt failed'} ${buildKey.slice(0, 12)}: ${message}`);
@@ -228,6 +261,36 @@ export class KilnWorker {
       this.current = null;
       void this.beat().catch(() => undefined);
     }
+  }
+
+  /** An error before the build started: an outage is waited out, anything else is an attempt. */
+  private async failedBeforeStart(job: BuildJob, token: string | undefined, attempt: number, err: unknown, log: Logger): Promise<never> {
+    const { buildKey } = job.data;
+    const outage = OutagePause.of(err);
+    if (outage && token) return this.waitOutOutage(job, token, outage, log);
+    const message = errorMessage(err);
+    const final = attempt >= (job.opts.attempts ?? 1);
+    log.warn({ attempt, final, err }, `could not start ${buildKey.slice(0, 12)}: ${message}`);
+    if (final) {
+      await this.finish(buildKey, { state: 'failed', finishedAt: new Date().toISOString(), error: `Could not start the build: ${message}` });
+      throw new UnrecoverableError(message);
+    }
+    await this.finish(buildKey, { state: 'queued', error: `attempt ${attempt} could not start, retrying: ${message}` }, false);
+    throw err;
+  }
+
+  /**
+   * The store is down: the job goes back to the queue without using an attempt (BullMQ counts a
+   * DelayedError as no attempt), the record says why it waits, and the worker pauses until the
+   * store is back, so the queue's other builds are not burned on the outage either.
+   */
+  private async waitOutOutage(job: BuildJob, token: string, outage: OutageState, log: Logger): Promise<never> {
+    const { buildKey } = job.data;
+    log.warn({ outage }, `storage unavailable (${outage.reason}) for ${buildKey.slice(0, 12)}: back to the queue without using an attempt`);
+    await this.finish(buildKey, { state: 'queued', percent: 0, error: `storage unavailable (${outage.reason}): waiting for it to come back; this does not use up an attempt` }, false);
+    await job.moveToDelayed(Date.now() + this.config.retryDelayMs, token);
+    this.outage.begin(outage);
+    throw new DelayedError();
   }
 
   private async failStalled(buildKey: string, reason: string): Promise<void> {
@@ -255,6 +318,7 @@ export class KilnWorker {
   async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.outage.stop();
     this.jobs?.pause();
     if (this.current) this.logger.info({ buildKey: this.current.buildKey }, `waiting up to ${graceMs} ms for build ${this.current.buildKey.slice(0, 12)}`);
     // A job taken just before pause() may not have started its build yet: the grace covers it too.

@@ -124,7 +124,8 @@ describe('kiln CLI against a real farm', () => {
     const answer = JSON.parse(result.stdout);
     expect(answer.resolve).toMatchObject({ rung: 'cpu', buildKey: buildId, target });
     const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8'));
-    expect((await readdir(out)).sort()).toEqual([...manifest.files.map((f: { name: string }) => f.name), 'manifest.json'].sort());
+    // Beside the set's files: its manifest, and the statement signed in its provenance envelope.
+    expect((await readdir(out)).sort()).toEqual([...manifest.files.map((f: { name: string }) => f.name), 'manifest.json', 'provenance.statement.json'].sort());
     for (const f of manifest.files) expect(sha256(await readFile(path.join(out, f.name)))).toBe(f.sha256);
 
     const again = await kiln(['fetch', 'cli-tiny', '--target', target, '-o', out], TOKENS.reader);
@@ -202,4 +203,25 @@ describe('kiln CLI against a real farm', () => {
     const workers = await kiln(['workers', '--json'], TOKENS.admin);
     expect(JSON.parse(workers.stdout).workers.map((w: { targets: string[] }) => w.targets)).toEqual([[target]]);
   });
+
+  it('deletes a model only with --yes, says what it freed, and runs the garbage collector for an admin', async () => {
+    const other = tinyConv({ seed: 9 });
+    const file = await writeModel(other, dir, 'other.onnx');
+    expect((await kiln(['models', 'push', file, '--name', 'cli-doomed'])).code).toBe(0);
+
+    const unconfirmed = await kiln(['models', 'delete', 'cli-doomed']);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toContain('error: Deleting cli-doomed removes it, its builds and artifacts for good; add --yes to confirm');
+
+    const deleted = await kiln(['models', 'delete', 'cli-doomed', '--yes']);
+    expect(deleted.code).toBe(0);
+    expect(deleted.stdout).toContain(`Deleted model ${sha256(other)} (cli-doomed@1): 0 build(s), 1 file(s)`);
+    expect((await kiln(['models', 'show', 'cli-doomed'])).code).toBe(1);
+
+    expect((await kiln(['admin', 'gc'], TOKENS.builder)).stderr).toContain('This needs the admin role');
+    const gc = await kiln(['admin', 'gc', '--json', '--grace', '3600'], TOKENS.admin);
+    expect(gc.code).toBe(0);
+    expect(JSON.parse(gc.stdout)).toMatchObject({ bytesFreed: expect.any(Number), store: { manifests: expect.any(Number) } });
+    // Six CLI processes: a shared, loaded machine takes longer than the default minute.
+  }, 180_000);
 });

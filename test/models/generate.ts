@@ -1,5 +1,6 @@
 /**
  * Writes a test model: npm run models:generate -- <name> <out.onnx> [--width N] [--image-size N] [--classes N] [--seed N] [--static-batch]
+ * Drift gates: --graph-name X gives other bytes with the same weights, --perturb 0.05 other weights.
  * e.g. npm run models:generate -- resnet18 /tmp/resnet18.onnx  (the real ~11.7M-parameter shape)
  */
 import { Command } from 'commander';
@@ -14,14 +15,16 @@ interface Flags {
   classes?: number;
   seed?: number;
   staticBatch?: boolean;
+  perturb?: number;
+  graphName?: string;
 }
 
 const MODELS: Record<string, (flags: Flags) => Buffer> = {
   resnet18: (f) => resnet18({ width: f.width, imageSize: f.imageSize, classes: f.classes, seed: f.seed, dynamicBatch: !f.staticBatch }),
   mobilenetv2: (f) => mobilenetV2({ widthMultiplier: f.width, imageSize: f.imageSize, classes: f.classes, seed: f.seed, dynamicBatch: !f.staticBatch }),
   'tiny-add': (f) => tinyAdd({ seed: f.seed, dynamicBatch: !f.staticBatch }),
-  'tiny-mlp': (f) => tinyMlp({ seed: f.seed, dynamicBatch: !f.staticBatch }),
-  'tiny-conv': (f) => tinyConv({ seed: f.seed, dynamicBatch: !f.staticBatch }),
+  'tiny-mlp': (f) => tinyMlp({ seed: f.seed, dynamicBatch: !f.staticBatch, perturb: f.perturb, graphName: f.graphName }),
+  'tiny-conv': (f) => tinyConv({ seed: f.seed, dynamicBatch: !f.staticBatch, perturb: f.perturb, graphName: f.graphName }),
   'int-input': (f) => intInputModel({ seed: f.seed, dynamicBatch: !f.staticBatch }),
   'symbolic-dims': (f) => symbolicDimsModel({ seed: f.seed }),
   'external-data': (f) => withExternalData({ seed: f.seed }),
@@ -52,6 +55,8 @@ new Command()
   .option('--classes <n>', 'output classes', number('classes'))
   .option('--seed <n>', 'weights seed', number('seed'))
   .option('--static-batch', 'batch dim fixed to 1 instead of symbolic')
+  .option('--perturb <scale>', 'tiny-mlp, tiny-conv: scale each weight by (1 + scale * N(0, 1)), a retrained-looking version', number('perturb'))
+  .option('--graph-name <name>', 'tiny-mlp, tiny-conv: the graph name (other bytes, same weights: a re-upload)')
   .action(async (name: string, out: string, flags: Flags) => {
     const build = MODELS[name];
     if (!build) throw new Error(`Expected a model name (${Object.keys(MODELS).join(', ')}) but received ${name}`);

@@ -28,8 +28,13 @@ export class GraphBuilder {
   private readonly initializers: Plain[] = [];
   private count = 0;
 
-  constructor(seed = 1) {
+  /** Weight noise of its own stream, so perturbing leaves every other value as the seed made it. */
+  private readonly noise: ReturnType<typeof createRng>;
+
+  /** `perturb` scales each weight by (1 + perturb * N(0, 1)): a retrained-looking copy of the seed's model. */
+  constructor(seed = 1, private readonly perturb = 0) {
     this.rng = createRng(seed);
+    this.noise = createRng(seed + 7919);
   }
 
   input(name: string, type: ElementTypeName, dims: DimSpec[]): string {
@@ -55,7 +60,8 @@ export class GraphBuilder {
   /** He-normal weights (std sqrt(2 / fanIn)), which keep ReLU activations at a steady scale. */
   weight(name: string, dims: number[], fanIn: number): string {
     const std = Math.sqrt(2 / fanIn);
-    return this.initializer(name, dims, this.fill(size(dims), () => this.rng.normal() * std));
+    const jitter = () => (this.perturb > 0 ? 1 + this.perturb * this.noise.normal() : 1);
+    return this.initializer(name, dims, this.fill(size(dims), () => this.rng.normal() * std * jitter()));
   }
 
   /** Uniform values in [low, high): biases, BN scales and variances. */

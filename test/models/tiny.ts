@@ -6,6 +6,10 @@ export interface TinyOptions {
   /** A symbolic 'batch' first dim, or a fixed 1. (Default: true) */
   dynamicBatch?: boolean;
   seed?: number;
+  /** Scales each weight by (1 + perturb * N(0, 1)) (tiny-mlp, tiny-conv). (Default: 0) */
+  perturb?: number;
+  /** The graph's name: another name gives other bytes with the same weights (tiny-mlp, tiny-conv). */
+  graphName?: string;
 }
 
 const batchDim = (dynamicBatch = true): number | string => (dynamicBatch ? 'batch' : 1);
@@ -23,7 +27,7 @@ export function tinyAdd(options: TinyOptions = {}): Buffer {
 
 /** x [batch, 8] -> Gemm(16) -> Relu -> MatMul + Add (4) -> y: both ways exporters write a dense layer. */
 export function tinyMlp(options: TinyOptions = {}): Buffer {
-  const g = new GraphBuilder(options.seed);
+  const g = new GraphBuilder(options.seed, options.perturb);
   const batch = batchDim(options.dynamicBatch);
   const x = g.input('x', 'float', [batch, 8]);
   const h = g.node('Gemm', [x, g.weight('fc1.weight', [16, 8], 8), g.uniform('fc1.bias', [16], -0.1, 0.1)], { transB: 1 });
@@ -31,18 +35,18 @@ export function tinyMlp(options: TinyOptions = {}): Buffer {
   const mm = g.node('MatMul', [relu, g.weight('fc2.weight', [16, 4], 16)]);
   g.node('Add', [mm, g.uniform('fc2.bias', [4], -0.1, 0.1)], {}, 'y');
   g.output('y', 'float', [batch, 4]);
-  return g.toModel({ graphName: 'tiny_mlp' });
+  return g.toModel({ graphName: options.graphName ?? 'tiny_mlp' });
 }
 
 /** A small CNN: x [batch, 3, 16, 16] -> Conv + BN + Relu -> GlobalAveragePool -> Flatten -> Gemm -> logits [batch, 10]. */
 export function tinyConv(options: TinyOptions = {}): Buffer {
-  const g = new GraphBuilder(options.seed);
+  const g = new GraphBuilder(options.seed, options.perturb);
   const batch = batchDim(options.dynamicBatch);
   const x = g.input('x', 'float', [batch, 3, 16, 16]);
   const features = g.node('Relu', [g.convBn(x, 3, 8, 3)]);
   g.classifier(features, 8, 10, 'logits');
   g.output('logits', 'float', [batch, 10]);
-  return g.toModel({ graphName: 'tiny_conv' });
+  return g.toModel({ graphName: options.graphName ?? 'tiny_conv' });
 }
 
 /** Token ids int64 [batch, 6], valid in [0, 16), -> Gather from a [16, 8] embedding table -> [batch, 6, 8]. */

@@ -1,3 +1,6 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { batchSizes } from '../../src/worker/toolchains/onnxruntime/benchmark';
 import { onnxRuntimeToolchain } from '../../src/worker/toolchains/onnxruntime';
 import { GraphBuilder, intInputModel, tinyConv, tinyMlp } from '../models';
@@ -54,6 +57,38 @@ describe('onnxRuntimeToolchain.benchmark', () => {
     expect([...ctx.percents].sort((a, b) => a - b)).toEqual(ctx.percents);
     expect(new Set(ctx.percents).size).toBe(ctx.percents.length);
     expect(ctx.logs.filter((line) => line.startsWith('benchmark batch '))).toHaveLength(3);
+  });
+
+  test('the reference is measured at the same batch sizes and threads, and the speed-up is their median ratio', async () => {
+    const ctx = await context(tinyConv(), { benchmark: { maxBatch: 2, warmup: 1, iterations: 5 } });
+    const report = await onnxRuntimeToolchain.benchmark(ctx, await onnxRuntimeToolchain.build(ctx));
+    expect(report.reference?.name).toBe('onnxruntime-cpu (optimizations disabled)');
+    expect(report.reference?.rows.map((row) => row.batch)).toEqual([1, 2]);
+    expect(report.speedup?.map((s) => s.batch)).toEqual([1, 2]);
+    for (const s of report.speedup ?? []) {
+      const row = report.rows.find((r) => r.batch === s.batch)!;
+      const ref = report.reference!.rows.find((r) => r.batch === s.batch)!;
+      expect(s.medianMs).toBe(row.latencyMs.median);
+      expect(s.referenceMedianMs).toBe(ref.latencyMs.median);
+      expect(s.speedup).toBeCloseTo(ref.latencyMs.median / row.latencyMs.median, 2);
+    }
+    const conditions = report.conditions!;
+    expect(conditions.threads).toBe(availableParallelism());
+    expect(conditions.host?.cores).toBeGreaterThan(0);
+    expect(conditions.host?.seconds).toBeGreaterThan(0);
+    // On a shared machine either answer can be right; what matters is that it follows the reasons.
+    expect(conditions.quality).toBe(conditions.reasons.length > 0 ? 'noisy' : 'clean');
+    expect(ctx.logs.filter((line) => line.startsWith('reference batch '))).toHaveLength(2);
+    expect(ctx.logs.some((line) => line.startsWith('speed-up over the reference: batch 1 '))).toBe(true);
+
+    // The profiled pass leaves its per-node times in the work dir for the pipeline to publish.
+    const profile = JSON.parse(await readFile(join(ctx.workDir, 'layer-profile.json'), 'utf8'));
+    expect(profile).toMatchObject({ schema: 1, source: 'onnxruntime-profiler', batch: 1, runs: 10 });
+    expect(profile.layers.length).toBeGreaterThan(2);
+    expect(profile.layers.map((l: { opType: string }) => l.opType)).toContain('Gemm');
+    const shares = profile.layers.reduce((sum: number, l: { share: number }) => sum + l.share, 0);
+    expect(shares).toBeCloseTo(1, 6);
+    expect(profile.layers[0].ms).toBeGreaterThanOrEqual(profile.layers[profile.layers.length - 1].ms);
   });
 
   test("a fixed batch is measured at the model's own batch only", async () => {

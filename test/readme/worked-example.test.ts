@@ -203,6 +203,7 @@ describe('the README worked example, as written', () => {
     expect(watched).toContain(`[${target}] succeeded 100%`);
     expect(watched).toMatch(new RegExp(`${target}\\s+succeeded\\s+pass\\s+\\S+\\s+[\\d.]+ ms \\(batch 1\\)\\s+[\\d.]+ \\(batch [124]\\)`));
     expect(outOf(stdout, step('kiln fetch'))).toContain(`wrote into resnet18-${target}/:`);
+    expect(outOf(stdout, step('kiln fetch'))).toContain('provenance: verified, signed by key');
     expect(readdirSync(path.join(dir, `resnet18-${target}`))).toContain('manifest.json');
     const last = steps.length - 1;
     expect(steps[last].command).toMatch(/# -> cached$/);

@@ -45,14 +45,25 @@ describe('FsStore on disk', () => {
     expect(await readdir(path.join(dir, '.locks'))).toEqual([]);
   });
 
-  it('removes temp files that crashed puts left behind a day ago, and only those', async () => {
+  it('removes temp files that crashed puts left behind over an hour ago, and only those', async () => {
     await mkdir(path.join(dir, '.tmp'));
     await writeFile(path.join(dir, '.tmp', 'abandoned'), 'x');
     await writeFile(path.join(dir, '.tmp', 'recent'), 'x');
-    const dayAgo = new Date(Date.now() - 25 * 60 * 60 * 1000);
-    await utimes(path.join(dir, '.tmp', 'abandoned'), dayAgo, dayAgo);
+    const overAnHourAgo = new Date(Date.now() - 61 * 60 * 1000);
+    await utimes(path.join(dir, '.tmp', 'abandoned'), overAnHourAgo, overAnHourAgo);
     await new FsStore(dir).put('a', 'x');
     expect(await readdir(path.join(dir, '.tmp'))).toEqual(['recent']);
+  });
+
+  it('sweeps temp files on demand, with the age asked for, and says what it freed', async () => {
+    const store = new FsStore(dir);
+    await store.put('a', 'x');
+    await writeFile(path.join(dir, '.tmp', 'cut-short'), 'twelve bytes');
+    const minuteAgo = new Date(Date.now() - 60 * 1000);
+    await utimes(path.join(dir, '.tmp', 'cut-short'), minuteAgo, minuteAgo);
+    expect(await store.sweepTemp(5 * 60 * 1000)).toEqual({ files: 0, bytes: 0 });
+    expect(await store.sweepTemp(30 * 1000)).toEqual({ files: 1, bytes: 12 });
+    expect(await readdir(path.join(dir, '.tmp'))).toEqual([]);
   });
 
   it('hashes the file when its sidecar does not describe it (a crash between the two renames)', async () => {

@@ -369,7 +369,8 @@ export function describeStoreContract(name: string, create: () => Promise<StoreU
         const result = await publishArtifactSet(recording, { buildKey, files: await files('a'), makeManifest: manifestOf('w1') });
         expect(result.published).toBe(true);
         const engine = result.manifest.files.find((f) => f.name === 'engine.plan')!;
-        expect(engine).toEqual({ name: 'engine.plan', role: 'engine', sha256: sha256('engine bytes of a'), size: 17 });
+        expect(engine).toEqual({ name: 'engine.plan', role: 'engine', sha256: sha256('engine bytes of a'), size: 17, blob: true });
+        expect(artifactKey(buildKey, engine)).toBe(`blobs/${engine.sha256}`);
         const log = artifactKey(buildKey, result.manifest.files.find((f) => f.name === 'build.log')!);
         // One durability barrier for the files (where the store needs one), before the manifest.
         const barrier = store.sync ? [`sync ${artifactKey(buildKey, engine)} ${log}`] : [];
@@ -379,6 +380,41 @@ export function describeStoreContract(name: string, create: () => Promise<StoreU
         const target = path.join(dir, 'downloaded.plan');
         expect(await downloadToFile(store, artifactKey(buildKey, engine), target, engine.sha256)).toEqual({ sha256: engine.sha256, size: 17 });
         expect(await readFile(target, 'utf8')).toBe('engine bytes of a');
+      });
+
+      it('uploads what the attest step makes from the uploaded files after them, before the manifest, which lists it', async () => {
+        const written: string[] = [];
+        const recording: ArtifactStore = Object.create(store);
+        recording.put = (key, body, options) => {
+          written.push(key);
+          return store.put(key, body, options);
+        };
+        let seen: ManifestFile[] = [];
+        const result = await publishArtifactSet(recording, {
+          buildKey,
+          files: await files('a'),
+          attest: async (uploaded) => {
+            seen = uploaded;
+            const statement = path.join(dir, 'provenance.dsse.json');
+            await writeFile(statement, JSON.stringify(uploaded.map((f) => [f.name, f.sha256])));
+            return [{ name: 'provenance.dsse.json', path: statement, role: 'provenance' }];
+          },
+          makeManifest: manifestOf('w1'),
+        });
+        expect(seen.map((f) => f.name)).toEqual(['engine.plan', 'build.log']);
+        const attested = result.manifest.files.find((f) => f.name === 'provenance.dsse.json')!;
+        expect(attested).toMatchObject({ role: 'provenance', sha256: sha256(JSON.stringify(seen.map((f) => [f.name, f.sha256]))) });
+        expect(written.slice(-2)).toEqual([artifactKey(buildKey, attested), manifestKey(buildKey)]);
+
+        // An attest step cannot smuggle in a second file of a name the set already has.
+        await expect(
+          publishArtifactSet(store, {
+            buildKey: sha256('another spec'),
+            files: await files('b'),
+            attest: async () => [{ name: 'build.log', path: path.join(dir, 'build-b.log'), role: 'log' }],
+            makeManifest: manifestOf('w1'),
+          }),
+        ).rejects.toThrow('Expected distinct artifact file names but received build.log twice');
       });
 
       it('keeps the first manifest when a second worker publishes the same build key', async () => {
@@ -411,7 +447,8 @@ export function describeStoreContract(name: string, create: () => Promise<StoreU
           throw new Error('worker died before the manifest');
         };
         await expect(publishArtifactSet(store, { buildKey, files: await files('a'), makeManifest: failing })).rejects.toThrow('worker died');
-        expect(await keys(store, `builds/${buildKey}/`)).toHaveLength(2);
+        expect(await keys(store, 'blobs/')).toHaveLength(2);
+        expect(await keys(store, `builds/${buildKey}/`)).toEqual([]);
         expect(await readManifest(store, buildKey)).toBeNull();
       });
 

@@ -161,6 +161,17 @@ describe('build, validate, benchmark', () => {
       expect(row.memoryBytes).toBeGreaterThan(0);
     }
     expect(ctx.logs.some((l) => l.includes('--shapes=x:4x3x16x16'))).toBe(true);
+    // The speed-up is over ONNX Runtime on this host's CPU, labelled as the validation reference.
+    expect(report.reference?.name).toMatch(/^onnxruntime-cpu \(the validation reference: /);
+    expect(report.reference?.rows.map((r) => r.batch)).toEqual([1, 2, 4]);
+    expect(report.speedup?.map((s) => s.batch)).toEqual([1, 2, 4]);
+    expect(report.conditions).toMatchObject({ threads: null, referenceThreads: expect.any(Number) });
+    // trtexec's layer profile, from a run of its own, is left for the pipeline to publish.
+    expect(ctx.logs.some((l) => l.includes('--exportProfile=') && l.includes('--separateProfileRun'))).toBe(true);
+    const profile = JSON.parse(await readFile(join(ctx.workDir, 'layer-profile.json'), 'utf8'));
+    expect(profile).toMatchObject({ schema: 1, source: 'trtexec --exportProfile', batch: 1 });
+    expect(profile.layers.length).toBeGreaterThan(0);
+    expect(profile.layers.reduce((sum: number, l: { share: number }) => sum + l.share, 0)).toBeCloseTo(1, 6);
   });
 
   test('a second model starts from the fleet cache and grows it', async () => {

@@ -25,6 +25,7 @@ describe('worker recovery', () => {
   });
 
   /** A build long enough to be caught mid-way: many timed runs in the benchmark phase. */
+  // The benchmark phase runs these against the artifact and again against the reference (speed-up).
   const slow = (iterations: number) => ({ benchmark: { maxBatch: 1, warmup: 0, iterations } });
 
   async function submit(options: object, target: string): Promise<string> {
@@ -80,7 +81,7 @@ describe('worker recovery', () => {
     const manifest = await (await farm.request('GET', `/v1/artifacts/${id}/manifest.json`, { role: 'reader' })).json();
     expect(manifest.worker.id).toBe('rescuer');
     await rescuer.stop(0);
-  }, 120_000);
+  }, 240_000);
 
   it('hands the current build back on shutdown, and another worker completes it', async () => {
     const first = await farm.startWorker({}, { KILN_WORKER_ID: 'leaving' });
@@ -97,5 +98,5 @@ describe('worker recovery', () => {
     const done = await farm.api.ctx.builds.get(id);
     // Handing back does not use up an attempt.
     expect(done).toMatchObject({ state: 'succeeded', worker: 'staying', attempts: 1 });
-  }, 120_000);
+  }, 240_000);
 });

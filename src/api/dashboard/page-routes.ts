@@ -16,6 +16,8 @@ import { latestRequests, requestData } from './data/requests';
 import { timingCacheData } from './data/timing-caches';
 import type { Html } from './html';
 import { buildDetailBody } from './pages/build-detail';
+import { compareBody } from './pages/layer-profile';
+import { compareBuilds } from '../layer-profiles';
 import { buildRows, buildsBody } from './pages/builds';
 import { fleetBody } from './pages/fleet';
 import { modelName, submitBody } from './pages/forms';
@@ -63,6 +65,19 @@ export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
     const record = await loadBuild(ctx, String(req.params.id));
     const data = await buildDetailData(ctx, record);
     render(req, res, 'builds', `Build ${record.buildKey.slice(0, 12)}`, buildDetailBody(data, req.dashboardSession!), { charts: true, scripts: ['build.js'] });
+  });
+
+  // The build page's compare form sends ?with=<buildKey>; the view has one address per pair.
+  router.get('/dashboard/builds/:id/compare', reader, async (req, res) => {
+    const other = typeof req.query.with === 'string' ? req.query.with : '';
+    res.redirect(303, `/dashboard/builds/${encodeURIComponent(String(req.params.id))}/compare/${encodeURIComponent(other)}`);
+  });
+
+  router.get('/dashboard/builds/:id/compare/:other', reader, async (req, res) => {
+    const [a, b] = await Promise.all([loadBuild(ctx, String(req.params.id)), loadBuild(ctx, String(req.params.other))]);
+    const comparison = await compareBuilds(ctx, a, b);
+    const model = await ctx.models.get(a.modelId);
+    render(req, res, 'builds', `Compare ${a.buildKey.slice(0, 12)} and ${b.buildKey.slice(0, 12)}`, compareBody(comparison, model?.labels.join(', ') || null), { charts: true });
   });
 
   router.get('/dashboard/builds/:id/log', reader, async (req, res) => {

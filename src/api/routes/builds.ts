@@ -10,7 +10,9 @@ import { badRequest, fromZod } from '../errors';
 import type { EventHub } from '../event-hub';
 import { ListBuildsQuerySchema, SubmitSchema } from '../schemas';
 import { submitRequest } from '../submit';
+import { withWaiting } from '../waiting';
 import { mapRefError } from './models';
+import { compareBuilds } from '../layer-profiles';
 
 export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Router {
   const router = Router();
@@ -31,7 +33,7 @@ export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Ro
     const model = query.data.model ? (await ctx.models.resolve(query.data.model).catch(mapRefError)).sha256 : undefined;
     try {
       const page = await ctx.builds.list({ ...query.data, model });
-      res.json({ ...page, builds: page.builds.map(buildJson) });
+      res.json({ ...page, builds: (await withWaiting(ctx, page.builds)).map(buildJson) });
     } catch (err) {
       if (err instanceof CursorError) throw badRequest(err.message);
       throw err;
@@ -43,7 +45,8 @@ export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Ro
     const published = await ctx.artifacts.get(record.modelId, record.buildKey);
     const base = `/v1/artifacts/${record.buildKey}`;
     const artifacts = published?.files.map((f) => ({ ...f, url: `${base}/${f.name}` })) ?? [];
-    res.json(buildJson({ ...record, published: Boolean(published), artifacts }));
+    const [withReason] = await withWaiting(ctx, [record]);
+    res.json(buildJson({ ...withReason, published: Boolean(published), artifacts }));
   });
 
   router.delete('/v1/builds/:id', requireRole('builder'), async (req, res) => {
@@ -58,6 +61,11 @@ export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Ro
 
   router.get('/v1/builds/:id/log', requireRole('reader'), async (req, res) => {
     await sendBuildLog(ctx, req, res, await load(req));
+  });
+
+  router.get('/v1/builds/:id/compare/:other', requireRole('reader'), async (req, res) => {
+    const [a, b] = await Promise.all([load(req), loadBuild(ctx, String(req.params.other))]);
+    res.json(await compareBuilds(ctx, a, b));
   });
 
   router.get('/v1/builds/:id/events', requireRole('reader'), async (req, res) => {

@@ -3,7 +3,8 @@ import { Router } from 'express';
 import type { FarmContext } from '../../context';
 import { OnnxModelError } from '../../core/onnx/errors';
 import { readModelInfo } from '../../core/onnx/read-model';
-import { LabelConflictError, ModelRefError } from '../../state/model-registry';
+import { LabelConflictError, ModelRefError, type ModelRecord } from '../../state/model-registry';
+import { deleteModel } from '../delete-model';
 import { PreconditionFailedError } from '../../storage/errors';
 import { modelKey } from '../../storage/layout';
 import { requireRole } from '../auth';
@@ -13,7 +14,8 @@ import { sendStored } from '../send-stored';
 import type { Limits } from '../limits';
 import { diskFull, receiveUpload, uploadGuards } from '../upload';
 
-export function modelRoutes(ctx: FarmContext, limits: Limits): Router {
+/** `onDeleted`: called after a model is deleted (the API drops its cached resolve answers). */
+export function modelRoutes(ctx: FarmContext, limits: Limits, onDeleted?: () => void): Router {
   const router = Router();
 
   router.post('/v1/models', requireRole('builder'), ...uploadGuards(limits, ctx.config.limits.uploadIdleTimeoutMs), async (req, res) => {
@@ -28,9 +30,10 @@ export function modelRoutes(ctx: FarmContext, limits: Limits): Router {
       const label = labels.data.name ? { name: labels.data.name, version: labels.data.version } : undefined;
       if (label) await ctx.models.checkLabel(info.sha256, label.name, label.version).catch(mapRefError);
       const existed = (await ctx.store.head(modelKey(info.sha256))) !== null;
+      let stored = false;
       if (!existed) {
         await limits.checkStoredBytes(req.caller!, info.size);
-        const stored = await ctx.store
+        stored = await ctx.store
           .put(modelKey(info.sha256), createReadStream(upload.path), { sha256: info.sha256, size: info.size, ifNoneMatch: '*' })
           .then(
             () => true,
@@ -41,8 +44,9 @@ export function modelRoutes(ctx: FarmContext, limits: Limits): Router {
           );
         if (stored) await limits.recordStored(req.caller, info.size);
       }
-      const record = await ctx.models.register(info, label).catch(mapRefError);
-      res.status(existed ? 200 : 201).json({ ...record, created: !existed });
+      // Created is Redis's word (HSETNX): one of any number of concurrent uploads of the same bytes.
+      const { record, created } = await ctx.models.register(info, label, stored ? req.caller?.tokenId : undefined).catch(mapRefError);
+      res.status(created ? 201 : 200).json({ ...record, created });
     } finally {
       await upload.discard();
     }
@@ -56,6 +60,18 @@ export function modelRoutes(ctx: FarmContext, limits: Limits): Router {
     const record = await ctx.models.resolve(String(req.params.ref)).catch(mapRefError);
     const artifacts = await ctx.artifacts.forModel(record.sha256);
     res.json({ ...record, artifacts });
+  });
+
+  router.delete('/v1/models/:ref', requireRole('builder'), async (req, res) => {
+    const ref = String(req.params.ref);
+    const record = await ctx.models.resolve(ref).catch((err) => {
+      // By sha256, a model already gone (or half deleted by a crash) is deleted again: nothing, or the rest.
+      if (err instanceof ModelRefError && /^[0-9a-f]{64}$/.test(ref) && err.message.startsWith('No model')) return { sha256: ref, labels: [] } as unknown as ModelRecord;
+      return mapRefError(err);
+    });
+    const deleted = await deleteModel(ctx, record, req.caller!);
+    onDeleted?.();
+    res.json({ deleted });
   });
 
   router.get('/v1/models/:ref/file', requireRole('reader'), async (req, res) => {

@@ -7,6 +7,7 @@ import { requireRole } from '../auth';
 import { buildJson } from '../build-json';
 import { badRequest, fromZod, notFound } from '../errors';
 import { ListRequestsQuerySchema } from '../schemas';
+import { withWaiting } from '../waiting';
 
 /**
  * A request's state is its matrix's: running while any build is active; queued while every build
@@ -58,7 +59,9 @@ export function requestRoutes(ctx: FarmContext): Router {
     const sweep = sweepResults(request, builds);
     res.json({
       ...requestSummary(request, builds),
-      builds: builds.map((b) => buildJson({ buildKey: b.buildKey, target: b.targetKey, state: b.state, phase: b.phase, percent: b.percent, error: b.error, verdict: b.verdict })),
+      builds: (await withWaiting(ctx, builds)).map((b) =>
+        buildJson({ buildKey: b.buildKey, target: b.targetKey, state: b.state, phase: b.phase, percent: b.percent, error: b.error, verdict: b.verdict, waiting: b.waiting }),
+      ),
       ...(sweep ? { sweep: sweepJson(sweep) } : {}),
     });
   });

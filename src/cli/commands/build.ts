@@ -1,9 +1,9 @@
 /** `kiln build MODEL --target T ... [--watch]`: submit a request, and optionally watch its builds. */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { RequestAnswer, SubmitResult } from '../api-types';
-import { buildOptions, collect } from '../build-options';
-import { contextOf, type Io } from '../context';
+import { buildOptions, collect, type JsonObject } from '../build-options';
+import { contextOf, type CliContext, type Io } from '../context';
 import { CommandFailed, UsageError } from '../errors';
 import { describeBest, pointLabel } from '../sweep-format';
 import { bestFromFlag, sweepFromFlags } from '../sweep-flags';
@@ -15,6 +15,7 @@ interface BuildFlags {
   shapes?: string[];
   option?: string[];
   optionsFile?: string;
+  inputs?: string;
   watch?: boolean;
   log?: boolean;
   sweep?: string[];
@@ -31,6 +32,7 @@ export function registerBuild(program: Command, io: Io): void {
     .option('--shapes <name=dims>', 'concrete shape of an input, e.g. input=1x3x224x224 (repeatable)', collect)
     .option('--option <path=value>', 'a build option by dotted path, e.g. validation.rtol=1e-3 (repeatable)', collect)
     .option('--options-file <file>', 'build options as a JSON file (flags override it)')
+    .option('--inputs <file>', 'validation input tensors as JSON ({ "input": { "dims": [...], "data": [...] } }); uploaded first when large')
     .option('--sweep <path=a,b,c>', 'build every combination of these option values, e.g. onnxruntime.intraOpNumThreads=1,2,4 (repeatable)', collect)
     .option('--best <metric[:batch]>', 'with --sweep, what picks the best point: latency (p50) or throughput, at a batch size (default: latency at the smallest batch)')
     .option('-w, --watch', 'follow the builds to the end with live progress')
@@ -43,7 +45,8 @@ export function registerBuild(program: Command, io: Io): void {
         throw new UsageError('Give at least one --target KEY, or --live for every target a live worker serves; `kiln workers` lists the targets of this farm\'s workers');
       }
       const file = flags.optionsFile ? await readOptionsFile(flags.optionsFile) : undefined;
-      const options = buildOptions({ file, shapes: flags.shapes, options: flags.option });
+      let options = buildOptions({ file, shapes: flags.shapes, options: flags.option });
+      if (flags.inputs) options = await withInputs(ctx, options ?? {}, flags.inputs);
       const sweep = sweepFromFlags(flags.sweep);
       const best = bestFromFlag(flags.best);
       if (best && !sweep) throw new UsageError('--best picks the best point of a sweep; give --sweep too');
@@ -69,14 +72,39 @@ export function registerBuild(program: Command, io: Io): void {
     });
 }
 
+/**
+ * Inputs this small go inline (options.validation.inputs), under the farm's default
+ * KILN_MAX_INLINE_INPUTS_BYTES (256 KiB); larger ones are uploaded (POST /v1/inputs) and named
+ * by their sha256 (options.validation.inputsRef), as models are.
+ */
+const INLINE_INPUTS_MAX_BYTES = 192 * 1024;
+
+async function withInputs(ctx: CliContext, options: JsonObject, file: string): Promise<JsonObject> {
+  const size = (await stat(file).catch(() => null))?.size;
+  if (size === undefined) throw new UsageError(`Cannot read --inputs ${file}: it does not exist`);
+  const validation = { ...((options.validation as JsonObject | undefined) ?? {}) };
+  if (size <= INLINE_INPUTS_MAX_BYTES) {
+    validation.inputs = (await readJsonFile(file, '--inputs')) as JsonObject;
+  } else {
+    const { uploadFile } = require('../upload') as typeof import('../upload');
+    const uploaded = await uploadFile<{ sha256: string }>(ctx, { file, path: '/v1/inputs', query: {}, what: 'a JSON file of input tensors' });
+    validation.inputsRef = uploaded.sha256;
+  }
+  return { ...options, validation };
+}
+
 async function readOptionsFile(file: string): Promise<unknown> {
+  return readJsonFile(file, '--options-file');
+}
+
+async function readJsonFile(file: string, flag: string): Promise<unknown> {
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError(`Cannot read --options-file ${file}: ${err.code ?? err.message}`);
+    throw new UsageError(`Cannot read ${flag} ${file}: ${err.code ?? err.message}`);
   });
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`Expected JSON in --options-file ${file} but it does not parse: ${(err as Error).message}`);
+    throw new UsageError(`Expected JSON in ${flag} ${file} but it does not parse: ${(err as Error).message}`);
   }
 }
 
@@ -85,7 +113,7 @@ export function describeSubmit(result: SubmitResult): string {
     b.target,
     b.state,
     b.buildKey,
-    [b.cached ? 'cached' : '', b.joined ? 'joined a build in progress' : '', b.warning ?? ''].filter(Boolean).join('; '),
+    [b.cached ? 'cached' : '', b.joined ? (b.state === 'active' ? 'joined a build in progress' : 'joined a queued build') : '', b.waiting?.message ?? b.warning ?? ''].filter(Boolean).join('; '),
   ]);
   const head = `request ${result.request} (model ${shortId(result.model)})\n${table(['TARGET', 'STATE', 'BUILD', 'NOTE'], rows)}`;
   if (!result.points) return head;

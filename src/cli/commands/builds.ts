@@ -9,6 +9,7 @@ import { contextOf, type Io } from '../context';
 import { CommandFailed, UsageError } from '../errors';
 import { elapsed, fields, formatBytes, formatMs, formatSeconds, formatTime, shortId, table } from '../format';
 import { indent } from './models';
+import { describeDrift, describeSpeedup } from '../report-insight';
 
 const STATES = ['queued', 'active', 'succeeded', 'failed', 'cancelled'];
 
@@ -141,8 +142,8 @@ export function registerBuilds(program: Command, io: Io): void {
           ['state', `${answer.state} (${countsOf(answer.counts)})`],
           ['created', formatTime(answer.createdAt)],
         ]);
-        const rows = answer.builds.map((b) => [b.target, b.state, progressOf(b), b.verdict, b.buildKey, b.error]);
-        const builds = `${head}\n${table(['TARGET', 'STATE', 'PROGRESS', 'VERDICT', 'BUILD', 'ERROR'], rows)}`;
+        const rows = answer.builds.map((b) => [b.target, b.state, progressOf(b), b.verdict, b.buildKey, b.waiting?.message ?? b.error]);
+        const builds = `${head}\n${table(['TARGET', 'STATE', 'PROGRESS', 'VERDICT', 'BUILD', 'NOTE'], rows)}`;
         return answer.sweep ? `${builds}\n\n${describeBest(answer.sweep)}` : builds;
       });
     });
@@ -176,6 +177,7 @@ export function describeBuild(b: BuildAnswer): string {
       ['target', b.targetKey],
       ['state', state],
       ['verdict', b.verdict],
+      ['waiting', b.waiting?.message],
       ['error', b.error],
       ['retry', b.state === 'failed' && b.inputError ? 'pointless: it failed on its input (model, shapes, options or validation); change that and build again' : undefined],
       ['worker', b.worker],
@@ -204,6 +206,7 @@ export function describeBuild(b: BuildAnswer): string {
       indent(table(['BATCH', 'MEDIAN', 'P90', 'P99', 'QPS', 'SAMPLES/S'], report.benchmark.rows.map((r) => [r.batch, formatMs(r.latencyMs.median), formatMs(r.latencyMs.p90), formatMs(r.latencyMs.p99), fixed(r.throughputQps), fixed(r.throughputSps)]))),
     );
   }
+  parts.push(...describeDrift(report), ...describeSpeedup(report));
   if (report?.warnings.length) parts.push('warnings:', indent(report.warnings.join('\n')));
   return parts.join('\n');
 }

@@ -12,7 +12,9 @@ export function registerFarm(program: Command, io: Io): void {
       const ctx = contextOf(cmd, io);
       const answer = await ctx.client.json<WorkersAnswer>('GET', '/v1/workers');
       ctx.output(answer, () => {
-        if (answer.workers.length === 0) return 'No live workers; start one with `kiln worker` (or `npm start`)';
+        const unserved = (answer.unserved ?? []).map((u) => `  ${u.target}: ${u.queuedBuilds} queued build${u.queuedBuilds === 1 ? '' : 's'} and no live worker serving it`);
+        const waiting = unserved.length ? ['', 'queues with work but no worker:', ...unserved] : [];
+        if (answer.workers.length === 0) return ['No live workers; start one with `kiln worker` (or `npm start`)', ...waiting].join('\n');
         const workers = table(
           ['WORKER', 'HOST', 'TARGETS', 'TOOLCHAINS', 'BUILDING', 'UP'],
           answer.workers.map((w) => [
@@ -20,7 +22,7 @@ export function registerFarm(program: Command, io: Io): void {
             w.host,
             w.targets.join(','),
             Object.entries(w.toolchains).map(([k, v]) => `${k} ${v}`).join(', '),
-            w.currentBuild ? w.currentBuild.slice(0, 12) : '',
+            w.paused ? `paused: ${w.paused.dependency} unavailable (${w.paused.reason})` : w.currentBuild ? w.currentBuild.slice(0, 12) : '',
             formatSeconds(elapsed(w.since)),
           ]),
         );
@@ -29,7 +31,7 @@ export function registerFarm(program: Command, io: Io): void {
           ['QUEUE', 'WAITING', 'ACTIVE', 'DELAYED', 'FAILED'],
           Object.entries(answer.queues).map(([target, c]) => [target, (c.waiting ?? 0) + (c.prioritized ?? 0), c.active ?? 0, c.delayed ?? 0, c.failed ?? 0]),
         );
-        return [workers, ...(notes.length ? ['notes:', ...notes.map((n) => `  ${n}`)] : []), '', queues].join('\n');
+        return [workers, ...(notes.length ? ['notes:', ...notes.map((n) => `  ${n}`)] : []), '', queues, ...waiting].join('\n');
       });
     });
 

@@ -1,12 +1,15 @@
 /**
- * `kiln fetch MODEL [--target T | --cc 8.9 --trt 10.9.0 [--sku S]] -o DIR`: resolve, download,
- * verify. With none of those flags it detects the local GPU, TensorRT and platform (local-client.ts).
+ * `kiln fetch MODEL [--target T | --cc 8.9 --trt 10.9.0 [--sku S]] -o DIR [--verify [--key FILE]]`:
+ * resolve, download, verify. With none of those flags it detects the local GPU, TensorRT and
+ * platform (local-client.ts). The set's signed provenance is saved beside the files, and with
+ * --verify checked (docs/provenance.md).
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { ResolveAnswer } from '../api-types';
+import type { BuildPageAnswer, ResolveAnswer, Waiting } from '../api-types';
+import type { KilnClient } from '../client';
 import { contextOf, type Io } from '../context';
-import { UsageError } from '../errors';
+import { CommandFailed, UsageError } from '../errors';
 import { fields, formatBytes, shortId, table } from '../format';
 import { indent } from './models';
 
@@ -18,6 +21,8 @@ interface FetchFlags {
   precision?: string;
   platform?: string;
   output?: string;
+  verify?: boolean;
+  key?: string;
 }
 
 export function registerFetch(program: Command, io: Io): void {
@@ -32,16 +37,27 @@ export function registerFetch(program: Command, io: Io): void {
     .option('--precision <p>', 'engine precision wanted, e.g. fp16')
     .option('--platform <p>', "the GPU client's platform: linux-x86_64, linux-aarch64 or windows-x86_64 (Default: this machine's when detected, else linux-x86_64)")
     .option('-o, --output <dir>', 'directory to write the files into, created if missing (Default: MODEL-TARGET, e.g. resnet18-ort1.30.0-x86_64-avx2)')
+    .option('--verify', "check the set's signed provenance: the farm's signature, and every file a subject with its sha256")
+    .option('--key <file>', "with --verify: the farm's public keys (a file from `kiln keys -o`, or a PEM key) (Default: the farm's GET /v1/keys, saved as farm-keys.json)")
     .action(async (model: string, flags: FetchFlags, cmd: Command) => {
       const ctx = contextOf(cmd, io);
+      if (flags.key && !flags.verify) throw new UsageError('--key is for --verify; add --verify');
       const query = flags.target || flags.cc || flags.trt ? resolveQuery(model, flags) : await detectedQuery(model, flags, io);
       const dir = flags.output ?? defaultOutputDir(query);
       const answer = await ctx.client.json<ResolveAnswer>('GET', '/v1/resolve', { query });
+      if (flags.verify && !answer.buildKey) {
+        throw new CommandFailed(1, `Expected an artifact set to verify but resolve answered rung ${answer.rung} (${answer.note}): the ONNX and the fleet timing cache, which no build signed`);
+      }
       const { fetchArtifacts } = require('../fetch-artifacts') as typeof import('../fetch-artifacts');
       const files = await fetchArtifacts(ctx.client, answer, dir, { trt: query.trt });
-      ctx.output({ resolve: answer, dir, files }, () => {
+      const { checkFetched } = require('../check-provenance') as typeof import('../check-provenance');
+      const provenance = await checkFetched(ctx, dir, files, flags.verify ? { key: flags.key } : null);
+      // No artifact yet: say whether a build that would make one is on its way, and why it waits.
+      const pending = answer.buildKey ? [] : await pendingBuilds(ctx.client, answer.model, query);
+      ctx.output({ resolve: answer, dir, files, ...(provenance ? { provenance } : {}), ...(pending.length ? { pending } : {}) }, () => {
         const head = fields([
           ['rung', `${answer.rung}: ${answer.note}`],
+          ...pending.map((b): [string, string] => ['pending', `build ${shortId(b.buildKey)} for ${b.targetKey} is ${b.state}${b.waiting ? `: ${b.waiting.message}` : b.phase ? ` (${b.phase} ${Math.round(b.percent)}%)` : ''}`]),
           ['target', answer.target],
           ['build', answer.buildKey],
           ['validation', answer.validation],
@@ -51,9 +67,22 @@ export function registerFetch(program: Command, io: Io): void {
         ]);
         const rows = files.map((f) => [f.path, f.role ?? 'model', formatBytes(f.size), shortId(f.sha256, 16), f.downloaded ? 'verified' : 'already there, verified']);
         const primary = answer.primary ? `\nuse: ${files.find((f) => f.name === answer.primary)?.path ?? answer.primary}` : '';
-        return `${head}\nwrote into ${path.join(dir, path.sep)}:\n${indent(table(['FILE', 'ROLE', 'SIZE', 'SHA256', 'STATUS'], rows))}${primary}`;
+        const signed = provenance ? `\nprovenance: verified, signed by key ${shortId(provenance.keyid, 16)}; every file matches the signed statement` : '';
+        return `${head}\nwrote into ${path.join(dir, path.sep)}:\n${indent(table(['FILE', 'ROLE', 'SIZE', 'SHA256', 'STATUS'], rows))}${primary}${signed}`;
       });
     });
+}
+
+type PendingBuild = BuildPageAnswer['builds'][number] & { waiting?: Waiting };
+
+/** Queued or running builds of the model for the client's target (CPU key, or TensorRT version and CC). */
+async function pendingBuilds(client: KilnClient, model: string, query: ResolveQuery): Promise<PendingBuild[]> {
+  const prefix = query.target ?? `trt${query.trt}-sm${query.cc?.replace('.', '')}`;
+  const matches = (key: string) => (query.target ? key === prefix : key === prefix || key.startsWith(`${prefix}-`));
+  const pages = await Promise.all(
+    (['active', 'queued'] as const).map((state) => client.json<{ builds: PendingBuild[] }>('GET', '/v1/builds', { query: { model, state, limit: '50' } })),
+  );
+  return pages.flatMap((p) => p.builds).filter((b) => matches(b.targetKey));
 }
 
 /**

@@ -1,7 +1,7 @@
-/** `kiln models push|list|show`. */
+/** `kiln models push|list|show|delete`. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { ModelAnswer, ModelRecord, UploadAnswer } from '../api-types';
+import type { DeletedModel, ModelAnswer, ModelRecord, UploadAnswer } from '../api-types';
 import { UsageError } from '../errors';
 import { contextOf, type Io } from '../context';
 import { fields, formatBytes, formatDims, formatTime, shortId, table } from '../format';
@@ -55,6 +55,25 @@ export function registerModels(program: Command, io: Io): void {
           : '(none yet)';
         return `${describeModel(answer)}\nartifacts:\n${indent(artifacts)}`;
       });
+    });
+
+  models
+    .command('delete')
+    .description('Delete a model (one sha256 or name@version; a bare name is its latest version), its labels, builds and the artifact files no other build uses')
+    .argument('<ref>', 'model reference')
+    .option('--yes', 'confirm: deletion cannot be undone')
+    .action(async (ref: string, opts: { yes?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd, io);
+      if (!opts.yes) throw new UsageError(`Deleting ${ref} removes it, its builds and artifacts for good; add --yes to confirm`);
+      const answer = await ctx.client.json<{ deleted: DeletedModel }>('DELETE', `/v1/models/${encodeURIComponent(ref)}`);
+      const d = answer.deleted;
+      ctx.output(answer, () =>
+        [
+          `Deleted model ${d.sha256}${d.labels.length ? ` (${d.labels.join(', ')})` : ''}: ${d.builds} build(s), ${d.files} file(s), ${formatBytes(d.bytesFreed)} freed`,
+          ...(d.pendingFiles ? [`${d.pendingFiles} file(s) (${formatBytes(d.pendingBytes)}) are freed by the next garbage collection (they are younger than KILN_GC_GRACE_SECONDS)`] : []),
+          ...(d.running.length ? [`${d.running.length} build(s) started meanwhile were asked to stop: ${d.running.map(shortId).join(', ')}`] : []),
+        ].join('\n'),
+      );
     });
 }
 

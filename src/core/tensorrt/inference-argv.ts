@@ -43,6 +43,11 @@ export interface BenchmarkRun extends InferenceCommon {
   warmUpMs?: number;
   /** Percentiles reported. (Default: [90, 95, 99], which the report's LatencyStats needs) */
   percentiles?: number[];
+  /**
+   * Where trtexec writes the per-layer profile (--exportProfile), profiled in a run of its own
+   * (--separateProfileRun) so the timed runs stay unsynchronised. (Default: none, no profile)
+   */
+  exportProfile?: string;
 }
 
 export type InferenceRun = ValidationRun | BenchmarkRun;
@@ -83,6 +88,10 @@ export function inferenceArgs(run: InferenceRun): string[] {
   // no-op. The same release stops timing host<->device copies unless --includeDataTransfers asks,
   // and the report wants H2D/D2H.
   argv.push(...(accepts(release, '--includeDataTransfers') ? ['--includeDataTransfers'] : ['--useSpinWait']));
+  if (run.exportProfile !== undefined) {
+    argv.push(`--exportProfile=${checkPath('exportProfile', run.exportProfile)}`);
+    if (accepts(release, '--separateProfileRun')) argv.push('--separateProfileRun');
+  }
   return argv;
 }
 

@@ -8,6 +8,7 @@ import type { BuildSpec } from '../../core/build-spec';
 import type { Target } from '../../core/target';
 import type { BenchmarkReport, ValidationReport } from '../../core/report';
 import type { ModelInfo } from '../../core/onnx/model-info';
+import type { ToolchainInvocation } from '../../core/provenance/statement';
 import type { TelemetrySample } from '../../state/worker-telemetry';
 
 export { PHASES, type Phase } from '../../core/build-phases';
@@ -48,7 +49,7 @@ export interface BuiltFile {
   name: string;
   /** Local path of the file. */
   path: string;
-  role: 'engine' | 'model' | 'timing-cache' | 'layer-info' | 'log' | 'epcontext' | 'other';
+  role: 'engine' | 'model' | 'timing-cache' | 'layer-info' | 'layer-profile' | 'log' | 'epcontext' | 'other';
 }
 
 export interface BuildOutput {
@@ -56,6 +57,8 @@ export interface BuildOutput {
   primary: BuiltFile;
   extra: BuiltFile[];
   details: Record<string, unknown>;
+  /** What the toolchain ran (argv or settings, the timing cache it started from), for the signed provenance. (Default: nothing recorded) */
+  invocation?: ToolchainInvocation;
   warnings: string[];
   /**
    * Why the artifact cannot be run here as it was built, when it cannot (a weight-stripped engine
@@ -74,6 +77,7 @@ export interface Toolchain<Built extends BuildOutput = BuildOutput> {
   detect(): Promise<Capabilities>;
   build(ctx: StepContext): Promise<Built>;
   validate(ctx: StepContext, built: Built): Promise<ValidationReport>;
+  /** May also write the per-layer profile, `layer-profile.json` (core/layer-profile.ts), into the work dir. */
   benchmark(ctx: StepContext, built: Built): Promise<BenchmarkReport>;
   /** What the hardware this toolchain builds on is doing now (a GPU's NVML reading), for heartbeats. */
   telemetry?(): Promise<TelemetrySample | null>;

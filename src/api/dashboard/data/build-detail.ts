@@ -1,12 +1,15 @@
 /** Everything the build page shows about one build. */
 import type { FarmContext } from '../../../context';
+import { LAYER_PROFILE_FILE, type LayerProfile } from '../../../core/layer-profile';
 import { LOG_FILE } from '../../../core/manifest';
+import { readLayerProfile } from '../../layer-profiles';
 import type { PublishedArtifact } from '../../../core/published-artifact';
 import type { BuildRecord } from '../../../state/build-records';
 import type { ModelRecord } from '../../../state/model-registry';
 import { PHASES } from '../../../core/build-phases';
 import { artifactKey } from '../../../storage/layout';
 import { readPhases } from '../phase-recorder';
+import { withWaiting, type Waiting } from '../../waiting';
 
 /** Log lines shown when the page opens; the live tail appends to them. */
 export const LOG_TAIL_LINES = 200;
@@ -27,6 +30,12 @@ export interface BuildDetailData {
   logTail: string[];
   /** Requests this build belongs to. */
   requests: string[];
+  /** Why it waits, while queued. */
+  waiting?: Waiting;
+  /** The published per-layer profile, when the build has one. */
+  layerProfile: LayerProfile | null;
+  /** Other published builds of the same model that have a layer profile: what this one can be compared with. */
+  comparable: { buildKey: string; targetKey: string }[];
 }
 
 export async function buildDetailData(ctx: FarmContext, record: BuildRecord): Promise<BuildDetailData> {
@@ -36,8 +45,16 @@ export async function buildDetailData(ctx: FarmContext, record: BuildRecord): Pr
     readPhases(ctx.redis, ctx.config.prefix, record.buildKey),
     ctx.redis.smembers(ctx.keys.buildRequests(record.buildKey)),
   ]);
-  const logTail = await readLogTail(ctx, record, published);
-  return { record, model, published, timeline: timeline(record, phases), logTail, requests };
+  const [logTail, [{ waiting }], layerProfile, siblings] = await Promise.all([
+    readLogTail(ctx, record, published),
+    withWaiting(ctx, [record]),
+    published ? readLayerProfile(ctx, record) : null,
+    ctx.artifacts.forModel(record.modelId),
+  ]);
+  const comparable = siblings
+    .filter((a) => a.buildKey !== record.buildKey && a.files.some((f) => f.name === LAYER_PROFILE_FILE))
+    .map((a) => ({ buildKey: a.buildKey, targetKey: a.targetKey }));
+  return { record, model, published, timeline: timeline(record, phases), logTail, requests, layerProfile, comparable, ...(waiting ? { waiting } : {}) };
 }
 
 

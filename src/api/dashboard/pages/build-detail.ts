@@ -6,6 +6,8 @@ import { html, type Html } from '../html';
 import { hasRole, type Session } from '../sessions';
 import { buildActions } from './builds';
 import { detailsSection, tensorRtSection } from './build-report';
+import { driftSection, speedupSection } from './build-insight';
+import { layerProfileSection } from './layer-profile';
 import { chart, duration, empty, modelLink, progressBar, section, stateBadge, timeAgo } from './components';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -36,6 +38,7 @@ export function buildDetailBody(d: BuildDetailData, session: Session): Html {
       ${hasRole(session, 'builder') ? html`<div class="actions" data-field="actions">${buildActions(r, session.csrf)}</div>` : ''}
     </div>
     <p class="mono muted small full-id">${r.buildKey}</p>
+    ${d.waiting ? html`<div class="alert" role="status" data-field="waiting" data-reason="${d.waiting.reason}"><strong>Waiting:</strong> ${d.waiting.message}</div>` : ''}
     ${r.error ? html`<div class="alert" role="alert"><strong>${r.state === 'failed' ? 'Failed' : 'Note'}:</strong> <span class="pre-wrap">${r.error}</span></div>` : ''}
     <div class="grid-2">
       ${section('Facts', facts)}
@@ -43,7 +46,10 @@ export function buildDetailBody(d: BuildDetailData, session: Session): Html {
     </div>
     ${section('Log', logView(d, live), 'log-h')}
     ${validationSection(report?.validation ?? null, report?.skipped)}
+    ${driftSection(report?.validation?.drift)}
     ${benchmarkSection(report?.benchmark ?? null)}
+    ${speedupSection(report?.benchmark)}
+    ${layerProfileSection(d.layerProfile, report?.layerProfile, r.buildKey, d.comparable)}
     ${artifactsSection(d)}
     ${report && report.toolchain.name === 'tensorrt' ? tensorRtSection(report, r.spec) : ''}
     ${report ? detailsSection(report) : ''}

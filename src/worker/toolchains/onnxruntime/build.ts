@@ -61,6 +61,8 @@ export async function buildOnnxRuntime(ctx: StepContext, optimizer: OptimizerPro
   return {
     primary: { name: OPTIMIZED_MODEL_FILE, path: outputPath, role: 'model' },
     extra: [],
+    // ONNX Runtime runs in a child of the worker, not as a command of its own: its session options say what ran.
+    invocation: { settings: { graphOptimizationLevel, executionProviders: ['cpu'] } },
     details: {
       graphOptimizationLevel,
       optimizeSeconds: seconds,

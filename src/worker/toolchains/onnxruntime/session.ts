@@ -21,7 +21,7 @@ export async function withSession<T>(
   what: string,
   use: (session: InferenceSession) => Promise<T>,
   loadErrorIsInputError = true,
-  settings: Pick<InferenceSession.SessionOptions, 'intraOpNumThreads' | 'executionMode'> = {},
+  settings: InferenceSession.SessionOptions = {},
 ): Promise<T> {
   let session: InferenceSession;
   try {

@@ -157,6 +157,7 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
     primary: { name: ENGINE_FILE, path: paths.engine, role: 'engine' },
     extra,
     engine: { profiles, loading },
+    invocation: { argv: [trtexec.path, ...args], timingCacheBefore: fleet.sha256 },
     ...(loading.cannotRun ? { cannotRun: loading.cannotRun } : {}),
     details: {
       device: { ...run.log.device, index: gpu.index, sku: gpu.sku },

@@ -1,0 +1,299 @@
+/**
+ * `npm run chaos [-- --quick]`: fault injection on a real farm, then a table (docs/chaos.md).
+ *
+ * Starts its own Redis (redis-server, AOF on, a free port), a real S3-protocol server (s3rver), the
+ * API (in this process) and CPU workers (child processes, so they can be SIGKILLed), then injects:
+ * worker SIGKILL x3 on one build; Redis down 45 s with AOF; Redis restarted without its data; the
+ * store down 60 s while builds publish. `--quick` scales the outages down (8 s and 10 s).
+ * Every accepted build must end succeeded with no person acting; each published set is verified
+ * file by file against its manifest; leaked bytes are files under builds/ no manifest lists plus
+ * work directories the workers left behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startApi, type RunningApi } from '../../src/api/main';
+import { loadConfig } from '../../src/config';
+import { startPrivateRedis, type PrivateRedis } from '../../src/local-redis';
+import { readManifest } from '../../src/storage/publish';
+import { artifactKey } from '../../src/storage/layout';
+import { tinyConv } from '../../test/models';
+import { startS3Server, type S3TestServer } from '../../test/helpers/s3-server';
+
+const ROOT = path.resolve(__dirname, '../..');
+const QUICK = process.argv.includes('--quick');
+const REDIS_DOWN_S = QUICK ? 8 : 45;
+const STORAGE_DOWN_S = QUICK ? 10 : 60;
+const TOKEN = 'chaos-admin-token-0123456789abcdef';
+const say = (line: string) => process.stderr.write(`[chaos] ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Row {
+  fault: string;
+  accepted: number;
+  succeeded: number;
+  lost: number;
+  duplicated: number;
+  corrupt: number;
+  recovered: boolean;
+  seconds: number;
+  note: string;
+}
+
+class Farm {
+  api!: RunningApi;
+  workers = new Map<string, ChildProcess>();
+  env!: Record<string, string>;
+  private seq = 0;
+  constructor(readonly home: string, public redis: PrivateRedis, readonly s3: S3TestServer) {}
+
+  async start(): Promise<void> {
+    this.env = {
+      REDIS_URL: this.redis.url,
+      KILN_PREFIX: 'chaos',
+      KILN_HOME: path.join(this.home, 'api'),
+      KILN_PORT: '0',
+      KILN_TOKENS: `admin:${TOKEN}`,
+      KILN_HEARTBEAT_MS: '1000',
+      KILN_LOCK_MS: '5000',
+      KILN_STALLED_MS: '2000',
+      KILN_RETRY_DELAY_MS: '1000',
+      KILN_RECONCILE_MS: '3000',
+      KILN_LOG_LEVEL: 'error',
+      ...this.s3.env,
+    };
+    this.api = await startApi(loadConfig(this.env));
+  }
+
+  /** A CPU worker as a child process, with its own KILN_HOME (its work directories). */
+  startWorker(): string {
+    const id = `chaos-w${++this.seq}`;
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/worker/main.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.env, KILN_WORKER_ID: id, KILN_HOME: path.join(this.home, id) },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    this.workers.set(id, child);
+    child.once('exit', () => this.workers.delete(id));
+    return id;
+  }
+
+  kill(id: string): Promise<void> {
+    const child = this.workers.get(id);
+    if (!child) return Promise.resolve();
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGKILL');
+    return exited;
+  }
+
+  async request(method: string, urlPath: string, body?: unknown): Promise<{ status: number; json: any }> {
+    try {
+      const res = await fetch(`${this.api.url}${urlPath}`, {
+        method,
+        headers: { authorization: `Bearer ${TOKEN}`, ...(body instanceof Uint8Array ? { 'content-type': 'application/octet-stream' } : body ? { 'content-type': 'application/json' } : {}) },
+        body: body instanceof Uint8Array ? body : body ? JSON.stringify(body) : undefined,
+      });
+      return { status: res.status, json: await res.json().catch(() => null) };
+    } catch {
+      return { status: 0, json: null };
+    }
+  }
+
+  async submit(target: string, iterations: number): Promise<string | null> {
+    const answer = await this.request('POST', '/v1/builds', { model: 'conv', targets: [target], options: { benchmark: { iterations, warmup: 0, maxBatch: 1 } } });
+    return answer.status === 202 || answer.status === 200 ? answer.json.builds[0].buildKey : null;
+  }
+
+  async build(key: string): Promise<any> {
+    return (await this.request('GET', `/v1/builds/${key}`)).json;
+  }
+
+  /** Polls until every build is finished (or the deadline); answers stay 503 during outages. */
+  async settle(keys: string[], deadlineMs: number): Promise<Map<string, string>> {
+    const end = Date.now() + deadlineMs;
+    const states = new Map<string, string>();
+    for (;;) {
+      for (const key of keys) states.set(key, (await this.build(key))?.state ?? 'missing');
+      if ([...states.values()].every((s) => ['succeeded', 'failed', 'cancelled'].includes(s)) || Date.now() > end) return states;
+      await sleep(1000);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.workers.keys()].map((id) => this.kill(id)));
+    await this.api.close();
+  }
+}
+
+/** Every file of the set is what its manifest says (sha256 and size); false if any is not. */
+async function intact(farm: Farm, key: string): Promise<boolean> {
+  const manifest = await readManifest(farm.api.ctx.store, key);
+  if (!manifest) return false;
+  for (const file of manifest.files) {
+    const { body } = await farm.api.ctx.store.get(artifactKey(key, file));
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of body) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    if (hash.digest('hex') !== file.sha256 || size !== file.size) return false;
+  }
+  return true;
+}
+
+async function scenario(farm: Farm, fault: string, run: () => Promise<{ keys: string[]; note?: string }>): Promise<Row> {
+  say(`${fault}: starting`);
+  const started = Date.now();
+  const { keys, note = '' } = await run();
+  const accepted = keys.length;
+  const states = await farm.settle(keys, (QUICK ? 120 : 300) * 1000);
+  let corrupt = 0;
+  let duplicated = 0;
+  for (const [key, state] of states) {
+    if (state !== 'succeeded') continue;
+    if (!(await intact(farm, key))) corrupt++;
+    let manifests = 0;
+    for await (const o of farm.api.ctx.store.list(`builds/${key}/`)) if (o.key.endsWith('/manifest.json')) manifests++;
+    if (manifests > 1) duplicated++;
+  }
+  const succeeded = [...states.values()].filter((s) => s === 'succeeded').length;
+  const lost = [...states.values()].filter((s) => s === 'missing' || s === 'queued' || s === 'active').length;
+  const row = { fault, accepted, succeeded, lost, duplicated, corrupt, recovered: succeeded === accepted, seconds: Math.round((Date.now() - started) / 1000), note };
+  say(`${fault}: ${JSON.stringify(row)}`);
+  return row;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 120_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+/** Bytes under builds/ that no manifest lists, and work directories left in the workers' homes. */
+async function leakedBytes(farm: Farm): Promise<{ store: number; workDirs: number }> {
+  const listed = new Set<string>();
+  const objects: { key: string; size: number }[] = [];
+  for await (const o of farm.api.ctx.store.list('builds/')) objects.push({ key: o.key, size: o.size });
+  for (const key of new Set(objects.map((o) => o.key.split('/')[1]))) {
+    const manifest = await readManifest(farm.api.ctx.store, key);
+    if (manifest) for (const f of manifest.files) listed.add(artifactKey(key, f));
+  }
+  const store = objects.filter((o) => !o.key.endsWith('/manifest.json') && !listed.has(o.key)).reduce((n, o) => n + o.size, 0);
+  let workDirs = 0;
+  for (const entry of await readdir(farm.home)) {
+    if (!entry.startsWith('chaos-w')) continue;
+    workDirs += await duBytes(path.join(farm.home, entry, 'tmp'));
+  }
+  return { store, workDirs };
+}
+
+async function duBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const full = path.join(dir, entry.name);
+    total += entry.isDirectory() ? await duBytes(full) : (await stat(full)).size;
+  }
+  return total;
+}
+
+async function main(): Promise<void> {
+  const home = await mkdtemp(path.join(os.tmpdir(), 'kiln-chaos-'));
+  const redisDir = path.join(home, 'redis');
+  let redis = await startPrivateRedis({ dir: redisDir, persistent: true });
+  const port = Number(new URL(redis.url).port);
+  const s3 = await startS3Server('kiln-chaos');
+  const farm = new Farm(home, redis, s3);
+  await farm.start();
+  const rows: Row[] = [];
+  try {
+    if ((await farm.request('POST', '/v1/models?name=conv', tinyConv())).status >= 300) throw new Error('model upload failed');
+    farm.startWorker();
+    await waitFor(async () => ((await farm.request('GET', '/v1/workers')).json?.workers ?? []).length > 0, 'a worker');
+    const target: string = (await farm.request('GET', '/v1/workers')).json.workers[0].targets[0];
+    farm.startWorker();
+    let iterations = 2000;
+
+    rows.push(
+      await scenario(farm, 'worker SIGKILL x3 on one build', async () => {
+        const key = (await farm.submit(target, 100_000 + iterations++))!;
+        for (let kill = 0; kill < 3; kill++) {
+          // Kill whichever worker holds the build once it is active, then replace it.
+          let holder = '';
+          await waitFor(async () => {
+            const b = await farm.build(key);
+            holder = b?.state === 'active' ? b.worker : '';
+            return holder !== '' && farm.workers.has(holder);
+          }, 'the build to be active');
+          await farm.kill(holder);
+          farm.startWorker();
+          await waitFor(async () => (await farm.build(key))?.state !== 'active' || (await farm.build(key))?.worker !== holder, 'the build to be taken back', 60_000);
+        }
+        return { keys: [key], note: `attempts ${(await farm.build(key))?.attempts ?? '?'} when the third worker died` };
+      }),
+    );
+
+    rows.push(
+      await scenario(farm, `Redis down ${REDIS_DOWN_S} s, AOF on`, async () => {
+        const keys = (await Promise.all([0, 1, 2, 3].map(() => farm.submit(target, iterations++)))).filter((k): k is string => k !== null);
+        await redis.stop();
+        await sleep(REDIS_DOWN_S * 1000);
+        redis = await startPrivateRedis({ dir: redisDir, persistent: true, port });
+        return { keys };
+      }),
+    );
+
+    rows.push(
+      await scenario(farm, 'Redis restarted without its data (no AOF)', async () => {
+        const keys = (await Promise.all([0, 1, 2, 3, 4, 5].map(() => farm.submit(target, 4000 + iterations++)))).filter((k): k is string => k !== null);
+        redis.process.kill('SIGKILL');
+        await new Promise((r) => redis.process.once('exit', r));
+        await rm(redisDir, { recursive: true, force: true });
+        redis = await startPrivateRedis({ dir: redisDir, persistent: true, port });
+        return { keys, note: 'restored by the supervisor from the request journal' };
+      }),
+    );
+
+    rows.push(
+      await scenario(farm, `storage down ${STORAGE_DOWN_S} s during publish`, async () => {
+        const keys = (await Promise.all([0, 1, 2, 3].map(() => farm.submit(target, iterations++)))).filter((k): k is string => k !== null);
+        await waitFor(async () => {
+          for (const key of keys) if ((await farm.build(key))?.phase === 'publishing' || (await farm.build(key))?.phase === 'benchmarking') return true;
+          return false;
+        }, 'a build about to publish');
+        await s3.pause();
+        await sleep(STORAGE_DOWN_S * 1000);
+        await s3.resume();
+        return { keys };
+      }),
+    );
+
+    await sleep(2000);
+    const leaked = await leakedBytes(farm);
+    printTable(rows, leaked);
+  } finally {
+    await farm.stop().catch(() => undefined);
+    await redis.stop().catch(() => undefined);
+    await s3.close().catch(() => undefined);
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+function printTable(rows: Row[], leaked: { store: number; workDirs: number }): void {
+  const header = ['fault', 'accepted', 'succeeded', 'lost', 'duplicated', 'corrupt', 'recovered without a person', 'seconds', 'note'];
+  const lines = [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.fault} | ${r.accepted} | ${r.succeeded} | ${r.lost} | ${r.duplicated} | ${r.corrupt} | ${r.recovered ? 'yes' : 'no'} | ${r.seconds} | ${r.note} |`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n\nleaked bytes: ${leaked.store} in the store (files under builds/ no manifest lists), ${leaked.workDirs} in worker work directories (no GC has run: it is pending)\nmode: ${QUICK ? 'quick (--quick: outages scaled down)' : 'real durations'}\n`);
+}
+
+main().catch((err) => {
+  say(`failed: ${err instanceof Error ? err.stack : err}`);
+  process.exit(1);
+});
