@@ -48,7 +48,7 @@ async function main(): Promise<void> {
           // The table names release branches (`10.9`); a worker reports trtexec's full version.
           const trt = release.version.split('.').length === 2 ? `${release.version}.0` : release.version;
           const targets = gpuTargets({ trt, cc: gpu.cc!, sku: gpu.sku, platform });
-          return [release.version, { served: targets.keys, refused: targets.refused, timingCache: timingCacheKey(trt, gpu.cc!) }];
+          return [release.version, { served: targets.keys, refused: targets.refused, timingCache: timingCacheKey({ trt, cc: gpu.cc!, sku: gpu.sku, platform }) }];
         }),
       );
       print(`GPU ${gpu.index}: registration with each TensorRT release Kiln knows (none is installed here)`, byRelease);

@@ -14,7 +14,8 @@ import type { PublishedArtifact } from '../core/published-artifact';
 import { resolveArtifact, type Client } from '../core/resolve';
 import type { Platform } from '../core/platform';
 import { parseTargetKey, targetKey, TargetParseError } from '../core/target';
-import { timingCacheKey } from '../storage/layout';
+import { chooseTimingCache } from '../core/timing-cache';
+import { storedTimingCaches, timingCacheUrl } from '../storage/timing-caches';
 import { callerFromHeader, checkRole, WWW_AUTHENTICATE, type TokenTable } from './auth';
 import { badRequest, errorHeaders, fromZod, toApiError } from './errors';
 import type { Limits } from './limits';
@@ -91,7 +92,9 @@ export class ResolveHandler {
       if (client.kind !== 'gpu') throw badRequest('format=epcontext is for GPU clients (ONNX Runtime\'s TensorRT EP): give cc and trt');
       published = published.filter((a) => epContextOf(a));
     }
-    const timingCache = client.kind === 'gpu' && (await this.ctx.store.head(timingCacheKey(client.trt, client.cc))) !== null;
+    const timingCache = client.kind === 'gpu'
+      ? chooseTimingCache({ trt: client.trt, cc: client.cc, sku: client.sku, platform: client.platform }, await storedTimingCaches(this.ctx.store, client))
+      : null;
     const resolution = resolveArtifact(client, published, timingCache);
     const body: Record<string, unknown> = { model: model.sha256, rung: resolution.rung, note: resolution.note };
     if (resolution.artifact) {
@@ -103,8 +106,10 @@ export class ResolveHandler {
       body.files = a.files.map((f) => ({ ...f, url: `/v1/artifacts/${a.buildKey}/${f.name}` }));
     } else {
       body.files = [{ name: `${model.sha256}.onnx`, sha256: model.sha256, size: model.size, url: `/v1/models/${model.sha256}/file` }];
-      if (resolution.rung === 'timing-cache' && client.kind === 'gpu') {
-        body.timingCache = { url: `/v1/timing-caches/${client.trt}/${client.cc}` };
+      if (resolution.rung === 'timing-cache' && timingCache) {
+        const { scope } = timingCache.cache;
+        // match 'best-match' flags a cache of another SKU (or the CC-wide one): not the client's GPU model.
+        body.timingCache = { url: timingCacheUrl(scope), sku: scope.sku ?? null, match: timingCache.match };
       }
     }
     return body;

@@ -75,7 +75,8 @@ export interface ResolveAnswer {
   validation?: string;
   primary?: string;
   files: ResolveFile[];
-  timingCache?: { url: string };
+  /** match `best-match`: a cache of another GPU model of the CC (or the CC-wide one), not the client's SKU. */
+  timingCache?: { url: string; sku?: string | null; match?: 'sku' | 'best-match' };
   /** Best point only: the sweep request, the point's values, and the runtime settings to load the artifact with. */
   request?: string;
   point?: Record<string, unknown>;

@@ -11,6 +11,7 @@
 import { DEFAULT_PLATFORM, type Platform } from './platform';
 import type { PublishedArtifact } from './published-artifact';
 import { targetPlatform, type TensorRtTarget } from './target';
+import { timingCacheName, type StoredTimingCache, type TimingCacheMatch } from './timing-cache';
 import { compatibleWith, readLevel, type HardwareCompatibilityLevel } from './tensorrt/hardware-compatibility';
 import { compareTrtVersions, parseTrtVersion } from './tensorrt/version';
 
@@ -29,6 +30,12 @@ export type Client =
       cpuTargetKey?: string;
     }
   | { kind: 'cpu'; targetKey: string };
+
+/** The fleet timing cache for the client's GPU (chooseTimingCache), when there is one. */
+export interface TimingCacheOffer {
+  cache: StoredTimingCache;
+  match: TimingCacheMatch;
+}
 
 export interface Resolution {
   rung: Rung;
@@ -58,7 +65,7 @@ function resolveCpu(targetKey: string, usable: PublishedArtifact[]): PublishedAr
   return usable.find((a) => a.targetKey === targetKey);
 }
 
-export function resolveArtifact(client: Client, published: PublishedArtifact[], hasTimingCache: boolean): Resolution {
+export function resolveArtifact(client: Client, published: PublishedArtifact[], timingCache: TimingCacheOffer | null): Resolution {
   const usable = published.filter((a) => a.validation !== 'fail').sort(newestFirst);
   if (client.kind === 'cpu') {
     const hit = resolveCpu(client.targetKey, usable);
@@ -107,8 +114,16 @@ export function resolveArtifact(client: Client, published: PublishedArtifact[], 
   }
 
   const gpu = `TensorRT ${client.trt} on CC ${client.cc} (${platform})`;
-  if (hasTimingCache) {
-    return { rung: 'timing-cache', note: `No engine for ${gpu}; build locally from the ONNX with the fleet timing cache` };
+  if (timingCache) {
+    const name = timingCacheName(timingCache.cache.scope);
+    const of = timingCache.cache.scope.sku ? `of a ${timingCache.cache.scope.sku}` : `of CC ${client.cc} from before per-SKU caches`;
+    return {
+      rung: 'timing-cache',
+      note:
+        timingCache.match === 'sku'
+          ? `No engine for ${gpu}; build locally from the ONNX with the fleet timing cache of your GPU (${name})`
+          : `No engine for ${gpu}; build locally from the ONNX with the fleet timing cache ${name}, a best match ${of}${client.sku ? `, as there is none of a ${client.sku} yet` : ' (give sku for your own GPU\'s)'}: timings from another GPU model may make the engine slower`,
+    };
   }
   if (client.cpuTargetKey) {
     const cpu = resolveCpu(client.cpuTargetKey, usable);

@@ -6,7 +6,10 @@
  *   builds/<buildKey>/manifest.json           an artifact set, published when this exists
  *   blobs/<sha256>                            a file of one or more artifact sets, stored once by its content
  *   builds/<buildKey>/<sha256>/<file>         files of sets published before blobs existed (still read)
- *   timing-caches/trt<version>-sm<cc>.cache   the fleet timing cache of one TensorRT version and CC
+ *   timing-caches/trt<version>-[<platform>-]sm<cc>-<sku>.cache
+ *                                             the fleet timing cache of one TensorRT version, platform,
+ *                                             CC and GPU SKU (core/timing-cache.ts); without a SKU, a
+ *                                             CC-wide cache from before per-SKU caches (read only)
  *   calibration/<sha256>.cache                an uploaded INT8 calibration cache, stored once by its content
  *   inputs/<sha256>.json                      uploaded validation input tensors, stored once by their content
  *   keys/<keyid>.json                         a public key that signed provenance, kept after rotation
@@ -24,7 +27,8 @@
  */
 import { SHA256_HEX } from '../core/hash';
 import { MANIFEST_FILE, type Manifest, type ManifestFile } from '../core/manifest';
-import { ccToSm } from '../core/target';
+import { TargetParseError } from '../core/target';
+import { parseTimingCacheName, timingCacheName, type TimingCacheScope } from '../core/timing-cache';
 import { InvalidKeyError } from './errors';
 
 const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
@@ -42,6 +46,7 @@ export const KEYS_PREFIX = 'keys/';
 export const REQUESTS_PREFIX = 'requests/';
 /** Overwritten by the API's health check and a paused worker's probe: is the store writable? */
 export const PROBE_KEY = 'health/probe';
+const TIMING_CACHE_EXT = '.cache';
 
 export function modelKey(sha256: string): string {
   return `${MODELS_PREFIX}${hex(sha256, 'a model sha256')}.onnx`;
@@ -92,15 +97,29 @@ export function manifestFileKey(manifest: Manifest, name: string = manifest.prim
   return artifactKey(manifest.buildKey, file);
 }
 
-/** `timingCacheKey('10.9.0', '8.9')` = `timing-caches/trt10.9.0-sm89.cache`. */
-export function timingCacheKey(trtVersion: string, cc: string): string {
-  if (!VERSION.test(trtVersion)) {
-    throw new InvalidKeyError(`Expected a TensorRT version as major.minor.patch (e.g. 10.9.0) but received ${JSON.stringify(trtVersion)}`);
+/**
+ * `timingCacheKey({ trt: '10.9.0', cc: '8.9', sku: 'nvidia-l4' })` =
+ * `timing-caches/trt10.9.0-sm89-nvidia-l4.cache`; InvalidKeyError naming what is accepted.
+ */
+export function timingCacheKey(scope: TimingCacheScope): string {
+  if (!VERSION.test(scope.trt)) {
+    throw new InvalidKeyError(`Expected a TensorRT version as major.minor.patch (e.g. 10.9.0) but received ${JSON.stringify(scope.trt)}`);
   }
-  if (!CC.test(cc)) {
-    throw new InvalidKeyError(`Expected a compute capability as major.minor (e.g. 8.9) but received ${JSON.stringify(cc)}`);
+  if (!CC.test(scope.cc)) {
+    throw new InvalidKeyError(`Expected a compute capability as major.minor (e.g. 8.9) but received ${JSON.stringify(scope.cc)}`);
   }
-  return `${TIMING_CACHES_PREFIX}trt${trtVersion}-sm${ccToSm(cc)}.cache`;
+  try {
+    return `${TIMING_CACHES_PREFIX}${timingCacheName(scope)}${TIMING_CACHE_EXT}`;
+  } catch (err) {
+    if (err instanceof TargetParseError) throw new InvalidKeyError(err.message);
+    throw err;
+  }
+}
+
+/** The scope of a timing-cache key; null for any other key (a cache's history, say). */
+export function parseTimingCacheKey(key: string): TimingCacheScope | null {
+  if (!key.startsWith(TIMING_CACHES_PREFIX) || !key.endsWith(TIMING_CACHE_EXT)) return null;
+  return parseTimingCacheName(key.slice(TIMING_CACHES_PREFIX.length, -TIMING_CACHE_EXT.length));
 }
 
 /** `calibrationKey(sha)` = `calibration/<sha>.cache`: an INT8 calibration cache, by its content. */

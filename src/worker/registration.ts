@@ -39,10 +39,13 @@ export function registrationOf(capabilities: Capabilities[], platform: Platform 
       continue;
     }
     registration.toolchains[cap.toolchain] = cap.version ?? 'unknown';
+    // A GPU's TensorRT builds, whatever target, read and write the one cache of its SKU, named by
+    // its SKU target (core/timing-cache.ts).
+    const gpuSku = cap.targets.find((t) => t.toolchain === 'tensorrt' && t.sku);
     for (const target of cap.targets) {
       registration.targets.push(targetKey(target));
-      if (target.toolchain === 'tensorrt') {
-        const key = timingCacheKey(target.trt, target.cc);
+      if (target.toolchain === 'tensorrt' && gpuSku?.toolchain === 'tensorrt') {
+        const key = timingCacheKey({ trt: target.trt, cc: target.cc, sku: gpuSku.sku, platform: target.platform });
         if (!registration.timingCaches.includes(key)) registration.timingCaches.push(key);
       }
     }

@@ -160,7 +160,7 @@ describe('GPU farm with the trtexec stand-in', () => {
     ]);
   });
 
-  test('each (TensorRT version, CC) has a fleet timing cache that grows across models, listed and downloadable', async () => {
+  test('each (TensorRT version, CC, SKU) has a fleet timing cache that grows across models, listed and downloadable', async () => {
     const { body } = await submit('mlp', ['trt10.9.0-sm89', 'trt8.6.1-sm75']);
     for (const b of body.builds) expect(await waitForBuild(farm, b.id)).toMatchObject({ state: 'succeeded' });
     const listed = await caches();
@@ -169,14 +169,22 @@ describe('GPU farm with the trtexec stand-in', () => {
       expect(c.builds).toBe(2);
       expect(c.recent.map((r: { targetKey: string }) => r.targetKey)).toEqual([`trt${c.trt}-sm${c.cc.replace('.', '')}`, `trt${c.trt}-sm${c.cc.replace('.', '')}`]);
     }
-    const download = await farm.request('GET', '/v1/timing-caches/10.9.0/8.9', { role: 'reader' });
+    expect(listed.map((c: { name: string; sku: string }) => [c.name, c.sku])).toEqual([
+      ['trt8.6.1-sm75-nvidia-tesla-t4', 'nvidia-tesla-t4'],
+      ['trt10.9.0-sm89-nvidia-geforce-rtx-4080', 'nvidia-geforce-rtx-4080'],
+    ]);
+    const entry = listed.find((c: { trt: string }) => c.trt === '10.9.0');
+    expect(entry.url).toBe('/v1/timing-caches/trt10.9.0-sm89-nvidia-geforce-rtx-4080');
+    const download = await farm.request('GET', entry.url, { role: 'reader' });
     expect(download.status).toBe(200);
     const bytes = new Uint8Array(await download.arrayBuffer());
-    const entry = listed.find((c: { trt: string }) => c.trt === '10.9.0');
     expect(bytes.length).toBe(entry.sizeBytes);
     expect(sha256(bytes)).toBe(entry.sha256);
     expect(download.headers.get('x-kiln-sha256')).toBe(entry.sha256);
-    expect((await farm.request('GET', '/v1/timing-caches/10.9.0/7.5', { role: 'reader' })).status).toBe(404);
+    expect((await farm.request('GET', '/v1/timing-caches/trt10.9.0-sm89-nvidia-l4', { role: 'reader' })).status).toBe(404);
+    // The CC-wide caches from before per-SKU caches are served by their old URL; there are none here.
+    expect((await farm.request('GET', '/v1/timing-caches/10.9.0/8.9', { role: 'reader' })).status).toBe(404);
+    expect((await farm.request('GET', '/v1/timing-caches/trt10.9.0-sm89-ampere+', { role: 'reader' })).status).toBe(400);
     const bad = await farm.request('GET', '/v1/timing-caches/10.9/89', { role: 'reader' });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.message).toBe('Expected a TensorRT version as major.minor.patch (e.g. 10.9.0) but received "10.9"');
@@ -198,7 +206,9 @@ describe('GPU farm with the trtexec stand-in', () => {
     expect(await resolve('model=conv&cc=8.6&trt=10.9.0&sku=nvidia-geforce-rtx-3070')).toMatchObject({ rung: 'hardware-compatible', buildKey: ampereBuild, target: 'trt10.9.0-sm89-ampere+' });
     // 4. No engine for this model on the T4's TensorRT, but a fleet timing cache and the ONNX.
     const cache = await resolve('model=add&cc=7.5&trt=8.6.1');
-    expect(cache).toMatchObject({ rung: 'timing-cache', timingCache: { url: '/v1/timing-caches/8.6.1/7.5' } });
+    // Asked by CC alone: the T4's cache, flagged as a best match; by the T4's SKU, its own.
+    expect(cache).toMatchObject({ rung: 'timing-cache', timingCache: { url: '/v1/timing-caches/trt8.6.1-sm75-nvidia-tesla-t4', sku: 'nvidia-tesla-t4', match: 'best-match' } });
+    expect(await resolve('model=add&cc=7.5&trt=8.6.1&sku=nvidia-tesla-t4')).toMatchObject({ timingCache: { sku: 'nvidia-tesla-t4', match: 'sku' } });
     expect(cache.files).toEqual([expect.objectContaining({ sha256: sha256(tinyAdd()), url: expect.stringMatching(/^\/v1\/models\/[0-9a-f]{64}\/file$/) })]);
     // No engine of the wanted precision is no engine either.
     expect(await resolve('model=conv&cc=8.9&trt=10.9.0&precision=int8')).toMatchObject({ rung: 'timing-cache' });
@@ -241,7 +251,7 @@ describe('GPU farm with the trtexec stand-in', () => {
     expect(build.state).toBe('failed');
     expect(build.error).toMatch(/^trtexec built on another GPU or TensorRT than this worker registered \(compute capability 8\.9 instead of 8\.6\); nothing is published/);
     expect((await farm.request('GET', `/v1/artifacts/${build.id}/manifest.json`, { role: 'reader' })).status).toBe(404);
-    expect((await farm.request('GET', '/v1/timing-caches/10.3.0/8.6', { role: 'reader' })).status).toBe(404);
+    expect((await caches()).filter((c: { trt: string }) => c.trt === '10.3.0')).toEqual([]);
   });
 
   test('a plan with a wrong header is never published', async () => {
@@ -250,7 +260,7 @@ describe('GPU farm with the trtexec stand-in', () => {
     expect(build.state).toBe('failed');
     expect(build.error).toMatch(/^Expected a TensorRT plan starting with "ftrt" \(0x74727466\) but .*engine\.plan starts with 0x74727478 \(xtrt\)$/);
     expect((await farm.request('GET', `/v1/artifacts/${build.id}/manifest.json`, { role: 'reader' })).status).toBe(404);
-    expect((await farm.request('GET', '/v1/timing-caches/10.3.0/8.0', { role: 'reader' })).status).toBe(404);
+    expect((await caches()).filter((c: { trt: string }) => c.trt === '10.3.0')).toEqual([]);
   });
 
   test('cancel kills trtexec, even one that ignores SIGTERM', async () => {

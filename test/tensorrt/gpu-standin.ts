@@ -30,6 +30,12 @@ export const RTX_4080: PlayedGpu = {
   },
 };
 
+/** An L4 with TensorRT 10.9.0: another SKU of the RTX 4080's CC (sm89). */
+export const L4: PlayedGpu = {
+  trt: '10.9.0',
+  gpu: { index: 1, name: 'NVIDIA L4', sku: 'nvidia-l4', cc: '8.9', uuid: 'GPU-14aaaaaa-0000-0000-0000-000000000006', memoryTotalBytes: 24_152_899_584, driverVersion: '570.86.15' },
+};
+
 export const T4: PlayedGpu = {
   trt: '8.6.1',
   gpu: {

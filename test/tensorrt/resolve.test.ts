@@ -6,7 +6,7 @@ import { makeBuildSpec } from '../../src/core/build-spec';
 import type { Manifest } from '../../src/core/manifest';
 import { BuildOptionsSchema, type BuildOptionsInput } from '../../src/core/options';
 import { summarize, type PublishedArtifact } from '../../src/core/published-artifact';
-import { resolveArtifact, type Client } from '../../src/core/resolve';
+import { resolveArtifact, type Client, type TimingCacheOffer } from '../../src/core/resolve';
 import { parseTargetKey } from '../../src/core/target';
 
 const MODEL = 'a'.repeat(64);
@@ -28,6 +28,9 @@ function published(target: string, options: BuildOptionsInput = {}, validation: 
   });
 }
 
+/** A timing cache on offer; which one does not matter to the rungs. */
+const CACHE: TimingCacheOffer = { cache: { scope: { trt: '10.9.0', cc: '8.9', sku: 'nvidia-l4' }, sizeBytes: 1 }, match: 'sku' };
+
 const gpu = (cc: string, trt: string, sku?: string, precision?: string): Client => ({ kind: 'gpu', cc, trt, sku, precision });
 
 describe('resolveArtifact', () => {
@@ -40,47 +43,47 @@ describe('resolveArtifact', () => {
   const all = [sku, cc, ampere, sameCc, old, cpu];
 
   test('1. exact SKU', () => {
-    expect(resolveArtifact(gpu('8.9', '10.9.0', 'nvidia-geforce-rtx-4080'), all, true)).toMatchObject({ rung: 'exact-sku', artifact: sku, note: 'Engine built on a nvidia-geforce-rtx-4080' });
+    expect(resolveArtifact(gpu('8.9', '10.9.0', 'nvidia-geforce-rtx-4080'), all, CACHE)).toMatchObject({ rung: 'exact-sku', artifact: sku, note: 'Engine built on a nvidia-geforce-rtx-4080' });
   });
 
   test('2. same CC: the CC-wide engine first, another SKU of the CC when that is all there is', () => {
-    expect(resolveArtifact(gpu('8.9', '10.9.0', 'nvidia-geforce-rtx-4090'), all, true)).toMatchObject({ rung: 'same-cc', artifact: cc });
-    expect(resolveArtifact(gpu('8.9', '10.9.0'), [sku], true)).toMatchObject({ rung: 'same-cc', artifact: sku, note: 'Engine built for compute capability 8.9 on a nvidia-geforce-rtx-4080' });
+    expect(resolveArtifact(gpu('8.9', '10.9.0', 'nvidia-geforce-rtx-4090'), all, CACHE)).toMatchObject({ rung: 'same-cc', artifact: cc });
+    expect(resolveArtifact(gpu('8.9', '10.9.0'), [sku], CACHE)).toMatchObject({ rung: 'same-cc', artifact: sku, note: 'Engine built for compute capability 8.9 on a nvidia-geforce-rtx-4080' });
   });
 
   test('3. hardware-compatible: ampere+ for CC >= 8.0, same-cc only for its own CC', () => {
-    expect(resolveArtifact(gpu('9.0', '10.9.0'), all, true)).toMatchObject({ rung: 'hardware-compatible', artifact: ampere });
-    expect(resolveArtifact(gpu('7.5', '10.9.0'), all, true)).toMatchObject({ rung: 'hardware-compatible', artifact: sameCc });
-    expect(resolveArtifact(gpu('7.0', '10.9.0'), all, true).rung).toBe('timing-cache');
+    expect(resolveArtifact(gpu('9.0', '10.9.0'), all, CACHE)).toMatchObject({ rung: 'hardware-compatible', artifact: ampere });
+    expect(resolveArtifact(gpu('7.5', '10.9.0'), all, CACHE)).toMatchObject({ rung: 'hardware-compatible', artifact: sameCc });
+    expect(resolveArtifact(gpu('7.0', '10.9.0'), all, CACHE).rung).toBe('timing-cache');
   });
 
   test('4. the timing cache (+ ONNX) when no engine fits, the ONNX alone without a cache', () => {
     // Engines are tied to one exact TensorRT version.
-    const cached = resolveArtifact(gpu('8.9', '10.8.0'), all, true);
+    const cached = resolveArtifact(gpu('8.9', '10.8.0'), all, CACHE);
     expect(cached.rung).toBe('timing-cache');
     expect(cached.artifact).toBeUndefined();
-    const bare = resolveArtifact(gpu('8.9', '10.8.0'), all, false);
+    const bare = resolveArtifact(gpu('8.9', '10.8.0'), all, null);
     expect(bare.rung).toBe('onnx');
     expect(bare.artifact).toBeUndefined();
   });
 
   test('5. a CPU client: the ONNX Runtime artifact of its target, else the ONNX', () => {
-    expect(resolveArtifact({ kind: 'cpu', targetKey: 'ort1.30.0-x86_64-avx2' }, all, false)).toMatchObject({ rung: 'cpu', artifact: cpu });
-    expect(resolveArtifact({ kind: 'cpu', targetKey: 'ort1.30.0-x86_64-avx512' }, all, false).rung).toBe('onnx');
+    expect(resolveArtifact({ kind: 'cpu', targetKey: 'ort1.30.0-x86_64-avx2' }, all, null)).toMatchObject({ rung: 'cpu', artifact: cpu });
+    expect(resolveArtifact({ kind: 'cpu', targetKey: 'ort1.30.0-x86_64-avx512' }, all, null).rung).toBe('onnx');
   });
 
   test('precision: an engine\'s narrowest format; fp32 also takes a default (TF32) engine', () => {
     expect(cc.traits).toEqual({ precision: 'fp16' });
     expect(sku.traits).toEqual({ precision: 'tf32' });
     expect(cpu.traits).toEqual({});
-    expect(resolveArtifact(gpu('8.9', '10.9.0', 'nvidia-geforce-rtx-4080', 'fp16'), all, true)).toMatchObject({ rung: 'same-cc', artifact: cc });
-    expect(resolveArtifact(gpu('8.9', '10.9.0', undefined, 'fp32'), [cc, sku], true)).toMatchObject({ rung: 'same-cc', artifact: sku });
-    expect(resolveArtifact(gpu('8.9', '10.9.0', undefined, 'int8'), all, true).rung).toBe('timing-cache');
+    expect(resolveArtifact(gpu('8.9', '10.9.0', 'nvidia-geforce-rtx-4080', 'fp16'), all, CACHE)).toMatchObject({ rung: 'same-cc', artifact: cc });
+    expect(resolveArtifact(gpu('8.9', '10.9.0', undefined, 'fp32'), [cc, sku], CACHE)).toMatchObject({ rung: 'same-cc', artifact: sku });
+    expect(resolveArtifact(gpu('8.9', '10.9.0', undefined, 'int8'), all, CACHE).rung).toBe('timing-cache');
   });
 
   test('an engine that failed validation is never served', () => {
     const failed = published('trt10.9.0-sm80', {}, 'fail');
-    expect(resolveArtifact(gpu('8.0', '10.9.0'), [failed], true).rung).toBe('timing-cache');
+    expect(resolveArtifact(gpu('8.0', '10.9.0'), [failed], CACHE).rung).toBe('timing-cache');
   });
 });
 
@@ -127,16 +130,16 @@ describe('the whole ladder: platforms, version-compatible engines, the CPU artif
     ['a CPU client on Windows does not get the Linux artifact', { kind: 'cpu', targetKey: 'ort1.30.0-windows-x86_64-avx2' }, false, 'onnx', undefined],
   ];
   test.each(rows)('%s', (_name, client, cache, rung, artifact) => {
-    const resolution = resolveArtifact(client, all, cache);
+    const resolution = resolveArtifact(client, all, cache ? CACHE : null);
     expect(resolution.rung).toBe(rung);
     expect(resolution.artifact).toBe(artifact);
   });
 
   test('each rung says why, naming the platform when nothing fits', () => {
-    expect(resolveArtifact({ kind: 'gpu', cc: '8.9', trt: '10.9.0' }, all, true).note).toBe(
+    expect(resolveArtifact({ kind: 'gpu', cc: '8.9', trt: '10.9.0' }, all, CACHE).note).toBe(
       'Version-compatible engine built by TensorRT 10.7.0; load it with host code allowed (trtexec --versionCompatible, IRuntime::setEngineHostCodeAllowed)',
     );
-    expect(resolveArtifact({ kind: 'gpu', cc: '7.0', trt: '10.9.0', platform: 'linux-aarch64' }, all, false).note).toBe(
+    expect(resolveArtifact({ kind: 'gpu', cc: '7.0', trt: '10.9.0', platform: 'linux-aarch64' }, all, null).note).toBe(
       'No engine and no timing cache for TensorRT 10.9.0 on CC 7.0 (linux-aarch64); build locally from the ONNX',
     );
   });

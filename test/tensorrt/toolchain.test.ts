@@ -68,7 +68,8 @@ async function context(model: Buffer, target: string, options: BuildOptionsInput
   };
 }
 
-const cacheHead = (played: PlayedGpu) => store.head(timingCacheKey(played.trt, played.gpu.cc));
+const cacheScope = (played: PlayedGpu) => ({ trt: played.trt, cc: played.gpu.cc, sku: played.gpu.sku });
+const cacheHead = (played: PlayedGpu) => store.head(timingCacheKey(cacheScope(played)));
 
 describe('detect', () => {
   test('a GPU without trtexec registers the GPU, no target, and the reason', async () => {
@@ -133,8 +134,8 @@ describe('build, validate, benchmark', () => {
     const head = await cacheHead(RTX_4080);
     expect(head?.sha256).toBeDefined();
     expect(head!.size).toBe((await readFile(join(ctx.workDir, 'timing.cache'))).length);
-    const history = JSON.parse((await readFile(join(root, 'store', timingCacheHistoryKey('10.9.0', '8.9')))).toString());
-    expect(history).toMatchObject({ trt: '10.9.0', cc: '8.9', builds: 1, recent: [{ modelId: ctx.spec.modelId, targetKey: 'trt10.9.0-sm89', loadedBytes: 0 }] });
+    const history = JSON.parse((await readFile(join(root, 'store', timingCacheHistoryKey(cacheScope(RTX_4080))))).toString());
+    expect(history).toMatchObject({ trt: '10.9.0', cc: '8.9', sku: 'nvidia-geforce-rtx-4080', builds: 1, recent: [{ modelId: ctx.spec.modelId, targetKey: 'trt10.9.0-sm89', loadedBytes: 0 }] });
   });
 
   test('validates against ONNX Runtime: fp16 shows a small, reported error within fp16 tolerances', async () => {
@@ -192,7 +193,7 @@ describe('build, validate, benchmark', () => {
     const racing: ArtifactStore = Object.create(store);
     let raced = false;
     racing.put = async (key, body, options) => {
-      if (key === timingCacheKey('10.9.0', '8.9') && !raced) {
+      if (key === timingCacheKey(cacheScope(RTX_4080)) && !raced) {
         raced = true;
         await store.put(key, Buffer.from('a newer cache from another worker'));
       }
@@ -203,7 +204,7 @@ describe('build, validate, benchmark', () => {
     const out = await tc.build(c);
     expect(out.details.timingCache).toMatchObject({ fleet: 'conflict' });
     expect(out.warnings.join('\n')).toMatch(/another build published a newer fleet cache first; it stays, and this build's new entries .* were not merged/);
-    expect((await readFile(join(root, 'store', timingCacheKey('10.9.0', '8.9')))).toString()).toBe('a newer cache from another worker');
+    expect((await readFile(join(root, 'store', timingCacheKey(cacheScope(RTX_4080))))).toString()).toBe('a newer cache from another worker');
     // The artifact set still carries the cache this build used and grew.
     expect(out.extra.find((f) => f.role === 'timing-cache')).toBeDefined();
   });

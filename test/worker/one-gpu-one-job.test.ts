@@ -13,12 +13,7 @@ import { createTensorRtToolchain } from '../../src/worker/toolchains/tensorrt';
 import type { KilnWorker } from '../../src/worker/kiln-worker';
 import { startFarm, waitForBuild, type TestFarm } from '../helpers/farm';
 import { tinyConv } from '../models';
-import { RTX_4080, standinTrtexec, type PlayedGpu } from '../tensorrt/gpu-standin';
-
-const L4: PlayedGpu = {
-  trt: '10.9.0',
-  gpu: { index: 1, name: 'NVIDIA L4', sku: 'nvidia-l4', cc: '8.9', uuid: 'GPU-14aaaaaa-0000-0000-0000-000000000006', memoryTotalBytes: 24_152_899_584, driverVersion: '570.86.15' },
-};
+import { L4, RTX_4080, standinTrtexec, type PlayedGpu } from '../tensorrt/gpu-standin';
 
 describe('one GPU, one job', () => {
   let farm: TestFarm;

@@ -12,7 +12,7 @@ test('a GPU on TensorRT 10.3 serves its CC, SKU and ampere+ targets and says why
     hardware: { gpu: { index: 0 } },
     refused: [{ target: 'trt10.3.0-linux-aarch64-sm80-same-cc', reason: 'TensorRT 10.3.0 cannot build --hardwareCompatibilityLevel=sameComputeCapability' }],
     notes: ['tensorrt: not trt10.3.0-linux-aarch64-sm80-same-cc: TensorRT 10.3.0 cannot build --hardwareCompatibilityLevel=sameComputeCapability'],
-    timingCaches: ['timing-caches/trt10.3.0-sm80.cache'],
+    timingCaches: ['timing-caches/trt10.3.0-linux-aarch64-sm80-nvidia-a100-sxm4-40gb.cache'],
   });
 });
 

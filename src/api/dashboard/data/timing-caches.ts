@@ -1,18 +1,21 @@
 /**
- * Fleet timing caches: the current size of each (TensorRT version, CC) cache from the store, and
- * how it grew, from the cache sizes that TensorRT builds report (`build.details`).
+ * Fleet timing caches: the current size of each (TensorRT version, platform, CC, SKU) cache from
+ * the store, and how it grew, from the cache sizes that TensorRT builds report (`build.details`;
+ * builds from before per-SKU caches count toward their CC-wide cache).
  */
 import type { FarmContext } from '../../../context';
 import { parseTargetKey } from '../../../core/target';
-import { TIMING_CACHES_PREFIX } from '../../../storage/layout';
-
-const CACHE_KEY = /^timing-caches\/trt(\d+\.\d+\.\d+)-sm(\d{2,3})\.cache$/;
+import { timingCacheName, type TimingCacheScope } from '../../../core/timing-cache';
+import { parseTimingCacheKey, TIMING_CACHES_PREFIX } from '../../../storage/layout';
 /** TensorRT builds looked at per target for the growth chart. */
 const BUILDS_PER_TARGET = 200;
 
 export interface TimingCacheRow {
+  name: string;
   trt: string;
   cc: string;
+  /** null for a CC-wide cache from before per-SKU caches. */
+  sku: string | null;
   sizeBytes: number | null;
   updatedAt: string | null;
   /** (finishedAt, bytes) points, oldest first. */
@@ -21,17 +24,17 @@ export interface TimingCacheRow {
 
 export async function timingCacheData(ctx: FarmContext, targets: string[]): Promise<TimingCacheRow[]> {
   const rows = new Map<string, TimingCacheRow>();
-  const row = (trt: string, cc: string) => {
-    const id = `${trt}|${cc}`;
-    let r = rows.get(id);
-    if (!r) rows.set(id, (r = { trt, cc, sizeBytes: null, updatedAt: null, growth: [] }));
+  const row = (scope: TimingCacheScope) => {
+    const name = timingCacheName(scope);
+    let r = rows.get(name);
+    if (!r) rows.set(name, (r = { name, trt: scope.trt, cc: scope.cc, sku: scope.sku ?? null, sizeBytes: null, updatedAt: null, growth: [] }));
     return r;
   };
   try {
     for await (const object of ctx.store.list(TIMING_CACHES_PREFIX)) {
-      const m = CACHE_KEY.exec(object.key);
-      if (!m) continue;
-      const r = row(m[1], `${m[2].slice(0, -1)}.${m[2].slice(-1)}`);
+      const scope = parseTimingCacheKey(object.key);
+      if (!scope) continue;
+      const r = row(scope);
       r.sizeBytes = object.size;
       r.updatedAt = object.lastModified.toISOString();
     }
@@ -43,12 +46,15 @@ export async function timingCacheData(ctx: FarmContext, targets: string[]): Prom
     if (parsed.toolchain !== 'tensorrt') continue;
     const ids = await ctx.redis.zrevrange(ctx.keys.buildsByTarget(target), 0, BUILDS_PER_TARGET - 1);
     for (const build of await ctx.builds.getMany(ids)) {
-      const bytes = cacheBytes(build.report?.build.details);
-      if (bytes !== null && build.finishedAt) row(parsed.trt, parsed.cc).growth.push({ at: build.finishedAt, bytes });
+      const details = build.report?.build.details;
+      const bytes = cacheBytes(details);
+      if (bytes === null || !build.finishedAt) continue;
+      const named = parseTimingCacheKey(`${TIMING_CACHES_PREFIX}${String((details?.timingCache as { name?: unknown } | undefined)?.name ?? '')}.cache`);
+      row(named ?? { trt: parsed.trt, cc: parsed.cc, platform: parsed.platform }).growth.push({ at: build.finishedAt, bytes });
     }
   }
   for (const r of rows.values()) r.growth.sort((a, b) => a.at.localeCompare(b.at));
-  return [...rows.values()].sort((a, b) => a.trt.localeCompare(b.trt, 'en', { numeric: true }) || a.cc.localeCompare(b.cc, 'en', { numeric: true }));
+  return [...rows.values()].sort((a, b) => a.trt.localeCompare(b.trt, 'en', { numeric: true }) || a.cc.localeCompare(b.cc, 'en', { numeric: true }) || a.name.localeCompare(b.name));
 }
 
 /** The timing-cache size a TensorRT build reported, under whichever name its details use. */

@@ -1,6 +1,7 @@
 /**
  * The TensorRT build: trtexec turns the ONNX into an engine on this worker's GPU, starting from
- * the fleet timing cache of (TensorRT version, CC) and growing it.
+ * the fleet timing cache of (TensorRT version, platform, CC, this GPU's SKU) and growing it; the
+ * SKU's first build starts from the best match of its CC (storage/timing-caches.ts).
  *
  *   fleet cache (and the INT8 calibration cache the options name) -> work dir; idle guard;
  *   trtexec --onnx --saveEngine --timingCacheFile [--calib]
@@ -22,6 +23,8 @@ import { loadOptionNames } from '../../../core/tensorrt/inference-argv';
 import type { ShapeProfile } from '../../../core/tensorrt/options';
 import { checkPlan } from '../../../core/tensorrt/plan-header';
 import { parseTrtVersion } from '../../../core/tensorrt/version';
+import { targetPlatform } from '../../../core/target';
+import { timingCacheName } from '../../../core/timing-cache';
 import { fetchFleetCache, publishFleetCache, type CachePublishOutcome } from '../../../storage/timing-caches';
 import { GpuBusyError, type IdleReport } from '../../gpu/idle-guard';
 import type { BuildOutput, BuiltFile, StepContext } from '../toolchain';
@@ -78,11 +81,15 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
     }
   }
 
-  const fleet = await fetchFleetCache(setup.store, trtexec.version, gpu.cc, paths.timingCache);
+  const cacheScope = { trt: trtexec.version, cc: gpu.cc, sku: gpu.sku, platform: targetPlatform(target) };
+  const cacheName = timingCacheName(cacheScope);
+  const fleet = await fetchFleetCache(setup.store, cacheScope, paths.timingCache);
   ctx.log(
     fleet.etag
-      ? `timing cache: starting from the fleet cache of TensorRT ${trtexec.version} on CC ${gpu.cc} (${fleet.bytes} bytes)`
-      : `timing cache: no fleet cache for TensorRT ${trtexec.version} on CC ${gpu.cc} yet; starting empty`,
+      ? `timing cache: starting from the fleet cache ${cacheName} (${fleet.bytes} bytes)`
+      : fleet.seededFrom
+        ? `timing cache: no fleet cache ${cacheName} yet; starting from ${fleet.seededFrom} (${fleet.bytes} bytes), the best match of CC ${gpu.cc}`
+        : `timing cache: no fleet cache ${cacheName} yet and none of CC ${gpu.cc} to start from; starting empty`,
   );
   ctx.signal.throwIfAborted();
 
@@ -121,7 +128,7 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
   let outcome: CachePublishOutcome | 'not-written' = 'not-written';
   let savedBytes = 0;
   if (await exists(paths.timingCache)) {
-    const published = await publishFleetCache(setup.store, trtexec.version, gpu.cc, paths.timingCache, fleet, {
+    const published = await publishFleetCache(setup.store, cacheScope, paths.timingCache, fleet, {
       buildKey: ctx.buildKey,
       modelId: ctx.spec.modelId,
       targetKey: ctx.spec.targetKey,
@@ -130,8 +137,8 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
     outcome = published.outcome;
     savedBytes = published.bytes;
     const note = {
-      published: `timing cache: published the grown cache (${fleet.bytes} -> ${published.bytes} bytes) as the fleet cache`,
-      unchanged: 'timing cache: nothing new; the fleet cache is unchanged',
+      published: `timing cache: published the grown cache (${fleet.bytes} -> ${published.bytes} bytes) as the fleet cache ${cacheName}`,
+      unchanged: `timing cache: nothing new; the fleet cache ${cacheName} is unchanged`,
       conflict: `timing cache: another build published a newer fleet cache first; it stays, and this build's new entries (${fleet.bytes} -> ${published.bytes} bytes) were not merged (merging needs the TensorRT API, which trtexec does not expose)`,
     }[published.outcome];
     ctx.log(note);
@@ -171,6 +178,8 @@ export async function buildTensorRt(ctx: StepContext, setup: TensorRtSetup): Pro
         loadedBytes: run.log.timingCache.loadedBytes ?? fleet.bytes,
         savedBytes: run.log.timingCache.savedBytes ?? savedBytes,
         fleet: outcome,
+        name: cacheName,
+        ...(fleet.seededFrom ? { seededFrom: fleet.seededFrom } : {}),
         ...(run.log.timingCache.entries !== undefined ? { entries: run.log.timingCache.entries } : {}),
       },
       layers: await layerSummary(paths.layerInfo),
