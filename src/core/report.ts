@@ -19,7 +19,20 @@ export interface OutputComparison {
   verdict: Verdict;
 }
 
+/** An optimization profile's shape range per dynamic input, as built. */
+export type ProfileShapes = Record<string, { min: number[]; opt: number[]; max: number[] }>;
+
+/** One optimization profile's validation: its shapes, the inputs it ran on, isclose per output. */
+export interface ProfileValidation {
+  index: number;
+  shapes: ProfileShapes;
+  verdict: Verdict;
+  inputs: ValidationReport['inputs'];
+  outputs: OutputComparison[];
+}
+
 export interface ValidationReport {
+  /** The worst verdict of every profile. */
   verdict: Verdict;
   reference: string;
   rtol: number;
@@ -29,6 +42,12 @@ export interface ValidationReport {
   /** Concrete input shapes used. */
   inputs: Record<string, { dims: number[]; type: string; source: 'seeded' | 'user' }>;
   outputs: OutputComparison[];
+  /**
+   * TensorRT engines with optimization profiles: every profile, validated on its own. `inputs` and
+   * `outputs` above are then those of the worst profile (profile 0 when all are alike), `profile`.
+   */
+  profiles?: ProfileValidation[];
+  profile?: number;
   /**
    * When this model is `name@N` and `name@N-1` has a published build for the same target: how far
    * the new version's outputs moved from the previous one's on the same seeded inputs. Absent when
