@@ -195,21 +195,30 @@ export function describeBuild(b: BuildAnswer): string {
   if (report?.skipped) parts.push(`validation and benchmark: skipped, ${report.skipped}`);
   if (report?.validation) {
     const v = report.validation;
+    // An engine with optimization profiles: every profile, each at the shapes it accepts.
+    const profiles = v.profiles ?? [{ index: undefined, outputs: v.outputs, inputs: v.inputs }];
+    const rows = profiles.flatMap((p) =>
+      p.outputs.map((o) => [...(v.profiles ? [p.index, shapesOf(p.inputs)] : []), o.name, o.verdict, pct(o.mismatchRatio), sci(o.maxAbsError), sci(o.maxRelError)]),
+    );
     parts.push(
       `validation: ${v.verdict} against ${v.reference} (rtol ${v.rtol}, atol ${v.atol})`,
-      indent(table(['OUTPUT', 'VERDICT', 'MISMATCHED', 'MAX ABS', 'MAX REL'], v.outputs.map((o) => [o.name, o.verdict, pct(o.mismatchRatio), sci(o.maxAbsError), sci(o.maxRelError)]))),
+      indent(table([...(v.profiles ? ['PROFILE', 'INPUTS'] : []), 'OUTPUT', 'VERDICT', 'MISMATCHED', 'MAX ABS', 'MAX REL'], rows)),
     );
   }
   if (report?.benchmark?.rows.length) {
-    parts.push(
-      'benchmark:',
-      indent(table(['BATCH', 'MEDIAN', 'P90', 'P99', 'QPS', 'SAMPLES/S'], report.benchmark.rows.map((r) => [r.batch, formatMs(r.latencyMs.median), formatMs(r.latencyMs.p90), formatMs(r.latencyMs.p99), fixed(r.throughputQps), fixed(r.throughputSps)]))),
+    const bench = report.benchmark;
+    const profiles = bench.profiles ?? [{ index: undefined, rows: bench.rows }];
+    const rows = profiles.flatMap((p) =>
+      p.rows.map((r) => [...(bench.profiles ? [p.index] : []), r.batch, formatMs(r.latencyMs.median), formatMs(r.latencyMs.p90), formatMs(r.latencyMs.p99), fixed(r.throughputQps), fixed(r.throughputSps)]),
     );
+    parts.push('benchmark:', indent(table([...(bench.profiles ? ['PROFILE'] : []), 'BATCH', 'MEDIAN', 'P90', 'P99', 'QPS', 'SAMPLES/S'], rows)));
   }
   parts.push(...describeDrift(report), ...describeSpeedup(report));
   if (report?.warnings.length) parts.push('warnings:', indent(report.warnings.join('\n')));
   return parts.join('\n');
 }
+
+const shapesOf = (inputs: Record<string, { dims: number[] }>) => Object.entries(inputs).map(([name, t]) => `${name}:${t.dims.join('x')}`).join(' ');
 
 // Report numbers went through JSON, where NaN and Infinity become null.
 const finite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n);
