@@ -68,5 +68,6 @@ describe('submit-time checks', () => {
     expect(paths['/v1/calibration-caches/{sha}']?.get.parameters).toEqual([{ name: 'sha', in: 'path', required: true, schema: { type: 'string' } }]);
     expect(Object.keys(paths['/v1/timing-caches'] ?? {})).toEqual(['get']);
     expect(paths['/v1/timing-caches/{trt}/{cc}']?.get.parameters.map((p: { name: string }) => p.name)).toEqual(['trt', 'cc']);
+    expect(paths['/v1/timing-caches/{name}']?.get.parameters.map((p: { name: string }) => p.name)).toEqual(['name']);
   });
 });

@@ -55,7 +55,7 @@ describe('ArtifactIndex slots', () => {
     const all = await index.forModel(MODEL);
     expect(all).toHaveLength(4);
     const client = { kind: 'cpu' as const, targetKey: CPU };
-    expect(resolveArtifact(client, candidates, false)).toEqual(resolveArtifact(client, all, false));
+    expect(resolveArtifact(client, candidates, null)).toEqual(resolveArtifact(client, all, null));
   });
 
   it('keeps one slot per TensorRT precision, so a client asking for fp16 still finds it', async () => {
@@ -67,7 +67,7 @@ describe('ArtifactIndex slots', () => {
     const candidates = await index.candidates(MODEL);
     expect(candidates).toHaveLength(2);
     const client = { kind: 'gpu' as const, cc: target.cc, trt: target.trt, precision: 'fp16' };
-    expect(resolveArtifact(client, candidates, false).artifact?.buildKey).toBe(sha256('fp16'));
+    expect(resolveArtifact(client, candidates, null).artifact?.buildKey).toBe(sha256('fp16'));
   });
 
   it('falls back to the next newest when the slot artifact is removed', async () => {
