@@ -206,12 +206,10 @@ export function describeBuild(b: BuildAnswer): string {
     );
   }
   if (report?.benchmark?.rows.length) {
-    const bench = report.benchmark;
-    const profiles = bench.profiles ?? [{ index: undefined, rows: bench.rows }];
-    const rows = profiles.flatMap((p) =>
-      p.rows.map((r) => [...(bench.profiles ? [p.index] : []), r.batch, formatMs(r.latencyMs.median), formatMs(r.latencyMs.p90), formatMs(r.latencyMs.p99), fixed(r.throughputQps), fixed(r.throughputSps)]),
+    parts.push(
+      'benchmark:',
+      indent(table(['BATCH', 'MEDIAN', 'P90', 'P99', 'QPS', 'SAMPLES/S'], report.benchmark.rows.map((r) => [r.batch, formatMs(r.latencyMs.median), formatMs(r.latencyMs.p90), formatMs(r.latencyMs.p99), fixed(r.throughputQps), fixed(r.throughputSps)]))),
     );
-    parts.push('benchmark:', indent(table([...(bench.profiles ? ['PROFILE'] : []), 'BATCH', 'MEDIAN', 'P90', 'P99', 'QPS', 'SAMPLES/S'], rows)));
   }
   parts.push(...describeDrift(report), ...describeSpeedup(report));
   if (report?.warnings.length) parts.push('warnings:', indent(report.warnings.join('\n')));
