@@ -1,6 +1,6 @@
 /** /openapi.json, generated from the zod schemas that validate the requests. */
 import { z } from 'zod';
-import { ListBuildsQuerySchema, ListRequestsQuerySchema, ModelUploadQuerySchema, ResolveQuerySchema, SubmitSchema, TritonExportQuerySchema } from './schemas';
+import { ListBuildsQuerySchema, ListModelsQuerySchema, ListRequestsQuerySchema, ModelUploadQuerySchema, ResolveQuerySchema, SubmitSchema, TritonExportQuerySchema } from './schemas';
 
 type Role = 'reader' | 'builder' | 'admin' | null;
 
@@ -16,7 +16,7 @@ interface Operation {
 
 const OPERATIONS: Operation[] = [
   { method: 'post', path: '/v1/models', summary: 'Upload an ONNX model (raw body or multipart field "file")', role: 'builder', query: ModelUploadQuerySchema, bodyType: 'application/octet-stream' },
-  { method: 'get', path: '/v1/models', summary: 'List models', role: 'reader' },
+  { method: 'get', path: '/v1/models', summary: 'List models, newest first, paginated', role: 'reader', query: ListModelsQuerySchema },
   { method: 'get', path: '/v1/models/{ref}', summary: 'A model by sha256, prefix, name or name@version, with its published artifacts', role: 'reader' },
   { method: 'get', path: '/v1/models/{ref}/file', summary: 'Download the ONNX model', role: 'reader' },
   { method: 'get', path: '/v1/models/{ref}/export/triton', summary: 'A Triton model repository (tar) of the model\'s engines: config.pbtxt with cc_model_filenames, engines in 1/, optionally the ONNX as a fallback model', role: 'reader', query: TritonExportQuerySchema },

@@ -43,6 +43,13 @@ export const ListRequestsQuerySchema = z
   })
   .strict();
 
+export const ListModelsQuerySchema = z
+  .object({
+    cursor: z.string().optional().describe('nextCursor of the previous page'),
+    limit: z.coerce.number().int().min(1).max(500).default(100).describe('Models per page, 1 to 500 (Default: 100)'),
+  })
+  .strict();
+
 export const ModelUploadQuerySchema = z
   .object({
     name: z.string().optional().describe('Label name, e.g. resnet50'),

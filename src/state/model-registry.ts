@@ -58,10 +58,40 @@ export class ModelRegistry {
 
   async list(): Promise<ModelRecord[]> {
     const all = (await this.redis.hvals(this.keys.models)).map((j) => JSON.parse(j) as ModelRecord);
+    return (await this.withLabelLists(all)).sort((a, b) => b.uploadedAt.localeCompare(a.uploadedAt));
+  }
+
+  /**
+   * One page of models, newest first, read from the upload-order index: O(page), however many
+   * models the farm has. The cursor is the last member of the previous page, so a model uploaded
+   * or deleted between pages neither repeats nor shifts the rest.
+   */
+  async page(query: { cursor?: string; limit: number }): Promise<{ models: ModelRecord[]; nextCursor: string | null }> {
+    await this.indexUploadOrder();
+    const after = decodeModelCursor(query.cursor);
+    const members = await this.redis.zrevrangebylex(this.keys.modelsByUpload, after === null ? '+' : `(${after}`, '-', 'LIMIT', 0, query.limit + 1);
+    const shown = members.slice(0, query.limit);
+    const json = shown.length ? await this.redis.hmget(this.keys.models, ...shown.map(shaOfMember)) : [];
+    const records = json.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as ModelRecord);
+    const last = shown[shown.length - 1];
+    return { models: await this.withLabelLists(records), nextCursor: members.length > query.limit && last ? Buffer.from(last).toString('base64url') : null };
+  }
+
+  /** Models recorded before the upload-order index existed (or by a rebuild) join it, once: two O(1) counts otherwise. */
+  private async indexUploadOrder(): Promise<void> {
+    const [[, indexed], [, recorded]] = ((await this.redis.multi().zcard(this.keys.modelsByUpload).hlen(this.keys.models).exec()) ?? []) as [unknown, number][];
+    if (indexed === recorded) return;
+    const all = (await this.redis.hvals(this.keys.models)).map((j) => JSON.parse(j) as ModelRecord);
+    const multi = this.redis.multi();
+    for (const record of all) multi.zadd(this.keys.modelsByUpload, 0, uploadMember(record));
+    await multi.exec();
+  }
+
+  private async withLabelLists(records: ModelRecord[]): Promise<ModelRecord[]> {
     const pipeline = this.redis.pipeline();
-    for (const record of all) pipeline.lrange(this.keys.modelLabels(record.sha256), 0, -1);
+    for (const record of records) pipeline.lrange(this.keys.modelLabels(record.sha256), 0, -1);
     const labels = (await pipeline.exec()) ?? [];
-    return all.map((r, i) => withLabels(r, labels[i]?.[1] as string[])).sort((a, b) => b.uploadedAt.localeCompare(a.uploadedAt));
+    return records.map((r, i) => withLabels(r, labels[i]?.[1] as string[]));
   }
 
   /**
@@ -72,6 +102,7 @@ export class ModelRegistry {
   async register(info: ModelInfo, label?: { name: string; version?: number }, uploadedBy?: string): Promise<{ record: ModelRecord; created: boolean }> {
     const fresh: ModelRecord = { sha256: info.sha256, size: info.size, info, labels: [], uploadedAt: new Date().toISOString(), ...(uploadedBy ? { uploadedBy } : {}) };
     const created = (await this.redis.hsetnx(this.keys.models, info.sha256, JSON.stringify(fresh))) === 1;
+    if (created) await this.redis.zadd(this.keys.modelsByUpload, 0, uploadMember(fresh));
     if (label) {
       const current = (await this.get(info.sha256))!;
       const assigned = await this.assignLabel(info.sha256, label.name, label.version, current.labels);
@@ -162,7 +193,7 @@ export class ModelRegistry {
    * `name@3` never comes to mean another model. Returns the labels removed.
    */
   async remove(record: ModelRecord): Promise<string[]> {
-    const multi = this.redis.multi().hdel(this.keys.models, record.sha256);
+    const multi = this.redis.multi().hdel(this.keys.models, record.sha256).zrem(this.keys.modelsByUpload, uploadMember(record));
     for (const label of record.labels) multi.hdel(this.keys.modelNames, label);
     await multi.exec();
     await this.store.delete(modelInfoKey(record.sha256));
@@ -197,7 +228,7 @@ export class ModelRegistry {
       if (!object.key.endsWith('.json')) continue;
       const record = await readJson<ModelRecord>(this.store, object.key);
       if (!record) continue;
-      const multi = this.redis.multi().hset(this.keys.models, record.sha256, JSON.stringify(record));
+      const multi = this.redis.multi().hset(this.keys.models, record.sha256, JSON.stringify(record)).zadd(this.keys.modelsByUpload, 0, uploadMember(record));
       for (const label of record.labels) multi.hset(this.keys.modelNames, label, record.sha256);
       await multi.exec();
       for (const label of record.labels) await this.redis.eval(ADD_LABEL, 1, this.keys.modelLabels(record.sha256), label);
@@ -209,6 +240,28 @@ export class ModelRegistry {
     }
     return count;
   }
+}
+
+/** ISO timestamps sort as strings, so the lex order of `<uploadedAt>|<sha256>` is upload order (ties by sha256). */
+function uploadMember(record: ModelRecord): string {
+  return `${record.uploadedAt}|${record.sha256}`;
+}
+
+function shaOfMember(member: string): string {
+  return member.slice(member.indexOf('|') + 1);
+}
+
+export class ModelCursorError extends Error {
+  override name = 'ModelCursorError';
+}
+
+function decodeModelCursor(cursor: string | undefined): string | null {
+  if (!cursor) return null;
+  const member = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString() : '';
+  if (!/^\d{4}-\d\d-\d\dT[\d:.]+Z\|[0-9a-f]{64}$/.test(member)) {
+    throw new ModelCursorError(`Expected a cursor returned by a previous page (nextCursor) but received "${cursor}"`);
+  }
+  return member;
 }
 
 function withLabels(record: ModelRecord, listed: string[] | null | undefined): ModelRecord {

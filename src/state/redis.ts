@@ -53,6 +53,8 @@ export function redisKeys(prefix: string) {
     recovery: `${prefix}:recovery`,
     reconcileLock: `${prefix}:reconcile:lock`,
     models: `${prefix}:models`,
+    /** Models newest first for paging: members `<uploadedAt>|<sha256>`, all score 0, read by lex range. */
+    modelsByUpload: `${prefix}:models:by-upload`,
     modelNames: `${prefix}:model-names`,
     modelLatest: `${prefix}:model-latest`,
     /** A model's labels, oldest first: a list, so concurrent labellings each append (atomic). */

@@ -3,13 +3,13 @@ import { Router } from 'express';
 import type { FarmContext } from '../../context';
 import { OnnxModelError } from '../../core/onnx/errors';
 import { readModelInfo } from '../../core/onnx/read-model';
-import { LabelConflictError, ModelRefError, type ModelRecord } from '../../state/model-registry';
+import { LabelConflictError, ModelCursorError, ModelRefError, type ModelRecord } from '../../state/model-registry';
 import { deleteModel } from '../delete-model';
 import { PreconditionFailedError } from '../../storage/errors';
 import { modelKey } from '../../storage/layout';
 import { requireRole } from '../auth';
-import { ApiError, conflict, fromZod, notFound } from '../errors';
-import { ModelUploadQuerySchema } from '../schemas';
+import { ApiError, badRequest, conflict, fromZod, notFound } from '../errors';
+import { ListModelsQuerySchema, ModelUploadQuerySchema } from '../schemas';
 import { sendStored } from '../send-stored';
 import type { Limits } from '../limits';
 import { diskFull, receiveUpload, uploadGuards } from '../upload';
@@ -52,8 +52,15 @@ export function modelRoutes(ctx: FarmContext, limits: Limits, onDeleted?: () => 
     }
   });
 
-  router.get('/v1/models', requireRole('reader'), async (_req, res) => {
-    res.json({ models: await ctx.models.list() });
+  router.get('/v1/models', requireRole('reader'), async (req, res) => {
+    const query = ListModelsQuerySchema.safeParse(req.query);
+    if (!query.success) throw fromZod(query.error, 'query');
+    res.json(
+      await ctx.models.page(query.data).catch((err) => {
+        if (err instanceof ModelCursorError) throw badRequest(err.message);
+        throw err;
+      }),
+    );
   });
 
   router.get('/v1/models/:ref', requireRole('reader'), async (req, res) => {

@@ -25,10 +25,16 @@ export function registerModels(program: Command, io: Io): void {
 
   models
     .command('list')
-    .description('List models, newest first')
+    .description('List models, newest first (every page)')
     .action(async (_opts: unknown, cmd: Command) => {
       const ctx = contextOf(cmd, io);
-      const answer = await ctx.client.json<{ models: ModelRecord[] }>('GET', '/v1/models');
+      const answer = { models: [] as ModelRecord[] };
+      let cursor: string | undefined;
+      do {
+        const page = await ctx.client.json<{ models: ModelRecord[]; nextCursor: string | null }>('GET', '/v1/models', { query: { limit: 500, cursor } });
+        answer.models.push(...page.models);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
       ctx.output(answer, () =>
         answer.models.length === 0
           ? 'No models yet; push one with `kiln models push FILE --name NAME`'
