@@ -33,6 +33,12 @@ export interface PutOptions {
   deferSync?: boolean;
 }
 
+/** An adopted file's sha256 and size, computed by the caller as it wrote the file. */
+export interface AdoptOptions extends PutOptions {
+  sha256: string;
+  size: number;
+}
+
 export interface ByteRange {
   /** First byte, inclusive. */
   start: number;
@@ -51,6 +57,12 @@ export interface ArtifactStore {
   /** `filesystem` or `s3`; shown in logs and health output. */
   readonly kind: string;
   put(key: string, body: Readable | Buffer | string, options?: PutOptions): Promise<ObjectInfo>;
+  /**
+   * Stores the file at `file`, which the caller hashed while writing it (an upload), in one pass:
+   * the filesystem store renames it into place (no copy, no second hash); S3 streams it up once.
+   * The file may be gone afterwards, whether or not the store succeeded; the caller removes what is left.
+   */
+  adopt(key: string, file: string, options: AdoptOptions): Promise<ObjectInfo>;
   /** Throws NotFoundError when absent, RangeNotSatisfiableError for a range past the end. */
   get(key: string, range?: ByteRange): Promise<GetResult>;
   head(key: string): Promise<ObjectInfo | null>;

@@ -20,18 +20,18 @@
  * is never fsynced: a sidecar lost or cut short by a power cut only costs a re-hash.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, type Stats } from 'node:fs';
+import { createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import type { ArtifactStore, ByteRange, GetResult, ObjectInfo, PutOptions } from './artifact-store';
+import type { AdoptOptions, ArtifactStore, ByteRange, GetResult, ObjectInfo, PutOptions } from './artifact-store';
 import { resolveRange } from './byte-range';
 import { NotFoundError, StoreError } from './errors';
 import { withFileLock, type LockOptions } from './fs-lock';
 import { assertValidKey, assertValidPrefix } from './key-rules';
 import { assertValidPutOptions, DEFAULT_CONTENT_TYPE, preconditionFailed } from './put-conditions';
-import { toReadable, VerifyingHasher } from './verifying-hasher';
+import { integrityProblem, toReadable, VerifyingHasher } from './verifying-hasher';
 
 const SECOND = 1000;
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -83,18 +83,53 @@ export class FsStore implements ArtifactStore {
     assertValidPutOptions(key, options);
     await this.init();
     const tmp = path.join(this.tmpDir, randomUUID());
-    const tmpSidecar = `${tmp}.meta.json`;
     try {
       const hasher = new VerifyingHasher(key, options);
       await pipeline(toReadable(body), hasher, createWriteStream(tmp, { flags: 'wx', flush: !options.deferSync }));
+      return await this.commit(key, paths, tmp, hasher.sha256!, options);
+    } catch (err) {
+      throw explainPathClash(key, err);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Takes over a file the caller wrote and hashed (an upload): renamed into `.tmp` and committed like
+   * a put, neither copied nor hashed again. Its size is checked; its sha256 is the caller's word,
+   * which is why only a file the caller hashed while writing it may be adopted. A file on another
+   * filesystem (EXDEV) is put by copy instead, hashed on the way.
+   */
+  async adopt(key: string, file: string, options: AdoptOptions): Promise<ObjectInfo> {
+    const paths = this.paths(key);
+    assertValidPutOptions(key, options);
+    await this.init();
+    const tmp = path.join(this.tmpDir, randomUUID());
+    try {
+      await rename(file, tmp);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      return this.put(key, createReadStream(file), options);
+    }
+    try {
+      const { size } = await stat(tmp);
+      const problem = integrityProblem(key, { size: options.size }, options.sha256, size);
+      if (problem) throw problem;
+      if (!options.deferSync) await fsyncPath(tmp, 'r');
+      return await this.commit(key, paths, tmp, options.sha256.toLowerCase(), options);
+    } catch (err) {
+      throw explainPathClash(key, err);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** Moves a verified (and, unless deferred, fsynced) temp file to its key under the key's lock, sidecar after it. */
+  private async commit(key: string, paths: Paths, tmp: string, sha256: string, options: PutOptions): Promise<ObjectInfo> {
+    const tmpSidecar = `${tmp}.meta.json`;
+    try {
       const stats = await stat(tmp);
-      const sidecar: Sidecar = {
-        sha256: hasher.sha256!,
-        size: hasher.size,
-        contentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
-        ino: stats.ino,
-        mtimeMs: stats.mtimeMs,
-      };
+      const sidecar: Sidecar = { sha256, size: stats.size, contentType: options.contentType ?? DEFAULT_CONTENT_TYPE, ino: stats.ino, mtimeMs: stats.mtimeMs };
       await writeFile(tmpSidecar, JSON.stringify(sidecar), { flag: 'wx' });
       const dir = path.dirname(paths.file);
       await mkdir(dir, { recursive: true });
@@ -113,10 +148,7 @@ export class FsStore implements ArtifactStore {
       });
       if (!options.deferSync) await fsyncDir(dir);
       return infoOf(key, sidecar, stats);
-    } catch (err) {
-      throw explainPathClash(key, err);
     } finally {
-      await rm(tmp, { force: true });
       await rm(tmpSidecar, { force: true });
     }
   }

@@ -5,7 +5,7 @@
  * error name, never a path), and is counted. The API answers those with 503 instead of 500.
  */
 import type { Readable } from 'node:stream';
-import type { ArtifactStore, ByteRange, GetResult, ObjectInfo, PutOptions } from './artifact-store';
+import type { AdoptOptions, ArtifactStore, ByteRange, GetResult, ObjectInfo, PutOptions } from './artifact-store';
 import { StorageUnavailableError, StoreError } from './errors';
 
 export type StorageErrorCounter = (operation: string) => void;
@@ -34,6 +34,7 @@ export function guardStore(store: ArtifactStore, count: StorageErrorCounter): Ar
     kind: store.kind,
     put: (key: string, body: Readable | Buffer | string, options?: PutOptions): Promise<ObjectInfo> =>
       store.put(key, body, options).catch((err) => guard('put', count, err)),
+    adopt: (key: string, file: string, options: AdoptOptions): Promise<ObjectInfo> => store.adopt(key, file, options).catch((err) => guard('put', count, err)),
     get: (key: string, range?: ByteRange): Promise<GetResult> => store.get(key, range).catch((err) => guard('get', count, err)),
     head: (key: string): Promise<ObjectInfo | null> => store.head(key).catch((err) => guard('head', count, err)),
     delete: (key: string): Promise<void> => store.delete(key).catch((err) => guard('delete', count, err)),

@@ -34,9 +34,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createReadStream } from 'node:fs';
 import { PassThrough, Readable, pipeline } from 'node:stream';
 import { sha256Hex } from '../core/hash';
-import type { ArtifactStore, ByteRange, GetResult, ObjectInfo, PutOptions } from './artifact-store';
+import type { AdoptOptions, ArtifactStore, ByteRange, GetResult, ObjectInfo, PutOptions } from './artifact-store';
 import { assertValidRange, rangeHeader } from './byte-range';
 import { NotFoundError, RangeNotSatisfiableError, StoreError } from './errors';
 import { assertValidKey, assertValidPrefix } from './key-rules';
@@ -111,6 +112,14 @@ export class S3Store implements ArtifactStore {
       });
     this.client = clientFor(options.endpoint);
     this.presignClient = options.publicEndpoint ? clientFor(options.publicEndpoint) : this.client;
+  }
+
+  /**
+   * One streamed pass: the sha256 is known, so the PUT carries it up front and the body is read
+   * once (the hasher on the way still checks it, at memory speed, against what the caller said).
+   */
+  async adopt(key: string, file: string, options: AdoptOptions): Promise<ObjectInfo> {
+    return this.put(key, createReadStream(file), options);
   }
 
   async put(key: string, body: Readable | Buffer | string, options: PutOptions = {}): Promise<ObjectInfo> {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -43,6 +43,31 @@ describe('FsStore on disk', () => {
     expect((await readdir(path.join(dir, 'builds', 'k'))).sort()).toEqual(['.engine.plan.meta.json', 'engine.plan']);
     expect(await readdir(path.join(dir, '.tmp'))).toEqual([]);
     expect(await readdir(path.join(dir, '.locks'))).toEqual([]);
+  });
+
+  it('adopts a file on its own filesystem by rename (the same inode, no copy) and one on another by copy', async () => {
+    const store = new FsStore(dir);
+    const upload = path.join(dir, 'upload');
+    await writeFile(upload, 'model bytes');
+    const { ino } = await stat(upload);
+    await store.adopt('models/a.onnx', upload, { sha256: sha256('model bytes'), size: 11 });
+    expect((await stat(path.join(dir, 'models', 'a.onnx'))).ino).toBe(ino);
+    await expect(stat(upload)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readdir(path.join(dir, '.tmp'))).toEqual([]);
+
+    // /dev/shm is a tmpfs where Linux has one: another filesystem than the store's, so rename fails with EXDEV.
+    const other = await mkdtemp('/dev/shm/kiln-adopt-').catch(() => null);
+    if (!other || (await stat(other)).dev === (await stat(dir)).dev) return;
+    try {
+      const far = path.join(other, 'upload');
+      await writeFile(far, 'other bytes');
+      await store.adopt('models/b.onnx', far, { sha256: sha256('other bytes'), size: 11 });
+      expect(await readFile(path.join(dir, 'models', 'b.onnx'), 'utf8')).toBe('other bytes');
+      await expect(store.adopt('models/c.onnx', far, { sha256: sha256('not these'), size: 11 })).rejects.toBeInstanceOf(IntegrityError);
+      expect(await store.head('models/c.onnx')).toBeNull();
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
   });
 
   it('removes temp files that crashed puts left behind over an hour ago, and only those', async () => {

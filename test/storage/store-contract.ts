@@ -228,6 +228,41 @@ export function describeStoreContract(name: string, create: () => Promise<StoreU
       });
     });
 
+    describe('adopt', () => {
+      let dir: string;
+      beforeEach(async () => {
+        dir = await mkdtemp(path.join(tmpdir(), 'kiln-adopt-'));
+      });
+      afterEach(() => rm(dir, { recursive: true, force: true }));
+
+      const written = async (data: Buffer) => {
+        const file = path.join(dir, `upload-${sha256(data).slice(0, 8)}`);
+        await writeFile(file, data);
+        return file;
+      };
+
+      it('stores a file the caller hashed, readable and verified like a put', async () => {
+        const data = randomBytes(3 * MiB + 5);
+        const info = await store.adopt('models/adopted.onnx', await written(data), { sha256: sha256(data), size: data.length, ifNoneMatch: '*' });
+        expect(info).toMatchObject({ key: 'models/adopted.onnx', size: data.length, sha256: sha256(data) });
+        expect(await store.head('models/adopted.onnx')).toMatchObject({ size: data.length, sha256: sha256(data) });
+        expect(sha256(await readAll((await store.get('models/adopted.onnx')).body))).toBe(sha256(data));
+      });
+
+      it('refuses put-if-absent over an existing key, which keeps its content', async () => {
+        await store.put('m', 'first');
+        const data = Buffer.from('second');
+        await expect(store.adopt('m', await written(data), { sha256: sha256(data), size: data.length, ifNoneMatch: '*' })).rejects.toBeInstanceOf(PreconditionFailedError);
+        expect(await content(store, 'm')).toBe('first');
+      });
+
+      it('refuses a file that is not the size the caller said, and stores nothing', async () => {
+        const data = Buffer.from('twelve bytes');
+        await expect(store.adopt('m', await written(data), { sha256: sha256(data), size: data.length + 1 })).rejects.toBeInstanceOf(IntegrityError);
+        expect(await store.head('m')).toBeNull();
+      });
+    });
+
     describe('conditional puts', () => {
       it('put-if-absent stores only when the key is absent', async () => {
         await store.put('m', 'first', { ifNoneMatch: '*' });

@@ -5,7 +5,6 @@
  * `GET /v1/calibration-caches/:sha` downloads one. A build uses one through
  * `options.tensorrt.calibration: <sha256>` (with int8 or best in `precision`).
  */
-import { createReadStream } from 'node:fs';
 import { Router } from 'express';
 import type { FarmContext } from '../../context';
 import { SHA256_HEX } from '../../core/hash';
@@ -38,7 +37,7 @@ export function calibrationRoutes(ctx: FarmContext, limits: Limits): Router {
       if (!stored) {
         await limits.checkStoredBytes(req.caller!, upload.size);
         stored = await ctx.store
-          .put(key, createReadStream(upload.path), { sha256: upload.sha256, size: upload.size, ifNoneMatch: '*', contentType: 'text/plain' })
+          .adopt(key, upload.path, { sha256: upload.sha256, size: upload.size, ifNoneMatch: '*', contentType: 'text/plain' })
           .catch(async (err) => {
             if (!(err instanceof PreconditionFailedError)) throw err;
             return ctx.store.head(key); // stored meanwhile by a concurrent upload of the same bytes
