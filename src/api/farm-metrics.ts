@@ -11,13 +11,7 @@ import { BUILD_STATES } from '../state/build-records';
 /** Target keys with builds or a live worker. */
 async function knownTargets(ctx: FarmContext, live: string[]): Promise<string[]> {
   const found = new Set(live);
-  const prefix = ctx.keys.buildsByTarget('');
-  let cursor = '0';
-  do {
-    const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) found.add(key.slice(prefix.length));
-  } while (cursor !== '0');
+  for (const key of await ctx.builds.builtTargets()) found.add(key);
   return [...found].sort();
 }
 

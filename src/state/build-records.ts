@@ -152,6 +152,7 @@ export class BuildRecords {
       .zadd(this.keys.buildsByState(initial), score, buildKey)
       .zadd(this.keys.buildsByModel(spec.modelId), score, buildKey)
       .zadd(this.keys.buildsByTarget(spec.targetKey), score, buildKey)
+      .sadd(this.keys.builtTargets, spec.targetKey)
       .exec();
     return { record, created: true };
   }
@@ -219,6 +220,28 @@ export class BuildRecords {
 
   async addRequest(buildKey: string, requestId: string): Promise<void> {
     await this.redis.sadd(this.keys.buildRequests(buildKey), requestId);
+  }
+
+  /**
+   * Every target key a build was recorded for, from the set kept as builds are created: O(targets),
+   * however many keys Redis holds. Builds recorded before the set existed are found by one SCAN of
+   * the per-target indexes, once per Redis dataset (a marker key says it was done).
+   */
+  async builtTargets(): Promise<string[]> {
+    const [[, targets], [, indexed]] = ((await this.redis.multi().smembers(this.keys.builtTargets).exists(this.keys.builtTargetsIndexed).exec()) ?? []) as [unknown, unknown][];
+    if (indexed === 1) return targets as string[];
+    const prefix = this.keys.buildsByTarget('');
+    const found = new Set<string>(targets as string[]);
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) found.add(key.slice(prefix.length));
+    } while (cursor !== '0');
+    const multi = this.redis.multi().set(this.keys.builtTargetsIndexed, '1');
+    if (found.size) multi.sadd(this.keys.builtTargets, ...found);
+    await multi.exec();
+    return [...found];
   }
 
   async countByState(): Promise<Record<BuildState, number>> {

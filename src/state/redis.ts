@@ -40,6 +40,10 @@ export function redisKeys(prefix: string) {
     buildsByState: (state: string) => `${prefix}:builds:state:${state}`,
     buildsByModel: (modelId: string) => `${prefix}:builds:model:${modelId}`,
     buildsByTarget: (targetKey: string) => `${prefix}:builds:target:${targetKey}`,
+    /** Every target key a build was ever recorded for: a set, so listing them is never a keyspace SCAN. */
+    builtTargets: `${prefix}:builds:targets`,
+    /** Set once builtTargets holds the targets of builds recorded before it existed. */
+    builtTargetsIndexed: `${prefix}:builds:targets:indexed`,
     request: (id: string) => `${prefix}:request:${id}`,
     requests: `${prefix}:requests`,
     sweepsByModel: (modelId: string) => `${prefix}:requests:sweeps:${modelId}`,

@@ -1,7 +1,7 @@
 /**
  * Names the pages show next to ids: model labels by sha256, and every target key the farm knows
- * (served by a live worker, or built at least once). The target list is scanned from the build
- * indexes and cached briefly, so pages stay fast however many builds there are.
+ * (served by a live worker, or built at least once). The built targets are a set kept as builds
+ * are recorded (never a keyspace SCAN), and the list is cached briefly.
  */
 import type { FarmContext } from '../../../context';
 import type { ModelRecord } from '../../../state/model-registry';
@@ -27,13 +27,7 @@ export class Catalog {
   async targetKeys(options: { fresh?: boolean } = {}): Promise<string[]> {
     if (!options.fresh && this.targets && Date.now() - this.targets.at < TARGETS_TTL_MS) return this.targets.keys;
     const found = new Set<string>((await this.ctx.workers.live()).flatMap((w) => w.targets));
-    const prefix = this.ctx.keys.buildsByTarget('');
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.ctx.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) found.add(key.slice(prefix.length));
-    } while (cursor !== '0');
+    for (const key of await this.ctx.builds.builtTargets()) found.add(key);
     const keys = [...found].sort();
     this.targets = { at: Date.now(), keys };
     return keys;
