@@ -79,6 +79,13 @@ describe('kiln CLI against a real farm', () => {
     expect(human.stdout).toMatch(/x\s+float\s+batchx3x16x16/);
   });
 
+  it('lists models from every page of GET /v1/models', async () => {
+    const listed = await kiln(['models', 'list', '--json']);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).models).toEqual([expect.objectContaining({ sha256: sha256(model), labels: ['cli-tiny@1'] })]);
+    expect((await kiln(['models', 'list'])).stdout).toContain('cli-tiny@1');
+  });
+
   it('builds with --watch: plain progress lines off a terminal, a summary, exit 0', async () => {
     const result = await kiln(['build', 'cli-tiny', '--target', target, ...quick, '--watch']);
     expect(result.stderr).toBe('');
