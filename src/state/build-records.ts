@@ -221,6 +221,11 @@ export class BuildRecords {
     await this.redis.sadd(this.keys.buildRequests(buildKey), requestId);
   }
 
+  /** The requests that asked for a build. */
+  async requestIds(buildKey: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.buildRequests(buildKey));
+  }
+
   async countByState(): Promise<Record<BuildState, number>> {
     const pipeline = this.redis.pipeline();
     for (const state of BUILD_STATES) pipeline.zcard(this.keys.buildsByState(state));
