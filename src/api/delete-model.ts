@@ -53,6 +53,9 @@ export async function deleteModel(ctx: FarmContext, record: ModelRecord, caller:
   await releaseStored(ctx, record.uploadedBy, head?.size ?? 0);
   const result: DeletedModel = { ...nothing, labels, files: head ? 1 : 0, bytesFreed: head?.size ?? 0 };
 
+  // Its requests go with it (they name only this model); read before the builds forget them.
+  const requestIds = new Set((await Promise.all(builds.map((b) => ctx.builds.requestIds(b.buildKey)))).flat());
+
   const blobs: string[] = [];
   const running = [];
   for (const build of builds) {
@@ -72,6 +75,7 @@ export async function deleteModel(ctx: FarmContext, record: ModelRecord, caller:
   // collector removes what it leaves once it has ended (retention, the sweep).
   for (const { buildKey } of running) await askToStop(ctx, buildKey);
   result.running = running.map((b) => b.buildKey);
+  for (const id of requestIds) await ctx.requests.remove({ id, modelId: record.sha256 });
   const swept = await sweepUnreferenced(ctx.store, { only: blobs, graceMs: ctx.config.cleanup.graceMs });
   result.files += swept.deletedFiles;
   result.bytesFreed += swept.bytesFreed;

@@ -102,7 +102,8 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
   // Journaled in storage before anything is queued: an accepted request survives Redis losing it.
   const { record: request, journaled } = await ctx.requests.create({
     modelId: model.sha256,
-    targets: [...new Set(planned.map((p) => p.spec.targetKey))],
+    // A sweep's targets are the ones asked for (a point may build on a target's compatible variant).
+    targets: sweep ? [...new Set(sweep.points.map((p) => p.target))] : planned.map((p) => p.spec.targetKey),
     options,
     // A sweep has several builds per target: its points name them.
     builds: sweep ? {} : Object.fromEntries(planned.map((p) => [p.spec.targetKey, p.buildKey])),

@@ -244,6 +244,11 @@ export class BuildRecords {
     return [...found];
   }
 
+  /** The requests that asked for a build. */
+  async requestIds(buildKey: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.buildRequests(buildKey));
+  }
+
   async countByState(): Promise<Record<BuildState, number>> {
     const pipeline = this.redis.pipeline();
     for (const state of BUILD_STATES) pipeline.zcard(this.keys.buildsByState(state));

@@ -100,6 +100,15 @@ export class RequestRecords {
     await multi.exec();
   }
 
+  /**
+   * Forgets a request: its Redis record and indexes, and its journal in storage (a deleted model's
+   * requests would otherwise be restored after Redis lost its data, naming a model that is gone).
+   */
+  async remove(record: Pick<RequestRecord, 'id' | 'modelId'>): Promise<void> {
+    await this.redis.multi().del(this.keys.request(record.id)).zrem(this.keys.requests, record.id).zrem(this.keys.sweepsByModel(record.modelId), record.id).exec();
+    await this.store.delete(requestKey(record.id));
+  }
+
   /** The model's sweep requests, newest first. */
   async sweepsOf(modelId: string, count = 20): Promise<RequestRecord[]> {
     const ids = await this.redis.zrevrange(this.keys.sweepsByModel(modelId), 0, count - 1);

@@ -80,10 +80,21 @@ describe.each(backends)('cleanup (%s)', (_name, storeEnv) => {
 
   const storedBytesOf = async (tokenId: string) => Number((await farm.api.ctx.redis.hget(farm.api.ctx.keys.tokenStoredBytes, tokenId)) ?? 0);
 
-  /** The keys every published manifest lists, the manifests themselves, and the models: what may be stored. */
+  /**
+   * The keys every published manifest lists, the manifests themselves, the models, the journals of
+   * their requests and the farm's public signing keys: what may be stored.
+   */
   async function expectedKeys(): Promise<Set<string>> {
     const expected = new Set<string>();
     for (const key of (await storedKeys('models/')).keys()) expected.add(key);
+    for (const key of (await storedKeys('keys/')).keys()) expected.add(key);
+    const models = new Set([...(await storedKeys('models/')).keys()].filter((k) => k.endsWith('.onnx')).map((k) => k.slice('models/'.length, -'.onnx'.length)));
+    for (const key of (await storedKeys('requests/')).keys()) {
+      const { body } = await farm.api.ctx.store.get(key);
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(chunk as Buffer);
+      if (models.has((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { modelId: string }).modelId)) expected.add(key);
+    }
     for (const key of (await storedKeys('builds/')).keys()) {
       if (!key.endsWith('/manifest.json')) continue;
       const manifest = (await readManifest(farm.api.ctx.store, key.split('/')[1])) as Manifest;

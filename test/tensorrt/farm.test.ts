@@ -131,7 +131,7 @@ describe('GPU farm with the trtexec stand-in', () => {
       expect(validation.outputs[0].maxRelError).toBeLessThan(1e-2);
       expect(benchmark.rows.map((r: { batch: number }) => r.batch)).toEqual([1, 2, 4]);
       expect(build.report.build.details).toMatchObject({ cc: target === 'trt10.9.0-sm89' ? '8.9' : '7.5', timingCache: { fleet: 'published' } });
-      expect(build.artifacts.map((a: { name: string }) => a.name).sort()).toEqual(['build.log', 'engine.plan', 'layer-info.json', 'model_ctx.onnx', 'provenance.dsse.json', 'report.json', 'timing.cache']);
+      expect(build.artifacts.map((a: { name: string }) => a.name).sort()).toEqual(['build.log', 'engine.plan', 'layer-info.json', 'layer-profile.json', 'model_ctx.onnx', 'provenance.dsse.json', 'report.json', 'timing.cache']);
       // The signed statement names the exact trtexec argv, the GPU it ran on and the timing cache before and after.
       const envelope = await (await farm.request('GET', `/v1/artifacts/${id}/provenance.dsse.json`, { role: 'reader' })).json();
       const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'));
@@ -225,7 +225,7 @@ describe('GPU farm with the trtexec stand-in', () => {
     expect(engineAnswer.rung).toBe('same-cc');
     const fetched = await fetchArtifacts(client, engineAnswer, path.join(out, 'engine'), { trt: '8.6.1' });
     expect(fetched.find((f) => f.role === 'engine')).toMatchObject({ name: 'engine.plan', downloaded: true });
-    expect((await readdir(path.join(out, 'engine'))).sort()).toEqual(['build.log', 'engine.plan', 'layer-info.json', 'manifest.json', 'model_ctx.onnx', 'provenance.dsse.json', 'report.json', 'timing.cache']);
+    expect((await readdir(path.join(out, 'engine'))).sort()).toEqual(['build.log', 'engine.plan', 'layer-info.json', 'layer-profile.json', 'manifest.json', 'model_ctx.onnx', 'provenance.dsse.json', 'report.json', 'timing.cache']);
     // The engine of another TensorRT is refused.
     await expect(fetchArtifacts(client, engineAnswer, path.join(out, 'wrong'), { trt: '10.9.0' })).rejects.toThrow(
       'Expected a plan made by TensorRT 10.9.0 but engine.plan was made by 8.6.1.6; TensorRT would refuse to load it',

@@ -21,6 +21,7 @@ import { fetchArtifacts } from '../../src/cli/fetch-artifacts';
 import { readModelInfo, readModelInfoFromBuffer } from '../../src/core/onnx';
 import { ModelProto } from '../../src/core/onnx/schema';
 import { createStore } from '../../src/storage/create-store';
+import { blobKey } from '../../src/storage/layout';
 import { createTensorRtToolchain } from '../../src/worker/toolchains/tensorrt';
 import { startFarm, TOKENS, waitForBuild, type TestFarm } from '../helpers/farm';
 import { parseModelConfig } from '../helpers/triton-config';
@@ -190,9 +191,10 @@ describe('Triton export and EPContext models on a two-GPU farm', () => {
   });
 
   test('a stored engine changed by one byte cuts the export short, and the CLI says so without writing it', async () => {
-    const { buildKey, sha256: engineSha } = engines['trt10.3.0-sm86'];
+    const { sha256: engineSha } = engines['trt10.3.0-sm86'];
     if (farm.config.store.kind !== 'filesystem') throw new Error('this test changes a file of the filesystem store');
-    const stored = path.join(farm.config.store.dir, 'builds', buildKey, engineSha, 'engine.plan');
+    // Artifact files are stored once by content (docs/cleanup.md): the engine's blob is its sha256.
+    const stored = path.join(farm.config.store.dir, blobKey(engineSha));
     const bytes = await readFile(stored);
     bytes[bytes.length - 1] ^= 0xff;
     await writeFile(stored, bytes);

@@ -37,7 +37,10 @@ describe('one GPU, one job', () => {
       trtexec: await standinTrtexec(dir, name, played, { KILN_STANDIN_MS_PER_TACTIC: '20' }),
       device: 0,
     });
-    return farm.startWorker({ toolchains: [toolchain] }, { KILN_WORKER_ID: name });
+    // A lock longer than the farm's 4 s test lock: the worker shares this process's event loop with
+    // the API and the other worker, and a lock lost under load would let a build be taken twice
+    // (BullMQ's stalled-job recovery, at least once), which is not what this test is about.
+    return farm.startWorker({ toolchains: [toolchain] }, { KILN_WORKER_ID: name, KILN_LOCK_MS: '20000' });
   }
 
   test('a burst over every key of two same-CC GPUs: never two jobs held, both GPUs busy', async () => {
