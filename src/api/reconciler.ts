@@ -10,6 +10,9 @@
  *   failed (a stalled job past its crash budget, seen by no worker) is failed with BullMQ's reason;
  *   one whose set was published after all is marked succeeded.
  *
+ * - A queued build past its options.queueTimeoutSeconds fails with the reason it waited
+ *   (src/api/queue-expiry.ts).
+ *
  * Several API processes may run it: a short Redis lock lets one pass run at a time.
  */
 import { randomUUID } from 'node:crypto';
@@ -25,6 +28,7 @@ import type { RequestRecord } from '../state/requests';
 import { artifactKey, REQUESTS_PREFIX } from '../storage/layout';
 import { readManifest } from '../storage/publish';
 import { readJson } from '../storage/read-json';
+import { expireQueuedBuilds } from './queue-expiry';
 
 /** What Redis was given back after it lost its data; kept in Redis and shown by GET /v1/recovery. */
 export interface RecoveryReport {
@@ -45,6 +49,8 @@ export interface PassResult {
   requeued: number;
   failed: number;
   succeeded: number;
+  /** Queued builds failed for waiting past options.queueTimeoutSeconds. */
+  expired: number;
 }
 
 /** How many stuck candidates one pass looks at per state; the next pass sees the rest. */
@@ -88,13 +94,14 @@ export class Reconciler {
   private async locked(): Promise<PassResult> {
     const { redis, keys, config } = this.ctx;
     const token = randomUUID();
-    const empty: PassResult = { requeued: 0, failed: 0, succeeded: 0 };
+    const empty: PassResult = { requeued: 0, failed: 0, succeeded: 0, expired: 0 };
     // Held for at most a few passes' time: a crashed holder does not stop the others for long.
     if ((await redis.set(keys.reconcileLock, token, 'PX', Math.max(60_000, config.reconcileMs * 4), 'NX')) !== 'OK') return empty;
     try {
       const recovery = (await redis.exists(keys.indexBuilt)) ? undefined : await this.restore();
       const stuck = await this.unstick();
-      return { ...stuck, ...(recovery ? { recovery, requeued: stuck.requeued + recovery.requeued } : {}) };
+      const expired = await expireQueuedBuilds(this.ctx);
+      return { ...stuck, expired, ...(recovery ? { recovery, requeued: stuck.requeued + recovery.requeued } : {}) };
     } finally {
       // Released only by its holder.
       await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, keys.reconcileLock, token);
@@ -163,7 +170,7 @@ export class Reconciler {
   }
 
   /** Builds queued or active whose job will never run them. */
-  private async unstick(): Promise<Omit<PassResult, 'recovery'>> {
+  private async unstick(): Promise<Omit<PassResult, 'recovery' | 'expired'>> {
     const { ctx } = this;
     const result = { requeued: 0, failed: 0, succeeded: 0 };
     const quietSince = Date.now() - ctx.config.reconcileMs;

@@ -112,6 +112,11 @@ export const BuildOptionsSchema = z
     validation: ValidationOptionsSchema.default(() => ValidationOptionsSchema.parse({})),
     benchmark: BenchmarkOptionsSchema.default(() => BenchmarkOptionsSchema.parse({})),
     timeoutSeconds: positiveInt.max(7 * 24 * 3600).default(3600).describe('Build timeout in seconds (Default: 3600).'),
+    // No default: absent, it is absent from the spec, so the build keys of every existing spec stay the same.
+    queueTimeoutSeconds: positiveInt
+      .max(30 * 24 * 3600)
+      .optional()
+      .describe('A build still queued after this many seconds fails, saying why it waited (Default: none, it waits until a worker takes it).'),
     onnxruntime: OnnxRuntimeOptionsSchema.default(() => OnnxRuntimeOptionsSchema.parse({})),
     tensorrt: TensorRtOptionsSchema.default(() => TensorRtOptionsSchema.parse({})).describe(
       'TensorRT build options in trtexec\'s vocabulary (precision, profiles, workspace, ...); checked against the target\'s TensorRT version and GPU at submit, and against the worker\'s own before trtexec runs.',
