@@ -9,18 +9,21 @@
  * file by file against its manifest; leaked bytes are files under builds/ no manifest lists plus
  * work directories the workers left behind.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startApi, type RunningApi } from '../../src/api/main';
+import { collectGarbage } from '../../src/cleanup/collect-garbage';
+import { sweepLocalTemp } from '../../src/cleanup/work-dirs';
 import { loadConfig } from '../../src/config';
 import { startPrivateRedis, type PrivateRedis } from '../../src/local-redis';
 import { readManifest } from '../../src/storage/publish';
 import { artifactKey } from '../../src/storage/layout';
 import { tinyConv } from '../../test/models';
-import { startS3Server, type S3TestServer } from '../../test/helpers/s3-server';
+import { startS3Server } from '../../test/helpers/s3-server';
 
 const ROOT = path.resolve(__dirname, '../..');
 const QUICK = process.argv.includes('--quick');
@@ -46,14 +49,21 @@ class Farm {
   api!: RunningApi;
   workers = new Map<string, ChildProcess>();
   env!: Record<string, string>;
+  /** Every worker's KILN_HOME, live or killed: their work directories count as leaks. */
+  workerHomes: string[] = [];
   private seq = 0;
-  constructor(readonly home: string, public redis: PrivateRedis, readonly s3: S3TestServer) {}
+  constructor(
+    readonly home: string,
+    public redis: PrivateRedis,
+    readonly storeEnv: Record<string, string>,
+    readonly prefix = 'chaos',
+  ) {}
 
   async start(): Promise<void> {
     this.env = {
       REDIS_URL: this.redis.url,
-      KILN_PREFIX: 'chaos',
-      KILN_HOME: path.join(this.home, 'api'),
+      KILN_PREFIX: this.prefix,
+      KILN_HOME: path.join(this.home, `${this.prefix}-api`),
       KILN_PORT: '0',
       KILN_TOKENS: `admin:${TOKEN}`,
       KILN_HEARTBEAT_MS: '1000',
@@ -62,14 +72,15 @@ class Farm {
       KILN_RETRY_DELAY_MS: '1000',
       KILN_RECONCILE_MS: '3000',
       KILN_LOG_LEVEL: 'error',
-      ...this.s3.env,
+      ...this.storeEnv,
     };
     this.api = await startApi(loadConfig(this.env));
   }
 
   /** A CPU worker as a child process, with its own KILN_HOME (its work directories). */
   startWorker(): string {
-    const id = `chaos-w${++this.seq}`;
+    const id = `${this.prefix}-w${++this.seq}`;
+    this.workerHomes.push(path.join(this.home, id));
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/worker/main.ts')], {
       cwd: ROOT,
       env: { ...process.env, ...this.env, KILN_WORKER_ID: id, KILN_HOME: path.join(this.home, id) },
@@ -103,7 +114,9 @@ class Farm {
 
   async submit(target: string, iterations: number): Promise<string | null> {
     const answer = await this.request('POST', '/v1/builds', { model: 'conv', targets: [target], options: { benchmark: { iterations, warmup: 0, maxBatch: 1 } } });
-    return answer.status === 202 || answer.status === 200 ? answer.json.builds[0].buildKey : null;
+    if (answer.status === 202 || answer.status === 200) return answer.json.builds[0].buildKey;
+    say(`submit answered ${answer.status}: ${JSON.stringify(answer.json)}`);
+    return null;
   }
 
   async build(key: string): Promise<any> {
@@ -149,7 +162,8 @@ async function scenario(farm: Farm, fault: string, run: () => Promise<{ keys: st
   const started = Date.now();
   const { keys, note = '' } = await run();
   const accepted = keys.length;
-  const states = await farm.settle(keys, (QUICK ? 120 : 300) * 1000);
+  // Generous: the builds of one scenario run two at a time on a shared two-core machine.
+  const states = await farm.settle(keys, (QUICK ? 300 : 600) * 1000);
   let corrupt = 0;
   let duplicated = 0;
   for (const [key, state] of states) {
@@ -161,9 +175,22 @@ async function scenario(farm: Farm, fault: string, run: () => Promise<{ keys: st
   }
   const succeeded = [...states.values()].filter((s) => s === 'succeeded').length;
   const lost = [...states.values()].filter((s) => s === 'missing' || s === 'queued' || s === 'active').length;
-  const row = { fault, accepted, succeeded, lost, duplicated, corrupt, recovered: succeeded === accepted, seconds: Math.round((Date.now() - started) / 1000), note };
+  const unfinished = [...states].filter(([, s]) => s !== 'succeeded').map(([k, s]) => `${k.slice(0, 12)} ${s}`);
+  const row = { fault, accepted, succeeded, lost, duplicated, corrupt, recovered: succeeded === accepted, seconds: Math.round((Date.now() - started) / 1000), note: [note, ...unfinished].filter(Boolean).join('; ') };
   say(`${fault}: ${JSON.stringify(row)}`);
   return row;
+}
+
+/** Waits `ms` while the fault lasts, noting whether any worker reported itself paused (what an outage should do). */
+async function outage(farm: Farm, ms: number): Promise<string> {
+  const end = Date.now() + ms;
+  let paused = 0;
+  while (Date.now() < end) {
+    const workers: { paused?: unknown }[] = (await farm.request('GET', '/v1/workers')).json?.workers ?? [];
+    paused = Math.max(paused, workers.filter((w) => w.paused).length);
+    await sleep(500);
+  }
+  return `${paused} worker(s) seen paused during the fault`;
 }
 
 async function waitFor(check: () => Promise<boolean>, what: string, ms = 120_000): Promise<void> {
@@ -174,22 +201,24 @@ async function waitFor(check: () => Promise<boolean>, what: string, ms = 120_000
   }
 }
 
-/** Bytes under builds/ that no manifest lists, and work directories left in the workers' homes. */
+/**
+ * Bytes under builds/ and blobs/ that no manifest lists, the filesystem store's abandoned temp
+ * files, and work directories left in the workers' homes.
+ */
 async function leakedBytes(farm: Farm): Promise<{ store: number; workDirs: number }> {
+  const store = farm.api.ctx.store;
   const listed = new Set<string>();
   const objects: { key: string; size: number }[] = [];
-  for await (const o of farm.api.ctx.store.list('builds/')) objects.push({ key: o.key, size: o.size });
-  for (const key of new Set(objects.map((o) => o.key.split('/')[1]))) {
-    const manifest = await readManifest(farm.api.ctx.store, key);
+  for (const prefix of ['builds/', 'blobs/']) for await (const o of store.list(prefix)) objects.push({ key: o.key, size: o.size });
+  for (const key of new Set(objects.filter((o) => o.key.startsWith('builds/')).map((o) => o.key.split('/')[1]))) {
+    const manifest = await readManifest(store, key);
     if (manifest) for (const f of manifest.files) listed.add(artifactKey(key, f));
   }
-  const store = objects.filter((o) => !o.key.endsWith('/manifest.json') && !listed.has(o.key)).reduce((n, o) => n + o.size, 0);
+  let stored = objects.filter((o) => !o.key.endsWith('/manifest.json') && !listed.has(o.key)).reduce((n, o) => n + o.size, 0);
+  if (farm.storeEnv.KILN_DATA_DIR) stored += await duBytes(path.join(farm.storeEnv.KILN_DATA_DIR, '.tmp'));
   let workDirs = 0;
-  for (const entry of await readdir(farm.home)) {
-    if (!entry.startsWith('chaos-w')) continue;
-    workDirs += await duBytes(path.join(farm.home, entry, 'tmp'));
-  }
-  return { store, workDirs };
+  for (const workerHome of farm.workerHomes) workDirs += await duBytes(path.join(workerHome, 'tmp'));
+  return { store: stored, workDirs };
 }
 
 async function duBytes(dir: string): Promise<number> {
@@ -207,9 +236,10 @@ async function main(): Promise<void> {
   let redis = await startPrivateRedis({ dir: redisDir, persistent: true });
   const port = Number(new URL(redis.url).port);
   const s3 = await startS3Server('kiln-chaos');
-  const farm = new Farm(home, redis, s3);
+  const farm = new Farm(home, redis, s3.env);
   await farm.start();
   const rows: Row[] = [];
+  const leaks: Leaks[] = [];
   try {
     if ((await farm.request('POST', '/v1/models?name=conv', tinyConv())).status >= 300) throw new Error('model upload failed');
     farm.startWorker();
@@ -220,7 +250,9 @@ async function main(): Promise<void> {
 
     rows.push(
       await scenario(farm, 'worker SIGKILL x3 on one build', async () => {
-        const key = (await farm.submit(target, 100_000 + iterations++))!;
+        // The longest benchmark the options allow (100,000 runs), so each kill lands mid-build.
+        const key = await farm.submit(target, 100_000);
+        if (!key) throw new Error('the build to kill was not accepted');
         for (let kill = 0; kill < 3; kill++) {
           // Kill whichever worker holds the build once it is active, then replace it.
           let holder = '';
@@ -266,15 +298,16 @@ async function main(): Promise<void> {
           return false;
         }, 'a build about to publish');
         await s3.pause();
-        await sleep(STORAGE_DOWN_S * 1000);
+        const seen = await outage(farm, STORAGE_DOWN_S * 1000);
         await s3.resume();
-        return { keys };
+        return { keys, note: seen };
       }),
     );
 
-    await sleep(2000);
-    const leaked = await leakedBytes(farm);
-    printTable(rows, leaked);
+    leaks.push(await collectAndMeasure(farm));
+    await farm.stop();
+    rows.push(...(await storeFaults(home, redis, target, () => iterations++, leaks)));
+    printTable(rows, leaks);
   } finally {
     await farm.stop().catch(() => undefined);
     await redis.stop().catch(() => undefined);
@@ -283,14 +316,114 @@ async function main(): Promise<void> {
   }
 }
 
-function printTable(rows: Row[], leaked: { store: number; workDirs: number }): void {
+interface Leaks {
+  farm: string;
+  before: { store: number; workDirs: number };
+  freed: number;
+  after: { store: number; workDirs: number };
+}
+
+/**
+ * The garbage collector as a farm runs it (src/cleanup/collect-garbage.ts), with grace 0 and temp
+ * age 0: nothing publishes any more, so every file no manifest lists is a leak it must remove. It
+ * sweeps the API's temp directory; each worker's (they have their own KILN_HOME here, where a farm's
+ * workers on one machine share one) is swept the same way a worker does when it starts.
+ */
+async function collectAndMeasure(farm: Farm): Promise<Leaks> {
+  const before = await leakedBytes(farm);
+  const ctx = farm.api.ctx;
+  const now = { ...ctx, config: { ...ctx.config, cleanup: { ...ctx.config.cleanup, tempAgeMs: 0 } } };
+  const report = await collectGarbage(now, { graceMs: 0 });
+  let freed = report.bytesFreed;
+  for (const workerHome of farm.workerHomes) freed += (await sweepLocalTemp(ctx, { root: path.join(workerHome, 'tmp'), olderThanMs: 0 })).bytes;
+  const after = await leakedBytes(farm);
+  say(`${farm.prefix}: leaked before GC ${JSON.stringify(before)}, GC freed ${freed}, after GC ${JSON.stringify(after)}`);
+  return { farm: farm.prefix, before, freed, after };
+}
+
+/**
+ * Disk full and a read-only store, for real: a filesystem-store farm whose store (KILN_DATA_DIR)
+ * is a tmpfs, filled with a file (ENOSPC) or remounted read-only (EROFS) while builds benchmark,
+ * then given back. Mounting needs root (CAP_SYS_ADMIN); without it the rows say they were skipped.
+ */
+async function storeFaults(home: string, redis: PrivateRedis, target: string, nextIterations: () => number, leaks: Leaks[]): Promise<Row[]> {
+  const mountPoint = path.join(home, 'fs-store');
+  await mkdir(mountPoint, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', mountPoint], { stdio: 'ignore' });
+  } catch {
+    const skipped = (fault: string): Row => ({ fault, accepted: 0, succeeded: 0, lost: 0, duplicated: 0, corrupt: 0, recovered: false, seconds: 0, note: 'skipped: cannot mount a tmpfs (needs root)' });
+    return [skipped('disk full'), skipped('read-only store')];
+  }
+  const farm = new Farm(home, redis, { KILN_STORE: 'filesystem', KILN_DATA_DIR: mountPoint }, 'chaos-fs');
+  const rows: Row[] = [];
+  try {
+    await farm.start();
+    if ((await farm.request('POST', '/v1/models?name=conv', tinyConv())).status >= 300) throw new Error('model upload failed');
+    farm.startWorker();
+    farm.startWorker();
+    await waitFor(async () => ((await farm.request('GET', '/v1/workers')).json?.workers ?? []).length > 1, 'two workers');
+    const duringBenchmark = async (keys: string[]) =>
+      waitFor(async () => {
+        for (const key of keys) if (['benchmarking', 'publishing'].includes((await farm.build(key))?.phase)) return true;
+        return false;
+      }, 'a build benchmarking');
+    const submit = async (n: number) => (await Promise.all(Array.from({ length: n }, () => farm.submit(target, 15_000 + nextIterations())))).filter((k): k is string => k !== null);
+
+    rows.push(
+      await scenario(farm, `disk full ${STORAGE_DOWN_S} s (store on a full tmpfs)`, async () => {
+        const keys = await submit(3);
+        await duringBenchmark(keys);
+        const filler = fillDisk(mountPoint);
+        const seen = await outage(farm, STORAGE_DOWN_S * 1000);
+        await rm(filler);
+        return { keys, note: `ENOSPC; ${seen}` };
+      }),
+    );
+    rows.push(
+      await scenario(farm, `read-only store ${STORAGE_DOWN_S} s (tmpfs remounted ro)`, async () => {
+        const keys = await submit(3);
+        await duringBenchmark(keys);
+        execFileSync('mount', ['-o', 'remount,ro', mountPoint]);
+        const seen = await outage(farm, STORAGE_DOWN_S * 1000);
+        execFileSync('mount', ['-o', 'remount,rw', mountPoint]);
+        return { keys, note: `EROFS; ${seen}` };
+      }),
+    );
+    leaks.push(await collectAndMeasure(farm));
+  } finally {
+    await farm.stop().catch(() => undefined);
+    execFileSync('umount', ['-l', mountPoint]);
+  }
+  return rows;
+}
+
+/** Writes zeros until the filesystem is full (ENOSPC); returns the file, to delete for space. */
+function fillDisk(dir: string): string {
+  const file = path.join(dir, 'filler');
+  const fd = openSync(file, 'w');
+  const block = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) writeSync(fd, block);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+  return file;
+}
+
+function printTable(rows: Row[], leaks: Leaks[]): void {
   const header = ['fault', 'accepted', 'succeeded', 'lost', 'duplicated', 'corrupt', 'recovered without a person', 'seconds', 'note'];
   const lines = [
     `| ${header.join(' | ')} |`,
     `|${header.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.fault} | ${r.accepted} | ${r.succeeded} | ${r.lost} | ${r.duplicated} | ${r.corrupt} | ${r.recovered ? 'yes' : 'no'} | ${r.seconds} | ${r.note} |`),
   ];
-  process.stdout.write(`${lines.join('\n')}\n\nleaked bytes: ${leaked.store} in the store (files under builds/ no manifest lists), ${leaked.workDirs} in worker work directories (no GC has run: it is pending)\nmode: ${QUICK ? 'quick (--quick: outages scaled down)' : 'real durations'}\n`);
+  const leakLines = leaks.map(
+    (l) => `leaked bytes (${l.farm}): before GC ${l.before.store} in the store + ${l.before.workDirs} in work directories; GC freed ${l.freed}; after GC ${l.after.store} + ${l.after.workDirs}`,
+  );
+  process.stdout.write(`${lines.join('\n')}\n\n${leakLines.join('\n')}\nmode: ${QUICK ? 'quick (--quick: outages scaled down)' : 'real durations'}\n`);
 }
 
 main().catch((err) => {
