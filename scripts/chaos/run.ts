@@ -276,6 +276,8 @@ async function storeFaults(home: string, redis: PrivateRedis, target: string, ne
         const keys = await submit(3);
         await duringBenchmark(keys);
         const filler = fillDisk(mountPoint);
+        // Held until a worker has met it (pauses), then for the fault's length.
+        await waitFor(async () => ((await farm.request('GET', '/v1/workers')).json?.workers ?? []).some((w: { paused?: unknown }) => w.paused), 'a worker to meet the full disk', 180_000);
         const seen = await outage(farm, STORAGE_DOWN_S * 1000);
         await rm(filler);
         return { keys, note: `ENOSPC; ${seen}` };
@@ -286,6 +288,7 @@ async function storeFaults(home: string, redis: PrivateRedis, target: string, ne
         const keys = await submit(3);
         await duringBenchmark(keys);
         execFileSync('mount', ['-o', 'remount,ro', mountPoint]);
+        await waitFor(async () => ((await farm.request('GET', '/v1/workers')).json?.workers ?? []).some((w: { paused?: unknown }) => w.paused), 'a worker to meet the read-only store', 180_000);
         const seen = await outage(farm, STORAGE_DOWN_S * 1000);
         execFileSync('mount', ['-o', 'remount,rw', mountPoint]);
         return { keys, note: `EROFS; ${seen}` };
