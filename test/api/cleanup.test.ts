@@ -32,17 +32,7 @@ const backends: [string, () => Record<string, string>][] = [
   ['filesystem', () => ({})],
   [
     's3 (s3rver)',
-    () => ({
-      KILN_STORE: 's3',
-      KILN_S3_BUCKET: s3.bucket,
-      KILN_S3_ENDPOINT: s3.endpoint,
-      KILN_S3_REGION: s3.region,
-      KILN_S3_FORCE_PATH_STYLE: 'true',
-      KILN_S3_ACCESS_KEY_ID: s3.accessKeyId,
-      KILN_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      KILN_S3_PREFIX: `cleanup-${Date.now()}/`,
-      KILN_S3_CONDITIONAL_WRITES: 'emulated',
-    }),
+    () => ({ ...s3.env, KILN_S3_PREFIX: `cleanup-${Date.now()}/` }),
   ],
 ];
 

@@ -78,18 +78,7 @@ describe('while storage is down', () => {
 
   beforeAll(async () => {
     s3 = await startS3Server('kiln-outage');
-    farm = await startFarm({
-      env: {
-        KILN_STORE: 's3',
-        KILN_S3_BUCKET: s3.bucket,
-        KILN_S3_ENDPOINT: s3.endpoint,
-        KILN_S3_REGION: s3.region,
-        KILN_S3_FORCE_PATH_STYLE: 'true',
-        KILN_S3_ACCESS_KEY_ID: s3.accessKeyId,
-        KILN_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        KILN_S3_CONDITIONAL_WRITES: 'emulated',
-      },
-    });
+    farm = await startFarm({ env: s3.env });
   });
   afterAll(async () => {
     await farm.stop();
