@@ -1,14 +1,19 @@
 /**
  * What `kiln fetch` without --target/--cc/--trt finds about the machine it runs on: the platform,
- * the first GPU NVML sees (Kiln's addon, src/native), and the TensorRT version of an installed
+ * the first GPU NVML sees (Kiln's addon, src/native), the TensorRT version of an installed
  * trtexec (its banner, `[TensorRT v100900]`) or, failing that, of a `libnvinfer.so.X.Y.Z` next to
- * it. What it cannot tell it says, with the flag to pass instead.
+ * it, and the machine's CPU target (its ISA, as a worker would build for it, with the ONNX Runtime
+ * Kiln is installed with): the artifact a client without a GPU falls back to. What it cannot tell
+ * it says, with the flag to pass instead.
  */
 import { execFile } from 'node:child_process';
 import { access, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { cpuTargetFor, detectCpu } from '../core/cpu';
+import { onnxRuntimeVersion } from '../core/onnxruntime-version';
 import { platformOf, UnsupportedPlatformError, type Platform } from '../core/platform';
+import { targetKey } from '../core/target';
 import { decodeBannerVersion, formatTrtVersion } from '../core/tensorrt/version';
 import { listGpus, type NvmlAddon } from '../native';
 
@@ -18,6 +23,8 @@ export interface LocalClient {
   platform: Platform | null;
   gpu: { index: number; name: string; cc: string; sku: string } | null;
   trt: { version: string; from: string } | null;
+  /** This machine's ONNX Runtime target, e.g. `ort1.22.0-x86_64-avx2`, and the CPU it was read from. */
+  cpu: { targetKey: string; model: string } | null;
   /** One line per fact that could not be found, and why. */
   missing: string[];
 }
@@ -31,6 +38,8 @@ export interface LocalClientOptions {
   libraryDirs?: string[];
   /** A loaded NVML addon (a bundled probe passes its own). (Default: the one beside Kiln) */
   addon?: NvmlAddon;
+  /** Where to read the CPU's features. (Default: /proc/cpuinfo) */
+  cpuinfoPath?: string;
 }
 
 const TRTEXEC_FALLBACK = '/usr/src/tensorrt/bin/trtexec';
@@ -58,7 +67,14 @@ export async function detectLocalClient(options: LocalClientOptions = {}): Promi
     missing.push(`no GPU: ${(err as Error).message}`);
   }
   const trt = await findTensorRt(options, missing);
-  return { platform, gpu, trt, missing };
+  let cpu: LocalClient['cpu'] = null;
+  try {
+    const info = detectCpu(options.cpuinfoPath);
+    cpu = { targetKey: targetKey(cpuTargetFor(onnxRuntimeVersion(), info, platform ?? undefined)), model: info.model };
+  } catch (err) {
+    missing.push(`no CPU target: ${(err as Error).message}`);
+  }
+  return { platform, gpu, trt, cpu, missing };
 }
 
 async function findTensorRt(options: LocalClientOptions, missing: string[]): Promise<LocalClient['trt']> {
@@ -99,5 +115,6 @@ async function libnvinferVersion(dir: string): Promise<string | null> {
 export function describeLocalClient(found: LocalClient): string {
   const gpu = found.gpu ? `${found.gpu.name} (CC ${found.gpu.cc}, ${found.gpu.sku})` : 'no GPU';
   const trt = found.trt ? `TensorRT ${found.trt.version} (${found.trt.from})` : 'no TensorRT';
-  return `found: ${gpu}, ${trt}, platform ${found.platform ?? 'unknown'}`;
+  const cpu = found.cpu ? `, CPU target ${found.cpu.targetKey}` : '';
+  return `found: ${gpu}, ${trt}, platform ${found.platform ?? 'unknown'}${cpu}`;
 }

@@ -149,6 +149,17 @@ describe('kiln CLI against a real farm', () => {
     expect(await readdir(path.join(cwd, `cli-tiny-${target}`))).toContain('manifest.json');
   });
 
+  it('fetches the CPU artifact with no flags on this machine, which has no GPU', async () => {
+    const cwd = await mkdtemp(path.join(dir, 'detect-'));
+    const result = await kiln(['fetch', 'cli-tiny'], TOKENS.reader, cwd);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(new RegExp(`^found: no GPU, no TensorRT, platform linux-x86_64, CPU target ${target.replace(/\./g, '\\.')}$`, 'm'));
+    expect(result.stdout).toMatch(/^rung:\s+cpu: /m);
+    expect(result.stdout).toContain(`wrote into cli-tiny-${target}/:`);
+    const manifest = JSON.parse(await readFile(path.join(cwd, `cli-tiny-${target}`, 'manifest.json'), 'utf8'));
+    expect(manifest.spec.targetKey).toBe(target);
+  });
+
   it('prints the log, and cancels, retries and shows a request whose target no worker serves', async () => {
     const log = await kiln(['log', buildId], TOKENS.reader);
     expect(log.code).toBe(0);

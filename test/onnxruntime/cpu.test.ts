@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { detectCpu, isaOf, parseCpuInfo } from '../../src/worker/hardware/cpu';
+import { detectCpu, isaOf, parseCpuInfo } from '../../src/core/cpu';
 
 const fixture = (name: string) => readFileSync(join(__dirname, 'fixtures', name), 'utf8');
 

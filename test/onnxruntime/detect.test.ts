@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseTargetKey, targetKey } from '../../src/core/target';
-import { parseCpuInfo } from '../../src/worker/hardware/cpu';
+import { parseCpuInfo } from '../../src/core/cpu';
 import { detectOnnxRuntime, localTargetKey } from '../../src/worker/toolchains/onnxruntime/detect';
 import { onnxRuntimeToolchain } from '../../src/worker/toolchains/onnxruntime';
 

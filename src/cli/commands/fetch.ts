@@ -77,8 +77,10 @@ type PendingBuild = BuildPageAnswer['builds'][number] & { waiting?: Waiting };
 
 /** Queued or running builds of the model for the client's target (CPU key, or TensorRT version and CC). */
 async function pendingBuilds(client: KilnClient, model: string, query: ResolveQuery): Promise<PendingBuild[]> {
-  const prefix = query.target ?? `trt${query.trt}-sm${query.cc?.replace('.', '')}`;
-  const matches = (key: string) => (query.target ? key === prefix : key === prefix || key.startsWith(`${prefix}-`));
+  // A GPU query may carry its CPU target too (the ladder's last rung); its builds are the engines'.
+  const cpu = query.cc === undefined;
+  const prefix = cpu ? query.target! : `trt${query.trt}-sm${query.cc!.replace('.', '')}`;
+  const matches = (key: string) => (cpu ? key === prefix : key === prefix || key.startsWith(`${prefix}-`));
   const pages = await Promise.all(
     (['active', 'queued'] as const).map((state) => client.json<{ builds: PendingBuild[] }>('GET', '/v1/builds', { query: { model, state, limit: '50' } })),
   );
@@ -90,27 +92,44 @@ async function pendingBuilds(client: KilnClient, model: string, query: ResolveQu
  * in the current directory, so fetching for two targets never mixes their files.
  */
 export function defaultOutputDir(query: ResolveQuery): string {
-  const client = query.target ?? `trt${query.trt}-sm${query.cc?.replace('.', '')}${query.sku ? `-${query.sku}` : ''}${query.precision ? `-${query.precision}` : ''}`;
+  const client =
+    query.cc === undefined ? query.target! : `trt${query.trt}-sm${query.cc.replace('.', '')}${query.sku ? `-${query.sku}` : ''}${query.precision ? `-${query.precision}` : ''}`;
   return `${query.model}-${client}`.replace(/[^A-Za-z0-9@._+-]/g, '_');
 }
 
 type ResolveQuery = { model: string; target?: string; cc?: string; trt?: string; sku?: string; precision?: string; platform?: string };
 
 /**
- * No --target, --cc or --trt: this machine's GPU (the first NVML sees), TensorRT and platform. Says
- * what it found on stderr; when it cannot tell, says what is missing and which flags to pass.
+ * No --target, --cc or --trt: this machine's GPU (the first NVML sees), TensorRT, platform and CPU
+ * target. Says what it found on stderr. A machine without a GPU fetches its CPU artifact (or the
+ * ONNX when there is none); a GPU client also sends its CPU target, the ladder's last rung before
+ * the ONNX. A GPU without TensorRT is not sent to the CPU artifact: its user most likely wants an
+ * engine, so it is told which --trt to pass (README, "Fetch by GPU").
  */
 async function detectedQuery(model: string, flags: Omit<FetchFlags, 'output'>, io: Io): Promise<ResolveQuery> {
   const { detectLocalClient, describeLocalClient } = require('../local-client') as typeof import('../local-client');
   const found = await detectLocalClient();
   io.stderr.write(`${describeLocalClient(found)}\n`);
+  if (!found.gpu && found.cpu) {
+    if (flags.sku || flags.precision) throw new UsageError(`--sku and --precision are for GPU clients, and this machine has none (${found.missing.join('; ')}); pass --cc and --trt to fetch an engine for another machine`);
+    io.stderr.write(`no GPU, so the CPU artifact for ${found.cpu.targetKey} (the ONNX when there is none); pass --cc and --trt for an engine, or --target for another CPU target\n`);
+    return { model, target: found.cpu.targetKey };
+  }
   if (!found.gpu || !found.trt) {
     const hint = found.gpu
       ? `pass the TensorRT version the engine is for with what was found: --cc ${found.gpu.cc} --sku ${found.gpu.sku} --trt <version> (e.g. --trt 10.9.0)`
       : 'pass --cc and --trt for a GPU client (e.g. --cc 8.9 --trt 10.9.0), or --target for a CPU client (e.g. --target ort1.30.0-x86_64-avx2)';
     throw new UsageError(`Cannot tell which artifact suits this machine: ${found.missing.join('; ')}. ${hint[0].toUpperCase()}${hint.slice(1)}`);
   }
-  return { model, cc: found.gpu.cc, trt: found.trt.version, sku: flags.sku ?? found.gpu.sku, precision: flags.precision, platform: flags.platform ?? found.platform ?? undefined };
+  return {
+    model,
+    cc: found.gpu.cc,
+    trt: found.trt.version,
+    sku: flags.sku ?? found.gpu.sku,
+    precision: flags.precision,
+    platform: flags.platform ?? found.platform ?? undefined,
+    ...(found.cpu ? { target: found.cpu.targetKey } : {}),
+  };
 }
 
 /** --target for a CPU client; --cc/--trt (or a TensorRT target key) for a GPU client. */

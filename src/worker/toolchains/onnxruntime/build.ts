@@ -11,7 +11,7 @@ import { BuildInputError, type BuildOutput, type StepContext } from '../toolchai
 import { localTargetKey } from './detect';
 import { onnxRuntimeOptions, OPTIMIZED_MODEL_FILE } from './options';
 import { OptimizeFailedError, type OptimizerProcess, type OptimizeResult } from './optimizer-process';
-import { onnxRuntimeVersion } from './version';
+import { onnxRuntimeVersion } from '../../../core/onnxruntime-version';
 
 /** The opset imports whose domain some node uses; ai.onnx always, as every model imports it. */
 export function usedOpsets(info: Pick<ModelInfo, 'opsets' | 'nodeDomains'>): Record<string, number> {

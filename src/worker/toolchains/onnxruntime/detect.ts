@@ -4,19 +4,13 @@
  * sized for the machine's vector width (16 floats with AVX512F, 8 otherwise), so its output is
  * only right for machines of its own ISA.
  */
-import { platformOf, type Platform } from '../../../core/platform';
-import { targetKey, toTarget, type OnnxRuntimeTarget } from '../../../core/target';
-import { detectCpu, type CpuInfo } from '../../hardware/cpu';
+import { cpuTargetFor, detectCpu, type CpuInfo } from '../../../core/cpu';
+import { onnxRuntimeVersion } from '../../../core/onnxruntime-version';
+import { targetKey, type OnnxRuntimeTarget } from '../../../core/target';
 import type { Capabilities } from '../toolchain';
-import { onnxRuntimeVersion } from './version';
 
 /** Flags worth registering: the vector and matrix extensions, not all ~100 of /proc/cpuinfo's. */
 const ISA_FLAG = /^(sse|ssse3|avx|fma|f16c|amx|asimd|sve|sme|fp16|bf16|i8mm|dotprod|asimddp)/;
-
-/** The target of `cpu` on `platform` (Default: this machine's), the default platform left out as in keys. */
-export function targetFor(ort: string, cpu: Pick<CpuInfo, 'arch' | 'isa'>, platform: Platform = platformOf()): OnnxRuntimeTarget {
-  return toTarget({ toolchain: 'onnxruntime', ort, arch: cpu.arch, isa: cpu.isa, platform }) as OnnxRuntimeTarget;
-}
 
 export async function detectOnnxRuntime(cpuinfoPath?: string): Promise<Capabilities> {
   let version: string;
@@ -29,7 +23,7 @@ export async function detectOnnxRuntime(cpuinfoPath?: string): Promise<Capabilit
   let target: OnnxRuntimeTarget;
   try {
     cpu = detectCpu(cpuinfoPath);
-    target = targetFor(version, cpu);
+    target = cpuTargetFor(version, cpu);
   } catch (err) {
     return { toolchain: 'onnxruntime', version, targets: [], hardware: {}, unavailableReason: (err as Error).message };
   }
@@ -51,6 +45,6 @@ let cachedLocalKey: string | undefined;
 
 /** The target key this machine builds (detected once per process). */
 export function localTargetKey(): string {
-  cachedLocalKey ??= targetKey(targetFor(onnxRuntimeVersion(), detectCpu()));
+  cachedLocalKey ??= targetKey(cpuTargetFor(onnxRuntimeVersion(), detectCpu()));
   return cachedLocalKey;
 }

@@ -25,7 +25,6 @@ export const onnxRuntimeToolchain: Toolchain = createOnnxRuntimeToolchain();
 export { batchSizes, benchmarkOnnxRuntime } from './benchmark';
 export { buildOnnxRuntime } from './build';
 export { OptimizerProcess, RECYCLE_AFTER_BUILDS } from './optimizer-process';
-export { detectOnnxRuntime, localTargetKey, targetFor } from './detect';
+export { detectOnnxRuntime, localTargetKey } from './detect';
 export { validateOnnxRuntime } from './validate';
 export { OPTIMIZED_MODEL_FILE, REFERENCE_NAME, onnxRuntimeOptions } from './options';
-export { onnxRuntimeVersion } from './version';

@@ -1,4 +1,7 @@
-/** The version of the onnxruntime-node package this worker loads. */
+/**
+ * The version of the onnxruntime-node package installed with Kiln: what a worker builds with, and
+ * the CPU target `kiln fetch` assumes for a client that names none.
+ */
 import { readFileSync } from 'node:fs';
 
 export function onnxRuntimeVersion(): string {

@@ -1,5 +1,6 @@
 /**
- * What CPU this worker runs on, and which ONNX Runtime ISA target it therefore builds.
+ * What CPU a machine has, and which ONNX Runtime ISA target it therefore is: the target a worker
+ * builds, and the one `kiln fetch` asks for on a client without a GPU.
  *
  * The ISA is chosen the way ONNX Runtime's MLAS chooses its kernels (onnxruntime/core/mlas/lib/
  * platform.cpp), because that choice is baked into an optimised model:
@@ -17,7 +18,8 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import type { CpuArch, CpuIsa } from '../../core/target';
+import { platformOf, type Platform } from './platform';
+import { toTarget, type CpuArch, type CpuIsa, type OnnxRuntimeTarget } from './target';
 
 export interface CpuInfo {
   /** Marketing name, e.g. `Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz`. */
@@ -142,4 +144,9 @@ function armCoreName(fields: Map<string, string>): string | undefined {
   const part = fields.get('cpu part');
   if (!implementer || !part) return undefined;
   return `ARM implementer ${implementer} part ${part}`;
+}
+
+/** The target of `cpu` with ONNX Runtime `ort` on `platform` (Default: this machine's), the default platform left out as in keys. */
+export function cpuTargetFor(ort: string, cpu: Pick<CpuInfo, 'arch' | 'isa'>, platform: Platform = platformOf()): OnnxRuntimeTarget {
+  return toTarget({ toolchain: 'onnxruntime', ort, arch: cpu.arch, isa: cpu.isa, platform }) as OnnxRuntimeTarget;
 }
