@@ -119,6 +119,32 @@ export async function nativeReaders(): Promise<{ download(url: string, token: st
   };
 }
 
+/**
+ * Uploads a file with curl where the machine has it (null without): a native client streaming the
+ * file, so an upload measures the API's receiving, hashing and storing, not a Node client sharing
+ * the two cores with it; the same reason the download is read by curl.
+ */
+export async function nativeUploader(): Promise<((url: string, token: string, file: string) => Promise<Transfer>) | null> {
+  try {
+    await execFileAsync('curl', ['--version']);
+  } catch {
+    return null;
+  }
+  return async (url, token, file) => {
+    const { size } = await stat(file);
+    const started = performance.now();
+    // -T streams the file (--data-binary would read it whole first); an empty Expect skips the 100-continue wait.
+    const { stdout } = await execFileAsync(
+      'curl',
+      ['-sS', '-X', 'POST', '-T', file, '-H', `Authorization: Bearer ${token}`, '-H', 'Content-Type: application/octet-stream', '-H', 'Expect:', '-w', '\n%{http_code}', url],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
+    const ms = performance.now() - started;
+    const cut = stdout.lastIndexOf('\n');
+    return { bytes: size, ms, status: Number(stdout.slice(cut + 1)), headers: {}, body: Buffer.from(stdout.slice(0, cut)) };
+  };
+}
+
 /** GETs a URL into a counting sink. */
 export function downloadToSink(url: string, token: string): Promise<Transfer> {
   const started = performance.now();
