@@ -34,6 +34,7 @@ import { measureResolve, type ResolveSettings } from './lib/measure-resolve';
 import { measureBuilds, type BuildSettings } from './lib/measure-builds';
 import { measureResubmit } from './lib/measure-resubmit';
 import { measureSweep, type SweepSettings } from './lib/measure-sweep';
+import { measureUploadThroughput, type UploadThroughputSettings } from './lib/measure-upload-throughput';
 import { dropPageCache, measureDownload, measureUpload } from './lib/measure-transfer';
 import { publishCpuArtifact } from './lib/publish-artifact';
 import { formatTable, machine, mb, MB, ms, writeResults, type Row } from './lib/report';
@@ -61,6 +62,7 @@ const SETTINGS = {
     sweep: { 'onnxruntime.graphOptimizationLevel': ['basic', 'extended', 'all'], 'onnxruntime.intraOpNumThreads': [1, 2] },
     benchmark: { iterations: 20, warmup: 3, maxBatch: 4 },
   } satisfies SweepSettings,
+  uploadThroughput: { mib: 256, rounds: 5 } satisfies UploadThroughputSettings,
   builds: { tinyBuilds: 15, mobilenetBuilds: 2, throughputBuilds: 30, bareJobs: 200, resolveCalls: 300, artifactCounts: [1000, 5000] } satisfies BuildSettings,
   targets: {
     tinyFarmRatio: 3,
@@ -68,6 +70,7 @@ const SETTINGS = {
     dispatchShareOfBare: 2,
     redisBytesPerBuild: 4096,
     resolveGrowth: 1.5,
+    uploadShareOfHash: 0.8,
     resolveP99Ms: 5, resolveShareOfBare: 0.5, downloadShareOfDisk: 0.7, peakRssBytes: 200 * MB, resubmitP50Ms: 10 },
 };
 
@@ -114,6 +117,10 @@ const METHOD = `- Processes: the Kiln API (\`startApi\`, filesystem store, Redis
   throughput builds, split into keys kept for good and keys with an expiry (log lists).
   Resolve at scale: ${SETTINGS.builds.artifactCounts.join(' and ')} artifacts of one model indexed through \`ArtifactIndex.add\`
   (three CPU targets, distinct options), then ${SETTINGS.builds.resolveCalls} cache-missing calls of the resolve handler in-process.
+- Upload throughput (issue 11): a ${SETTINGS.uploadThroughput.mib} MiB ONNX model POSTed to \`/v1/models\` of an API in its own process
+  (filesystem store) by curl (\`-T\`, streamed; a node:http client where there is no curl), against \`cat FILE | sha256sum\`
+  of the same file, alternately, ${SETTINGS.uploadThroughput.rounds} rounds, medians; each round deletes the model so every upload stores
+  it (hashed on the way, parsed, fsynced and renamed into the store, registered in Redis).
 - Sweep overhead: an in-process farm (API, Redis, one CPU worker) builds a generated ResNet-18 (width 16,
   64x64 inputs) at every point of \`onnxruntime.graphOptimizationLevel\` x \`onnxruntime.intraOpNumThreads\`
   (3 x 2): first as single requests submitted one after another (each waited for), then as one sweep
@@ -176,6 +183,20 @@ async function runBuildBench(outcome: Outcome): Promise<void> {
       pass: growth <= t.resolveGrowth,
     },
   );
+}
+
+async function runUploadBench(outcome: Outcome): Promise<void> {
+  const { mib, rounds } = SETTINGS.uploadThroughput;
+  console.log(`[bench] upload throughput: ${rounds} uploads of a ${mib} MiB model against cat+sha256sum of the same file`);
+  const r = await measureUploadThroughput(SETTINGS.uploadThroughput);
+  outcome.details.uploadThroughput = r;
+  const target = SETTINGS.targets.uploadShareOfHash;
+  outcome.rows.push({
+    measurement: `upload of a ${mib} MiB model (${r.client}) ${Math.round(r.upload)} MiB/s against cat+sha256sum ${Math.round(r.catSha256sum)} MiB/s`,
+    value: `${(r.share * 100).toFixed(1)}%`,
+    target: `>= ${target * 100}%`,
+    pass: r.share >= target,
+  });
 }
 
 async function runBench(cleanup: Cleanup, outcome: Outcome): Promise<void> {
@@ -358,6 +379,7 @@ async function main(): Promise<void> {
     } else {
       // `npm run bench -- --builds-only`: only the per-build measurements (about 10 minutes less), into docs/bench/builds/.
       await runBuildBench(outcome);
+      await runUploadBench(outcome);
       if (!process.argv.includes('--builds-only')) await runBench(cleanup, outcome);
       await runSweep(outcome);
     }
