@@ -109,10 +109,29 @@ export interface BenchmarkRow {
   memoryBytes?: number;
 }
 
+/**
+ * One optimization profile's benchmark: its shapes and its rows, measured with that profile
+ * selected (trtexec --useProfile=N) at the batch sizes it accepts.
+ */
+export interface ProfileBenchmark {
+  index: number;
+  shapes: ProfileShapes;
+  /** Whether this profile's batch range spans more than one size (then measured at each). */
+  dynamicBatch: boolean;
+  rows: BenchmarkRow[];
+}
+
 export interface BenchmarkReport {
   /** Whether the batch dim is dynamic; when not, only the model's own batch size is measured. */
   dynamicBatch: boolean;
+  /** TensorRT engines with optimization profiles: profile 0's rows (readers from before per-profile benchmarks read these). */
   rows: BenchmarkRow[];
+  /**
+   * TensorRT engines with optimization profiles: every profile, benchmarked on its own, in index
+   * order. `dynamicBatch` and `rows` above are profile 0's; the reference and speed-up are
+   * measured against profile 0's batch sizes. Absent for static engines and other toolchains.
+   */
+  profiles?: ProfileBenchmark[];
   /**
    * When the build measured several runtime settings on its one artifact (a sweep over ONNX
    * Runtime's intra-op threads or execution mode): each setting's rows, in the order the spec
