@@ -123,7 +123,9 @@ describe('dashboard', () => {
       await Promise.all([page.waitForURL('**/dashboard/requests/*'), page.click('#submit-form button[type="submit"]')]);
       const cells = page.locator('table.matrix td.cell');
       expect(await cells.count()).toBe(2);
-      expect(await page.locator('table.matrix').textContent()).toMatch(/TensorRT 10\.9\.0 · CC 8\.9[\s\S]*queued/);
+      // Every row names its platform: the default linux-x86_64 too, which target keys leave out.
+      expect(await page.locator('table.matrix').textContent()).toMatch(/TensorRT 10\.9\.0 · linux-x86_64 · CC 8\.9[\s\S]*queued/);
+      expect(await page.locator('table.matrix').textContent()).toContain('ONNX Runtime 1.30.0 · linux-aarch64 · neon');
       const request = await (await farm.request('GET', `/v1/requests/${page.url().split('/').pop()}`, { role: 'reader' })).json();
       expect(request.targets.sort()).toEqual([UNSERVED, 'trt10.9.0-sm89']);
       expect(request.options.benchmark.iterations).toBe(9);

@@ -1,10 +1,12 @@
 /**
  * Requests and their matrix: one cell per target, rows by what fixes binary compatibility (the
- * toolchain version with the GPU's CC or the CPU's ISA), columns by what varies within it (the
- * SKU, a hardware-compatibility level, or none), like a CI matrix.
+ * toolchain version, the platform, and the GPU's CC or the CPU's ISA), columns by what varies
+ * within it (the SKU, a hardware-compatibility level, or none), like a CI matrix. The platform is
+ * always named, linux-x86_64 included: target keys leave that default out (core/platform.ts), and
+ * a row without it would read as "any platform".
  */
 import type { FarmContext } from '../../../context';
-import { parseTargetKey, TargetParseError } from '../../../core/target';
+import { parseTargetKey, TargetParseError, targetPlatform } from '../../../core/target';
 import { HARDWARE_COMPATIBILITY_LEVELS } from '../../../core/tensorrt/hardware-compatibility';
 import type { BuildRecord } from '../../../state/build-records';
 import { requestBuildKeys, type RequestRecord } from '../../../state/requests';
@@ -26,8 +28,10 @@ export interface Matrix {
 export function matrixPlace(targetKey: string): { row: string; column: string } {
   try {
     const t = parseTargetKey(targetKey);
-    if (t.toolchain === 'onnxruntime') return { row: `ONNX Runtime ${t.ort} · ${t.arch} ${t.isa}`, column: 'CPU' };
-    return { row: `TensorRT ${t.trt} · CC ${t.cc}`, column: t.sku ?? (t.hwCompat !== 'none' ? t.hwCompat : 'any SKU') };
+    // The platform names the CPU architecture too (linux-aarch64), so ONNX Runtime rows need only the ISA after it.
+    const platform = targetPlatform(t);
+    if (t.toolchain === 'onnxruntime') return { row: `ONNX Runtime ${t.ort} · ${platform} · ${t.isa}`, column: 'CPU' };
+    return { row: `TensorRT ${t.trt} · ${platform} · CC ${t.cc}`, column: t.sku ?? (t.hwCompat !== 'none' ? t.hwCompat : 'any SKU') };
   } catch (err) {
     if (err instanceof TargetParseError) return { row: targetKey, column: '—' };
     throw err;

@@ -34,7 +34,7 @@ export function requestMatrixBody(summary: RequestSummary, builds: BuildRecord[]
   const unservedRow = (row: string) => rowCells(row).every((c) => !liveTargets.has(c.target));
   const unservedQueued = Object.entries(r.builds).filter(([target, id]) => !liveTargets.has(target) && builds.find((b) => b.buildKey === id)?.state === 'queued').map(([t]) => t);
   const grid = html`<table class="matrix" aria-describedby="matrix-note">
-      <thead><tr><th scope="col">CC / CPU ISA</th>${m.columns.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
+      <thead><tr><th scope="col">Toolchain · platform · CC / CPU ISA</th>${m.columns.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
       <tbody>${m.rows.map(
         (row) => html`<tr><th scope="row">${row}${unservedRow(row) ? html`<span class="unserved-note">no live worker serves this row</span>` : ''}</th>${m.columns.map((col) => {
           const cell = m.cells.get(`${row}\u0000${col}`);
@@ -58,6 +58,6 @@ export function requestMatrixBody(summary: RequestSummary, builds: BuildRecord[]
     ${summary.state === 'waiting' || unservedQueued.length ? html`<p class="small muted" id="waiting-note">${summary.state === 'waiting' ? WAITING_NOTE : ''}${
       unservedQueued.length ? html` No live worker serves <span class="mono">${unservedQueued.join(', ')}</span>; ${unservedQueued.length === 1 ? 'it stays' : 'they stay'} queued until one registers.` : ''
     }</p>` : ''}
-    ${sweep ? html`<div data-refresh="/dashboard/requests/${r.id}/sweep">${sweepSection(sweep)}</div>` : section('Matrix', html`<p id="matrix-note" class="small muted">Rows: the toolchain version with the GPU compute capability or CPU ISA. Columns: the SKU or compatibility level. Each cell opens its build; states update live.</p><div class="scroll-x" data-live-rows>${grid}</div>`, 'matrix-h')}
+    ${sweep ? html`<div data-refresh="/dashboard/requests/${r.id}/sweep">${sweepSection(sweep)}</div>` : section('Matrix', html`<p id="matrix-note" class="small muted">Rows: the toolchain version, the platform (OS and CPU architecture) and the GPU compute capability or CPU ISA. Columns: the SKU or compatibility level. Each cell opens its build; states update live.</p><div class="scroll-x" data-live-rows>${grid}</div>`, 'matrix-h')}
     ${section('Options', html`<details><summary>The options set of this request (JSON, with defaults filled in)</summary><pre class="code">${JSON.stringify(r.options, null, 2)}</pre></details>`, 'options-h')}`;
 }
