@@ -4,6 +4,8 @@ import type { BuildReport } from '../../src/core/report';
 import { hardwareFacts } from '../../src/api/dashboard/data/fleet';
 import { formatBytes } from '../../src/api/dashboard/format';
 import type { WorkerInfo } from '../../src/state/worker-registry';
+import { profileViews } from '../../src/api/dashboard/data/build-profiles';
+import { profilesSection } from '../../src/api/dashboard/pages/build-profiles';
 import { detailsSection, enginePrecision, humanLabel, layerSummary, tensorRtSection } from '../../src/api/dashboard/pages/build-report';
 
 const spec = (tensorrt: unknown) => ({ options: { tensorrt } }) as unknown as BuildSpec;
@@ -82,5 +84,29 @@ describe('fleet hardware facts', () => {
     const info = { hardware: { gpus: [{ name: 'RTX 4080', memoryTotalBytes: 15948 * 2 ** 20 }] }, toolchains: {} } as unknown as WorkerInfo;
     expect(hardwareFacts(info).find((f) => f.label === 'GPU memory')?.value).toBe(formatBytes(15948 * 2 ** 20));
     expect(formatBytes(15948 * 2 ** 20)).toBe('15.6 GiB');
+  });
+});
+
+describe('optimisation profiles', () => {
+  const shapes = (min: number, max: number) => ({ x: { min: [min, 3], opt: [min, 3], max: [max, 3] } });
+  const output = { name: 'logits', elements: 10, mismatched: 0, mismatchRatio: 0, maxAbsError: 1e-6, maxRelError: 2e-6, nonFinite: 0, verdict: 'pass' as const };
+  const validation = {
+    verdict: 'pass' as const, reference: 'onnxruntime-cpu', rtol: 1e-3, atol: 1e-4, seed: 1, failRatio: 0, inputs: {}, outputs: [output],
+    profiles: [0, 1].map((index) => ({ index, shapes: shapes(index ? 4 : 1, index ? 8 : 2), verdict: 'pass' as const, inputs: { x: { dims: [index ? 4 : 1, 3], type: 'float32', source: 'seeded' as const } }, outputs: [output] })),
+  };
+
+  it('joins validation and benchmark by profile; none for builds without profiles', () => {
+    expect(profileViews(report)).toEqual([]);
+    const stats = { min: 1, mean: 1, median: 1, p90: 1, p95: 1, p99: 2, max: 2 };
+    const row = { batch: 8, iterations: 5, latencyMs: stats, throughputQps: 100, throughputSps: 800 };
+    const views = profileViews({ ...report, validation, benchmark: { dynamicBatch: true, rows: [], profiles: [{ index: 1, shapes: shapes(4, 8), dynamicBatch: true, rows: [row] }] } });
+    expect(views.map((v) => [v.index, v.validation?.index, v.benchmark?.rows.length ?? null])).toEqual([[0, 0, null], [1, 1, 1]]);
+  });
+
+  it('says a profile was not benchmarked on its own when its report has validation per profile only', () => {
+    const out = profilesSection(profileViews({ ...report, validation })).value;
+    expect(out.match(/<tbody data-profile=/g)).toHaveLength(2);
+    expect(out).toContain('x: 4×3 → 4×3 → 8×3');
+    expect(out).toContain('not benchmarked on its own');
   });
 });

@@ -10,6 +10,7 @@ import { PHASES } from '../../../core/build-phases';
 import { artifactKey } from '../../../storage/layout';
 import { readPhases } from '../phase-recorder';
 import { withWaiting, type Waiting } from '../../waiting';
+import { profileViews, type ProfileView } from './build-profiles';
 
 /** Log lines shown when the page opens; the live tail appends to them. */
 export const LOG_TAIL_LINES = 200;
@@ -36,6 +37,8 @@ export interface BuildDetailData {
   layerProfile: LayerProfile | null;
   /** Other published builds of the same model that have a layer profile: what this one can be compared with. */
   comparable: { buildKey: string; targetKey: string }[];
+  /** TensorRT optimization profiles, each with its shapes, validation and benchmark; empty without profiles. */
+  profiles: ProfileView[];
 }
 
 export async function buildDetailData(ctx: FarmContext, record: BuildRecord): Promise<BuildDetailData> {
@@ -54,7 +57,7 @@ export async function buildDetailData(ctx: FarmContext, record: BuildRecord): Pr
   const comparable = siblings
     .filter((a) => a.buildKey !== record.buildKey && a.files.some((f) => f.name === LAYER_PROFILE_FILE))
     .map((a) => ({ buildKey: a.buildKey, targetKey: a.targetKey }));
-  return { record, model, published, timeline: timeline(record, phases), logTail, requests, layerProfile, comparable, ...(waiting ? { waiting } : {}) };
+  return { record, model, published, timeline: timeline(record, phases), logTail, requests, layerProfile, comparable, profiles: profileViews(record.report), ...(waiting ? { waiting } : {}) };
 }
 
 

@@ -8,6 +8,7 @@ import { buildActions } from './builds';
 import { detailsSection, tensorRtSection } from './build-report';
 import { driftSection, speedupSection } from './build-insight';
 import { layerProfileSection } from './layer-profile';
+import { profilesSection } from './build-profiles';
 import { chart, duration, empty, modelLink, progressBar, section, stateBadge, timeAgo } from './components';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -49,6 +50,7 @@ export function buildDetailBody(d: BuildDetailData, session: Session): Html {
     ${driftSection(report?.validation?.drift)}
     ${benchmarkSection(report?.benchmark ?? null)}
     ${speedupSection(report?.benchmark)}
+    ${profilesSection(d.profiles)}
     ${layerProfileSection(d.layerProfile, report?.layerProfile, r.buildKey, d.comparable)}
     ${artifactsSection(d)}
     ${report && report.toolchain.name === 'tensorrt' ? tensorRtSection(report, r.spec) : ''}
