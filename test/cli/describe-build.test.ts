@@ -1,4 +1,4 @@
-/** `kiln status` shows every optimization profile's validation. */
+/** `kiln status` shows every optimization profile's validation and benchmark. */
 import type { BuildAnswer } from '../../src/cli/api-types';
 import { describeBuild } from '../../src/cli/commands/builds';
 import type { BenchmarkRow, OutputComparison } from '../../src/core/report';
@@ -8,7 +8,7 @@ const stats = { min: 1, mean: 1, median: 1, p90: 1, p95: 1, p99: 1, max: 1 };
 const row = (batch: number): BenchmarkRow => ({ batch, iterations: 5, latencyMs: stats, throughputQps: 100, throughputSps: 100 * batch });
 const shapes = (min: number, max: number) => ({ x: { min: [min, 3], opt: [min, 3], max: [max, 3] } });
 
-test('one table row per profile and output', () => {
+test('one table row per profile and output, and per profile and batch', () => {
   const build = {
     buildKey: 'a'.repeat(64),
     modelId: 'b'.repeat(64),
@@ -33,6 +33,10 @@ test('one table row per profile and output', () => {
       },
       benchmark: {
         dynamicBatch: true, rows: [row(1), row(2)],
+        profiles: [
+          { index: 0, shapes: shapes(1, 2), dynamicBatch: true, rows: [row(1), row(2)] },
+          { index: 1, shapes: shapes(4, 8), dynamicBatch: true, rows: [row(4), row(8)] },
+        ],
       },
       warnings: [],
     },
@@ -41,5 +45,6 @@ test('one table row per profile and output', () => {
   expect(text).toMatch(/PROFILE\s+INPUTS\s+OUTPUT\s+VERDICT/);
   expect(text).toMatch(/\n\s+0\s+x:1x3\s+logits\s+pass/);
   expect(text).toMatch(/\n\s+1\s+x:4x3\s+logits\s+pass/);
-  expect(text).toMatch(/\n\s+BATCH\s+MEDIAN/);
+  expect(text).toMatch(/PROFILE\s+BATCH\s+MEDIAN/);
+  expect(text).toMatch(/\n\s+1\s+8\s+1(\.0+)? ?ms/);
 });

@@ -206,10 +206,13 @@ export function describeBuild(b: BuildAnswer): string {
     );
   }
   if (report?.benchmark?.rows.length) {
-    parts.push(
-      'benchmark:',
-      indent(table(['BATCH', 'MEDIAN', 'P90', 'P99', 'QPS', 'SAMPLES/S'], report.benchmark.rows.map((r) => [r.batch, formatMs(r.latencyMs.median), formatMs(r.latencyMs.p90), formatMs(r.latencyMs.p99), fixed(r.throughputQps), fixed(r.throughputSps)]))),
+    // An engine with optimization profiles: every profile's rows, each at the batch sizes it accepts.
+    const bench = report.benchmark;
+    const profiles = bench.profiles ?? [{ index: undefined, rows: bench.rows }];
+    const rows = profiles.flatMap((p) =>
+      p.rows.map((r) => [...(bench.profiles ? [p.index] : []), r.batch, formatMs(r.latencyMs.median), formatMs(r.latencyMs.p90), formatMs(r.latencyMs.p99), fixed(r.throughputQps), fixed(r.throughputSps)]),
     );
+    parts.push('benchmark:', indent(table([...(bench.profiles ? ['PROFILE'] : []), 'BATCH', 'MEDIAN', 'P90', 'P99', 'QPS', 'SAMPLES/S'], rows)));
   }
   parts.push(...describeDrift(report), ...describeSpeedup(report));
   if (report?.warnings.length) parts.push('warnings:', indent(report.warnings.join('\n')));
