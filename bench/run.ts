@@ -28,7 +28,7 @@ import { deletePrefix, REDIS_URL, TOKENS } from '../test/helpers/farm';
 import { startChild } from './lib/child';
 import { CpuMeter } from './lib/cpu-meter';
 import { Cleanup, withTimeout } from './lib/cleanup';
-import { writeBigOnnx } from './lib/big-onnx';
+import { writeBigOnnx } from '../test/models/big-onnx';
 import { closeAgent, expectJson, request } from './lib/http';
 import { measureResolve, type ResolveSettings } from './lib/measure-resolve';
 import { measureBuilds, type BuildSettings } from './lib/measure-builds';

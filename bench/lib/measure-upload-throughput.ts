@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { deletePrefix, REDIS_URL, TOKENS } from '../../test/helpers/farm';
-import { writeBigOnnx } from './big-onnx';
+import { writeBigOnnx } from '../../test/models/big-onnx';
 import { startChild } from './child';
 import { nativeUploader, request, uploadFile } from './http';
 

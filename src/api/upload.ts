@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -90,19 +90,50 @@ function isMultipart(req: Request): boolean {
  */
 const UPLOAD_BUFFER_BYTES = 1024 * 1024;
 
+/**
+ * An upload's bytes are durable only once fsynced (the store fsyncs the file before it commits
+ * it), and fsyncing 256 MiB at the end costs a few hundred ms on top of the transfer. So the
+ * pages are sent to the disk while the rest still arrives: a datasync each time this much more has
+ * passed, one at a time, so the store's final fsync has only the tail left to write. The
+ * datasyncs' errors are the upload's: an error seen here may not be reported again to the store's
+ * fsync on another descriptor.
+ */
+const WRITE_BEHIND_BYTES = 16 * 1024 * 1024;
+
 async function writeHashed(source: Readable, file: string, limit: number): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
+  // Creates the file; the stream writes through its own descriptor, this one only syncs (the page
+  // cache is the file's, so a datasync on either writes the same pages).
+  const handle = await open(file, 'w');
+  let syncing: Promise<void> | null = null;
+  let syncedUpTo = 0;
+  let syncError: unknown = null;
   const meter = new Transform({
     highWaterMark: UPLOAD_BUFFER_BYTES,
     transform(chunk: Buffer, _enc, done) {
       size += chunk.length;
       if (size > limit) return done(tooLarge(limit));
       hash.update(chunk);
+      if (syncError) return done(syncError as Error);
+      if (!syncing && size - syncedUpTo >= WRITE_BEHIND_BYTES) {
+        syncedUpTo = size;
+        syncing = handle.datasync().then(
+          () => void (syncing = null),
+          (err: unknown) => void ((syncError = err), (syncing = null)),
+        );
+      }
       done(null, chunk);
     },
   });
-  await pipeline(source, meter, createWriteStream(file, { highWaterMark: UPLOAD_BUFFER_BYTES }));
+  try {
+    await pipeline(source, meter, createWriteStream(file, { flags: 'r+', highWaterMark: UPLOAD_BUFFER_BYTES }));
+  } finally {
+    // The handle must outlive its datasync: closing it under one could hand its number to another file.
+    await syncing;
+    await handle.close();
+  }
+  if (syncError) throw syncError;
   return { sha256: hash.digest('hex'), size };
 }
 
