@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { BuildSpec } from '../core/build-spec';
 import type { BuildReport } from '../core/report';
+import { COUNT_FINISHED_LUA, FinishedPerHour, oldestCountedHour, type HourBucket } from './finished-per-hour';
 import type { RedisKeys } from './redis';
 
 export const BUILD_STATES = ['queued', 'active', 'succeeded', 'failed', 'cancelled'] as const;
@@ -93,13 +94,16 @@ export interface BuildPage {
 
 /**
  * Moves a finished build (KEYS[3..5]: failed, cancelled, succeeded index) back to queued (KEYS[6])
- * in one step; returns 1 only to the one caller that moved it.
+ * in one step, uncounting its finish (KEYS[7], ARGV[3]: the oldest counted hour); returns 1 only
+ * to the one caller that moved it.
  */
-const REQUEUE_FINISHED = `local state = redis.call('HGET', KEYS[1], 'state')
-local from = ({failed = KEYS[3], cancelled = KEYS[4], succeeded = KEYS[5]})[state or '']
+const REQUEUE_FINISHED = `${COUNT_FINISHED_LUA}
+local before = redis.call('HMGET', KEYS[1], 'state', 'finishedAt')
+local from = ({failed = KEYS[3], cancelled = KEYS[4], succeeded = KEYS[5]})[before[1] or '']
 if not from then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'queued', 'percent', '0', 'updatedAt', ARGV[2])
 redis.call('HDEL', KEYS[1], 'error', 'finishedAt', 'cancelRequested', 'phase', 'report', 'verdict', 'inputError')
+countFinished(KEYS[7], before[1], before[2], ARGV[3], -1)
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if score then
   redis.call('ZREM', from, ARGV[1])
@@ -107,8 +111,54 @@ if score then
 end
 return 1`;
 
+/**
+ * Updates a recorded build in one step: KEYS[1] its hash, KEYS[2] the all-builds index, KEYS[3]
+ * the finished-per-hour counts, KEYS[4..] the state indexes in BUILD_STATES order. ARGV[1] the
+ * build key, ARGV[2] the oldest counted hour, ARGV[3] how many fields to clear, then those fields,
+ * then field/value pairs to set. A state change moves the build between state indexes, and a
+ * change of state or finishedAt moves its finish between hourly counts. Returns 0 for a build
+ * that is not recorded (nothing is written).
+ */
+const UPDATE = `${COUNT_FINISHED_LUA}
+local before = redis.call('HMGET', KEYS[1], 'state', 'finishedAt')
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not before[1] or not score then return 0 end
+local clear = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], unpack(ARGV, 4 + clear))
+if clear > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 4, 3 + clear)) end
+local after = redis.call('HMGET', KEYS[1], 'state', 'finishedAt')
+if after[1] ~= before[1] then
+  local index = {${BUILD_STATES.map((s, i) => `${s} = KEYS[${4 + i}]`).join(', ')}}
+  redis.call('ZREM', index[before[1]], ARGV[1])
+  redis.call('ZADD', index[after[1]], score, ARGV[1])
+end
+if after[1] ~= before[1] or after[2] ~= before[2] then
+  countFinished(KEYS[3], before[1], before[2], ARGV[2], -1)
+  countFinished(KEYS[3], after[1], after[2], ARGV[2], 1)
+end
+return 1`;
+
+/**
+ * Forgets a build in one step: KEYS[1] its hash, KEYS[2..3] its log and request keys, KEYS[4] the
+ * all-builds index, KEYS[5] and KEYS[6] its model's and target's, KEYS[7] the finished-per-hour
+ * counts, KEYS[8..] the state indexes; ARGV[1] the build key, ARGV[2] the oldest counted hour.
+ */
+const REMOVE = `${COUNT_FINISHED_LUA}
+local before = redis.call('HMGET', KEYS[1], 'state', 'finishedAt')
+if before[1] then countFinished(KEYS[7], before[1], before[2], ARGV[2], -1) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('ZREM', KEYS[6], ARGV[1])
+for i = 8, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+return 1`;
+
 export class BuildRecords {
-  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
+  private readonly finished: FinishedPerHour;
+
+  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {
+    this.finished = new FinishedPerHour(redis, keys);
+  }
 
   async get(buildKey: string): Promise<BuildRecord | null> {
     return fromHash(await this.redis.hgetall(this.keys.build(buildKey)));
@@ -166,30 +216,51 @@ export class BuildRecords {
     return now.getTime() * 1000 + (seq % 1000);
   }
 
-  /** Updates fields; a state change moves the build between the state indexes atomically. */
+  /**
+   * Updates fields; a state change moves the build between the state indexes, and a finish (or
+   * its undoing) moves the hourly counts, atomically with the fields.
+   */
   async update(buildKey: string, fields: Partial<BuildRecord>, clear: (keyof BuildRecord)[] = []): Promise<void> {
-    const key = this.keys.build(buildKey);
-    const [[, state], [, score]] = ((await this.redis.multi().hget(key, 'state').zscore(this.keys.buildsAll, buildKey).exec()) ?? []) as [
-      unknown,
-      string | null,
-    ][];
-    if (!state || score === null) return;
-    const multi = this.redis.multi();
-    multi.hset(key, toHash({ ...fields, updatedAt: new Date().toISOString() }));
-    if (clear.length) multi.hdel(key, ...(clear as string[]));
-    if (fields.state && fields.state !== state) {
-      multi.zrem(this.keys.buildsByState(state), buildKey);
-      multi.zadd(this.keys.buildsByState(fields.state), score, buildKey);
-    }
-    await multi.exec();
+    const k = this.keys;
+    const set = Object.entries(toHash({ ...fields, updatedAt: new Date().toISOString() })).flat();
+    await this.redis.eval(
+      UPDATE,
+      3 + BUILD_STATES.length,
+      k.build(buildKey),
+      k.buildsAll,
+      k.buildsFinishedPerHour,
+      ...BUILD_STATES.map((s) => k.buildsByState(s)),
+      buildKey,
+      oldestCountedHour(),
+      clear.length,
+      ...(clear as string[]),
+      ...set,
+    );
   }
 
-  /** Forgets a build: its record, every index entry, its kept log lines and its request links. */
+  /** Forgets a build: its record, every index entry and count, its kept log lines and its request links. */
   async remove(record: Pick<BuildRecord, 'buildKey' | 'modelId' | 'targetKey'>): Promise<void> {
     const { buildKey } = record;
-    const multi = this.redis.multi().del(this.keys.build(buildKey), this.keys.buildLog(buildKey), this.keys.buildRequests(buildKey)).zrem(this.keys.buildsAll, buildKey);
-    for (const state of BUILD_STATES) multi.zrem(this.keys.buildsByState(state), buildKey);
-    await multi.zrem(this.keys.buildsByModel(record.modelId), buildKey).zrem(this.keys.buildsByTarget(record.targetKey), buildKey).exec();
+    const k = this.keys;
+    await this.redis.eval(
+      REMOVE,
+      7 + BUILD_STATES.length,
+      k.build(buildKey),
+      k.buildLog(buildKey),
+      k.buildRequests(buildKey),
+      k.buildsAll,
+      k.buildsByModel(record.modelId),
+      k.buildsByTarget(record.targetKey),
+      k.buildsFinishedPerHour,
+      ...BUILD_STATES.map((s) => k.buildsByState(s)),
+      buildKey,
+      oldestCountedHour(),
+    );
+  }
+
+  /** Builds finished per hour over the last 24 hours, by final state, from counters: O(hours). */
+  finishedPerHour(now = Date.now()): Promise<HourBucket[]> {
+    return this.finished.lastDay(now);
   }
 
   /** Every build key of a model, oldest first. */
@@ -205,15 +276,17 @@ export class BuildRecords {
     const k = this.keys;
     const moved = await this.redis.eval(
       REQUEUE_FINISHED,
-      6,
+      7,
       k.build(buildKey),
       k.buildsAll,
       k.buildsByState('failed'),
       k.buildsByState('cancelled'),
       k.buildsByState('succeeded'),
       k.buildsByState('queued'),
+      k.buildsFinishedPerHour,
       buildKey,
       new Date().toISOString(),
+      oldestCountedHour(),
     );
     return moved === 1;
   }

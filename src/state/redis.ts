@@ -44,6 +44,8 @@ export function redisKeys(prefix: string) {
     builtTargets: `${prefix}:builds:targets`,
     /** Set once builtTargets holds the targets of builds recorded before it existed. */
     builtTargetsIndexed: `${prefix}:builds:targets:indexed`,
+    /** Builds finished per hour by final state, `<hour>|<state>` -> count, for the last day (src/state/finished-per-hour.ts). */
+    buildsFinishedPerHour: `${prefix}:builds:finished-per-hour`,
     request: (id: string) => `${prefix}:request:${id}`,
     requests: `${prefix}:requests`,
     sweepsByModel: (modelId: string) => `${prefix}:requests:sweeps:${modelId}`,
