@@ -56,9 +56,12 @@ export class ModelRegistry {
     return json ? withLabels(JSON.parse(json as string) as ModelRecord, labels as string[]) : null;
   }
 
-  async list(): Promise<ModelRecord[]> {
-    const all = (await this.redis.hvals(this.keys.models)).map((j) => JSON.parse(j) as ModelRecord);
-    return (await this.withLabelLists(all)).sort((a, b) => b.uploadedAt.localeCompare(a.uploadedAt));
+  /** The records of the given models that exist (any order, each once): O(models asked for). */
+  async getMany(shas: string[]): Promise<ModelRecord[]> {
+    const unique = [...new Set(shas)];
+    if (unique.length === 0) return [];
+    const json = await this.redis.hmget(this.keys.models, ...unique);
+    return this.withLabelLists(json.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as ModelRecord));
   }
 
   /**

@@ -47,7 +47,7 @@ describe('BuildRecords.finishedPerHour', () => {
   const fromRecords = async (): Promise<HourBucket[]> => {
     const firstHour = Math.floor(now / HOUR) * HOUR - 23 * HOUR;
     const buckets = Array.from({ length: 24 }, (_, i) => ({ hour: new Date(firstHour + i * HOUR).toISOString(), succeeded: 0, failed: 0, cancelled: 0 }));
-    for (const b of await builds.getMany(await redis.zrange(keys.buildsAll, 0, -1))) {
+    for (const b of await builds.getMany(await redis.zrange(keys.buildsAll, '0', '-1'))) {
       if (!b.finishedAt || (b.state !== 'succeeded' && b.state !== 'failed' && b.state !== 'cancelled')) continue;
       const i = Math.floor((Date.parse(b.finishedAt) - firstHour) / HOUR);
       if (i >= 0 && i < 24) buckets[i][b.state]++;

@@ -90,8 +90,9 @@ export function actionRoutes(ctx: FarmContext, hub: EventHub, catalog: Catalog, 
       res.redirect(303, `/dashboard/requests/${result.request}`);
     } catch (err) {
       if (!(err instanceof ApiError) || err.status >= 500) throw err;
-      const [{ records }, targets, live] = await Promise.all([catalog.models(), catalog.targetKeys(), ctx.workers.liveTargets()]);
-      const body = submitBody(records, targets, live, req.dashboardSession!.csrf, err.message, formValues(fields));
+      const values = formValues(fields);
+      const [{ records, more }, targets, live] = await Promise.all([catalog.modelChoices(values.model), catalog.targetKeys(), ctx.workers.liveTargets()]);
+      const body = submitBody({ models: records, more }, targets, live, req.dashboardSession!.csrf, err.message, values);
       res.status(err.status).setHeader('Cache-Control', 'no-store').type('html').send(page({ title: 'Submit', nav: 'submit', session: req.dashboardSession!, body }));
     }
   });

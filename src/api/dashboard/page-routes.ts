@@ -2,7 +2,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { FarmContext } from '../../context';
 import { loadBuild, sendBuildLog } from '../build-actions';
-import { notFound } from '../errors';
+import { badRequest, notFound } from '../errors';
 import { mapRefError } from '../routes/models';
 import { sweepResults } from '../sweep-results';
 import { sendArtifact } from '../routes/artifacts';
@@ -14,6 +14,7 @@ import { artifactCounts, modelDetailData } from './data/models';
 import { overviewData } from './data/overview';
 import { latestRequests, requestData } from './data/requests';
 import { timingCacheData } from './data/timing-caches';
+import { ModelCursorError } from '../../state/model-registry';
 import type { Html } from './html';
 import { buildDetailBody } from './pages/build-detail';
 import { compareBody } from './pages/layer-profile';
@@ -30,6 +31,9 @@ import { timingCachesBody } from './pages/timing-caches';
 import { hasRole } from './sessions';
 import { pageRole } from './session-auth';
 
+/** Models per page of the models page. (Default: 50.) */
+const MODELS_PER_PAGE = 50;
+
 export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
   const router = Router();
   const reader = pageRole('reader');
@@ -43,20 +47,23 @@ export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
   };
 
   router.get('/dashboard', reader, async (req, res) => {
-    const [data, { labelOf }] = await Promise.all([overviewData(ctx, catalog), catalog.models()]);
+    const data = await overviewData(ctx, catalog);
+    const labelOf = await catalog.labels(data.failures.map((b) => b.modelId));
     render(req, res, 'overview', 'Overview', overviewBody(data, labelOf), { charts: true, scripts: ['live.js'] });
   });
 
   router.get('/dashboard/builds', reader, async (req, res) => {
     const { filter, fragment } = parseBuildsQuery(req.query);
     const session = req.dashboardSession!;
-    const [data, { records, labelOf }, targets] = await Promise.all([buildsPageData(ctx, filter), catalog.models(), catalog.targetKeys()]);
+    const data = await buildsPageData(ctx, filter);
+    const labelOf = await catalog.labels(data.page.builds.map((b) => b.modelId));
     const csrf = hasRole(session, 'builder') ? session.csrf : null;
     if (fragment) {
       res.setHeader('Cache-Control', 'no-store');
       res.type('html').send(buildRows(data.page.builds, labelOf, csrf, Boolean(filter.state || filter.model || filter.target)).value);
       return;
     }
+    const [{ records }, targets] = await Promise.all([catalog.modelChoices(filter.model), catalog.targetKeys()]);
     const models = records.map((m) => ({ sha256: m.sha256, labels: m.labels }));
     render(req, res, 'builds', 'Builds', buildsBody({ data, session, labelOf, models, targets }), { scripts: ['live.js'] });
   });
@@ -85,13 +92,14 @@ export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
   });
 
   router.get('/dashboard/requests', reader, async (req, res) => {
-    const [requests, { labelOf }] = await Promise.all([latestRequests(ctx, 50), catalog.models()]);
+    const requests = await latestRequests(ctx, 50);
+    const labelOf = await catalog.labels(requests.map((r) => r.request.modelId));
     render(req, res, 'requests', 'Requests', requestsBody(requests, labelOf));
   });
 
   router.get('/dashboard/requests/:id', reader, async (req, res) => {
     const found = await requestData(ctx, String(req.params.id));
-    const { labelOf } = await catalog.models();
+    const labelOf = await catalog.labels([found.summary.request.modelId]);
     const charts = Boolean(found.summary.request.sweep);
     render(req, res, 'requests', `Request ${found.summary.request.id.slice(0, 8)}`, requestMatrixBody(found.summary, found.builds, labelOf, found.liveTargets), { scripts: ['live.js'], charts });
   });
@@ -105,8 +113,12 @@ export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
   });
 
   router.get('/dashboard/models', reader, async (req, res) => {
-    const { records } = await catalog.models();
-    render(req, res, 'models', 'Models', modelsBody(records, await artifactCounts(ctx, records)));
+    const cursor = typeof req.query.cursor === 'string' && req.query.cursor ? req.query.cursor : undefined;
+    const { models, nextCursor } = await ctx.models.page({ cursor, limit: MODELS_PER_PAGE }).catch((err) => {
+      if (err instanceof ModelCursorError) throw badRequest(err.message);
+      throw err;
+    });
+    render(req, res, 'models', 'Models', modelsBody(models, await artifactCounts(ctx, models), { first: !cursor, nextCursor }));
   });
 
   router.get('/dashboard/models/:ref', reader, async (req, res) => {
@@ -123,8 +135,8 @@ export function pageRoutes(ctx: FarmContext, catalog: Catalog): Router {
   });
 
   router.get('/dashboard/submit', pageRole('builder'), async (req, res) => {
-    const [{ records }, targets, live] = await Promise.all([catalog.models(), catalog.targetKeys(), ctx.workers.liveTargets()]);
-    render(req, res, 'submit', 'Submit', submitBody(records, targets, live, req.dashboardSession!.csrf));
+    const [{ records, more }, targets, live] = await Promise.all([catalog.modelChoices(), catalog.targetKeys(), ctx.workers.liveTargets()]);
+    render(req, res, 'submit', 'Submit', submitBody({ models: records, more }, targets, live, req.dashboardSession!.csrf));
   });
 
   router.get('/dashboard/artifacts/:buildKey/:file', reader, async (req, res) => {

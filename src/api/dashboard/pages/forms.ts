@@ -34,7 +34,15 @@ export function modelName(m: Pick<ModelRecord, 'labels' | 'sha256'>): string {
  * The form posts to its own page (POST /dashboard/submit), so a refused submission comes back at
  * the same address, with everything typed still in place and the problem above it.
  */
-export function submitBody(models: ModelRecord[], targets: string[], liveTargets: Set<string>, csrf: string, error?: string, values?: SubmitFormValues): Html {
+export function submitBody(
+  choices: { models: ModelRecord[]; more: boolean },
+  targets: string[],
+  liveTargets: Set<string>,
+  csrf: string,
+  error?: string,
+  values?: SubmitFormValues,
+): Html {
+  const { models } = choices;
   if (models.length === 0) return html`<h1>Submit</h1><p class="empty">Push a model first: <code>kiln models push model.onnx --name mymodel</code>.</p>`;
   // Targets typed as keys that are also listed come back ticked; the rest stay in the text field.
   const ticked = (t: string, i: number) => (values ? (values.targets ?? []).includes(t) : liveTargets.has(t) && i < 64);
@@ -48,6 +56,7 @@ export function submitBody(models: ModelRecord[], targets: string[], liveTargets
         const selected = values?.model !== undefined && (values.model === value || values.model === m.sha256 || m.labels.includes(values.model));
         return html`<option value="${value}" ${selected ? html`selected` : ''}>${modelName(m)}${m.labels.length ? ` (${m.sha256.slice(0, 12)})` : ''}</option>`;
       })}</select>
+      ${choices.more ? html`<p class="muted small">The newest ${models.length} models are listed; submit an older one with <code>kiln build &lt;model&gt;</code> or <code>POST /v1/builds</code>.</p>` : ''}
       <fieldset>
         <legend>Targets</legend>
         ${targets.map(

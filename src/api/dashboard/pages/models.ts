@@ -2,13 +2,14 @@ import type { TensorInfo } from '../../../core/onnx/model-info';
 import type { ModelRecord } from '../../../state/model-registry';
 import type { ModelDetailData } from '../data/models';
 import { formatBytes, formatNumber, shortId } from '../format';
-import { html, type Html } from '../html';
+import { href, html, type Html } from '../html';
 import { buildLink, chart, empty, section, stateBadge, timeAgo } from './components';
 
 const tensor = (t: TensorInfo) => html`<span class="mono">${t.name}</span> <span class="muted">${t.elementType}[${t.unknownRank ? '?' : t.dims.map((d) => (d === null ? '?' : String(d))).join('×')}]</span>`;
 
-export function modelsBody(models: ModelRecord[], artifactCounts: Map<string, number>): Html {
-  if (models.length === 0) return html`<h1>Models</h1>${empty('No models yet. Push one with `kiln models push model.onnx --name resnet50`.')}`;
+/** One page of models, newest upload first; `first`: no cursor was given, `nextCursor`: the older page's. */
+export function modelsBody(models: ModelRecord[], artifactCounts: Map<string, number>, paging: { first: boolean; nextCursor: string | null }): Html {
+  if (models.length === 0 && paging.first) return html`<h1>Models</h1>${empty('No models yet. Push one with `kiln models push model.onnx --name resnet50`.')}`;
   return html`<h1>Models</h1>
     <table>
       <thead><tr><th scope="col">Model</th><th scope="col">Inputs</th><th scope="col">Outputs</th><th scope="col" class="num">Size</th><th scope="col" class="num">Artifacts</th><th scope="col">Uploaded</th></tr></thead>
@@ -22,7 +23,11 @@ export function modelsBody(models: ModelRecord[], artifactCounts: Map<string, nu
           <td>${timeAgo(m.uploadedAt)}</td>
         </tr>`,
       )}</tbody>
-    </table>`;
+    </table>
+    <nav class="pager" aria-label="Pages">
+      ${paging.first ? '' : html`<a href="/dashboard/models">« Newest</a>`}
+      ${paging.nextCursor ? html`<a rel="next" href="${href('/dashboard/models', { cursor: paging.nextCursor })}">Older »</a>` : ''}
+    </nav>`;
 }
 
 export function modelDetailBody(d: ModelDetailData): Html {
