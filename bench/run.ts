@@ -32,6 +32,7 @@ import { writeBigOnnx } from '../test/models/big-onnx';
 import { closeAgent, expectJson, request } from './lib/http';
 import { measureResolve, type ResolveSettings } from './lib/measure-resolve';
 import { measureBuilds, type BuildSettings } from './lib/measure-builds';
+import { measureReads, type ReadSettings } from './lib/measure-reads';
 import { measureResubmit } from './lib/measure-resubmit';
 import { measureSweep, type SweepSettings } from './lib/measure-sweep';
 import { measureUploadThroughput, type UploadThroughputSettings } from './lib/measure-upload-throughput';
@@ -64,6 +65,7 @@ const SETTINGS = {
   } satisfies SweepSettings,
   uploadThroughput: { mib: 256, rounds: 5 } satisfies UploadThroughputSettings,
   builds: { tinyBuilds: 15, mobilenetBuilds: 2, throughputBuilds: 30, bareJobs: 200, resolveCalls: 300, artifactCounts: [1000, 5000] } satisfies BuildSettings,
+  reads: { buildCounts: [1000, 50_000], buildsPerModel: 10, requests: 100 } satisfies ReadSettings,
   targets: {
     tinyFarmRatio: 3,
     mobilenetFarmRatio: 1.15,
@@ -71,6 +73,7 @@ const SETTINGS = {
     redisBytesPerBuild: 4096,
     resolveGrowth: 1.5,
     uploadShareOfHash: 0.8,
+    readGrowth: 1.5,
     resolveP99Ms: 5, resolveShareOfBare: 0.5, downloadShareOfDisk: 0.7, peakRssBytes: 200 * MB, resubmitP50Ms: 10 },
 };
 
@@ -121,6 +124,15 @@ const METHOD = `- Processes: the Kiln API (\`startApi\`, filesystem store, Redis
   (filesystem store) by curl (\`-T\`, streamed; a node:http client where there is no curl), against \`cat FILE | sha256sum\`
   of the same file, alternately, ${SETTINGS.uploadThroughput.rounds} rounds, medians; each round deletes the model so every upload stores
   it (hashed on the way, parsed, fsynced and renamed into the store, registered in Redis).
+- Reads as history grows: an API in the bench process (Redis under a fresh prefix) with
+  ${SETTINGS.reads.buildCounts.map((n) => n.toLocaleString('en-US')).join(', then ')} recorded builds (one model per ${SETTINGS.reads.buildsPerModel} builds, eight targets; 80% succeeded,
+  10% failed, 3% cancelled, 5% queued, 2% active; finished across the last 23 hours). Builds are
+  recorded through \`BuildRecords.ensure\` and \`update\` (every index and the hourly counters are the
+  real ones); models are written as \`ModelRegistry.register\` leaves them in Redis, without their
+  storage copies, which no timed read touches. Timed over real HTTP, ${SETTINGS.reads.requests} sequential requests each
+  after 5 warm-up ones: \`GET /v1/builds\` and \`GET /v1/models\` (first page, default limit, admin bearer
+  token) and the dashboard overview (\`GET /dashboard\`, the whole page, with a signed-in session cookie).
+  Growth: the largest count's p50 over the smallest's.
 - Sweep overhead: an in-process farm (API, Redis, one CPU worker) builds a generated ResNet-18 (width 16,
   64x64 inputs) at every point of \`onnxruntime.graphOptimizationLevel\` x \`onnxruntime.intraOpNumThreads\`
   (3 x 2): first as single requests submitted one after another (each waited for), then as one sweep
@@ -183,6 +195,33 @@ async function runBuildBench(outcome: Outcome): Promise<void> {
       pass: growth <= t.resolveGrowth,
     },
   );
+  await runReadBench(outcome);
+}
+
+/** GET /v1/builds, GET /v1/models and the dashboard overview at 1,000 and 50,000 recorded builds. */
+async function runReadBench(outcome: Outcome): Promise<void> {
+  const log = (line: string) => console.log(`[bench] ${line}`);
+  const reads = await measureReads(SETTINGS.reads, log);
+  outcome.details.reads = reads;
+  const [small, large] = [reads[0], reads[reads.length - 1]];
+  const n = (count: number) => count.toLocaleString('en-US');
+  const endpoints = [
+    ['builds1', 'GET /v1/builds (first page)', false],
+    ['models1', 'GET /v1/models (first page)', true],
+    ['overview', 'dashboard overview (GET /dashboard)', true],
+  ] as const;
+  for (const [key, name, judged] of endpoints) {
+    const growth = large[key].median / small[key].median;
+    outcome.rows.push(
+      { measurement: `${name} at ${n(small.builds)} builds, p50 (p99 ${ms(small[key].p99)})`, value: ms(small[key].median), target: '', pass: null },
+      {
+        measurement: `${name} at ${n(large.builds)} builds (${n(large.models)} models), p50 ${ms(large[key].median)} (p99 ${ms(large[key].p99)}), against ${n(small.builds)}`,
+        value: `${growth.toFixed(2)}x`,
+        target: judged ? `<= ${SETTINGS.targets.readGrowth}x of the ${n(small.builds)} figure` : '',
+        pass: judged ? growth <= SETTINGS.targets.readGrowth : null,
+      },
+    );
+  }
 }
 
 async function runUploadBench(outcome: Outcome): Promise<void> {
