@@ -130,7 +130,7 @@ const METHOD = `- Processes: the Kiln API (\`startApi\`, filesystem store, Redis
   recorded through \`BuildRecords.ensure\` and \`update\` (every index and the hourly counters are the
   real ones); models are written as \`ModelRegistry.register\` leaves them in Redis, without their
   storage copies, which no timed read touches. Timed over real HTTP, ${SETTINGS.reads.requests} sequential requests each
-  after 5 warm-up ones: \`GET /v1/builds\` and \`GET /v1/models\` (first page, default limit, admin bearer
+  after 30 warm-up ones: \`GET /v1/builds\` and \`GET /v1/models\` (first page, default limit, admin bearer
   token) and the dashboard overview (\`GET /dashboard\`, the whole page, with a signed-in session cookie).
   Growth: the largest count's p50 over the smallest's.
 - Sweep overhead: an in-process farm (API, Redis, one CPU worker) builds a generated ResNet-18 (width 16,

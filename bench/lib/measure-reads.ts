@@ -28,7 +28,7 @@ export interface ReadSettings {
   buildCounts: number[];
   /** One model per this many builds. */
   buildsPerModel: number;
-  /** Sequential requests per endpoint and count, after 5 warm-up ones. */
+  /** Sequential requests per endpoint and count, after 30 warm-up ones (the first reads of a fresh API run cold code). */
   requests: number;
 }
 
@@ -45,7 +45,7 @@ const TARGETS = ['ort1.30.0-x86_64-avx2', 'ort1.30.0-x86_64-avx512', 'ort1.30.0-
 const TOKEN = 'bench-reads-admin-token-0123456789';
 const BATCH = 5000;
 const HOUR = 3_600_000;
-const WARMUP = 5;
+const WARMUP = 30;
 /** Default options, parsed once (builds differ by the validation seed). */
 const BASE_OPTIONS = BuildOptionsSchema.parse({});
 
