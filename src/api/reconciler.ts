@@ -3,7 +3,7 @@
  * BullMQ, so that no fault needs a person to clean up after it (docs/recovery.md).
  *
  * - Redis lost its data (restarted without persistence, flushed): the indexes, the build records
- *   of every published set (from its manifest and report) and every accepted request (from its
+ *   of every published set (from its manifest) and every accepted request (from its
  *   journal, requests/<id>.json) are restored; builds of those requests that were never published
  *   are queued again.
  * - A build left queued or active whose BullMQ job is gone is queued again; one whose job BullMQ
@@ -18,14 +18,12 @@
 import { randomUUID } from 'node:crypto';
 import type { FarmContext } from '../context';
 import { makeBuildSpec } from '../core/build-spec';
-import type { BuildReport } from '../core/report';
-import { REPORT_FILE } from '../core/manifest';
 import { toTarget } from '../core/target';
 import { LIVE_JOB_STATES } from '../queue/build-queues';
 import { publishEvent } from '../state/build-events';
 import type { BuildRecord, BuildState } from '../state/build-records';
 import type { RequestRecord } from '../state/requests';
-import { artifactKey, REQUESTS_PREFIX } from '../storage/layout';
+import { REQUESTS_PREFIX } from '../storage/layout';
 import { readManifest } from '../storage/publish';
 import { readJson } from '../storage/read-json';
 import { expireQueuedBuilds } from './queue-expiry';
@@ -119,14 +117,12 @@ export class Reconciler {
       const manifest = await readManifest(ctx.store, object.key.split('/')[1]);
       if (!manifest) continue;
       await ctx.artifacts.add(manifest);
-      const reportFile = manifest.files.find((f) => f.name === REPORT_FILE);
-      const buildReport = reportFile ? await readJson<BuildReport>(ctx.store, artifactKey(manifest.buildKey, reportFile)) : null;
+      // The report stays in the artifact set (report.json), where readers take it from (src/api/build-reports.ts).
       const restored = await this.restoreRecord(manifest.spec, manifest.buildKey, 'succeeded', {
         percent: 100,
         finishedAt: manifest.publishedAt,
         verdict: manifest.validation,
         worker: manifest.worker.id,
-        ...(buildReport ? { report: buildReport } : {}),
       });
       if (restored) report.restoredBuilds++;
     }
@@ -197,11 +193,11 @@ export class Reconciler {
     if (manifest) {
       await ctx.artifacts.add(manifest);
       state = 'succeeded';
-      await ctx.builds.update(record.buildKey, { state, percent: 100, finishedAt: now, verdict: manifest.validation, cancelRequested: false }, ['error']);
+      await ctx.builds.update(record.buildKey, { state, percent: 100, finishedAt: now, verdict: manifest.validation }, ['error', 'cancelRequested']);
     } else if (jobState === 'failed') {
       state = 'failed';
       error = `BullMQ failed its job (${failedReason ?? 'no reason given'}); the supervisor recorded it`;
-      await ctx.builds.update(record.buildKey, { state, finishedAt: now, error, cancelRequested: false });
+      await ctx.builds.update(record.buildKey, { state, finishedAt: now, error }, ['cancelRequested']);
     } else {
       state = 'queued';
       error = `its queue job was lost (${jobState === 'missing' ? 'gone from Redis' : `job ${jobState}`}); queued again by the supervisor`;

@@ -14,6 +14,7 @@ import { ApiError, badRequest, notFound } from './errors';
 import { mapRefError } from './routes/models';
 import { mapRequestRefError } from './routes/requests';
 import { sweepResults } from './sweep-results';
+import { withReports } from './build-reports';
 
 const BEST_SUFFIX = '@best';
 
@@ -50,7 +51,7 @@ function clientWords(q: BestQuery): string {
 }
 
 async function targetBest(ctx: FarmContext, request: RequestRecord, q: BestQuery): Promise<TargetBest | null> {
-  const results = sweepResults(request, await ctx.builds.getMany(requestBuildKeys(request)));
+  const results = sweepResults(request, await withReports(ctx, await ctx.builds.getMany(requestBuildKeys(request))));
   if (!results) return null;
   const anyClient = !q.target && !q.cc && !q.trt;
   if (anyClient && results.targets.length === 1) return results.targets[0];

@@ -2,6 +2,12 @@
  * Build records: the state of every build key Kiln was asked for, kept in Redis hashes with sorted
  * set indexes (all, by state, by model, by target; scored by creation time) so that listing with
  * filters and cursor pagination stays fast with tens of thousands of builds.
+ *
+ * A record stays small (Kiln issue 11, docs/performance.md "Redis per build"): every value of its
+ * hash is short, so Redis keeps the hash as one listpack instead of a hash table; the spec, the one
+ * long value, is a string key beside it; and a published build's report is not copied into it, as
+ * the artifact set's report.json is the report (src/api/build-reports.ts reads it). Records written
+ * before kept `spec` and `report` in the hash, and still read the same.
  */
 import type { Redis } from 'ioredis';
 import type { BuildSpec } from '../core/build-spec';
@@ -40,7 +46,11 @@ export interface BuildRecord {
   cancelRequested?: boolean;
   /** Validation verdict once known. */
   verdict?: string;
-  /** The report, when the build got that far (also for failed validations, which publish nothing). */
+  /**
+   * The report of a build that published nothing (a failed validation or drift gate). A published
+   * build's report is its artifact set's report.json: Redis does not keep a second copy (records
+   * written before this kept it here too).
+   */
   report?: BuildReport;
   /** Whether this worker's artifact set became the published one (false: another worker's did). */
   publishedByThisBuild?: boolean;
@@ -56,21 +66,42 @@ const BOOL_FIELDS = new Set(['cancelRequested', 'publishedByThisBuild', 'inputEr
  */
 const KEY_FIELD = 'id';
 
+/**
+ * The requests that asked for a build are fields of its hash, `request:<id>` (a set key per build
+ * cost 300 bytes for one id). Records written before kept them in a set, `build:<key>:requests`,
+ * which is still read.
+ */
+const REQUEST_FIELD = 'request:';
+
 function toHash(fields: Partial<BuildRecord>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(fields)) {
-    if (v === undefined) continue;
+    // The spec has its own key (records written before kept it here).
+    if (v === undefined || k === 'spec') continue;
     out[k === 'buildKey' ? KEY_FIELD : k] = JSON_FIELDS.has(k) ? JSON.stringify(v) : String(v);
   }
   return out;
 }
 
-function fromHash(hash: Record<string, string>): BuildRecord | null {
+/** The spec key holds the spec less what the hash already says (modelId, targetKey). */
+type StoredSpec = Omit<BuildSpec, 'modelId' | 'targetKey'>;
+
+function storedSpec({ modelId: _modelId, targetKey: _targetKey, ...rest }: BuildSpec): StoredSpec {
+  return rest;
+}
+
+function specFrom(stored: StoredSpec, hash: Record<string, string>): BuildSpec {
+  return { schema: stored.schema, modelId: hash.modelId, target: stored.target, targetKey: hash.targetKey, options: stored.options };
+}
+
+function fromHash(hash: Record<string, string>, spec: string | null): BuildRecord | null {
   if (!hash[KEY_FIELD]) return null;
   const out: Record<string, unknown> = {};
+  // Records written before the spec had its own key keep it in the hash (and have no spec key).
+  if (spec) out.spec = specFrom(JSON.parse(spec) as StoredSpec, hash);
   for (const [field, v] of Object.entries(hash)) {
     const k = field === KEY_FIELD ? 'buildKey' : field;
-    if (v === '') continue;
+    if (v === '' || field.startsWith(REQUEST_FIELD)) continue;
     if (JSON_FIELDS.has(k)) out[k] = JSON.parse(v);
     else if (NUMBER_FIELDS.has(k)) out[k] = Number(v);
     else if (BOOL_FIELDS.has(k)) out[k] = v === 'true';
@@ -139,18 +170,19 @@ end
 return 1`;
 
 /**
- * Forgets a build in one step: KEYS[1] its hash, KEYS[2..3] its log and request keys, KEYS[4] the
- * all-builds index, KEYS[5] and KEYS[6] its model's and target's, KEYS[7] the finished-per-hour
- * counts, KEYS[8..] the state indexes; ARGV[1] the build key, ARGV[2] the oldest counted hour.
+ * Forgets a build in one step: KEYS[1] its hash, KEYS[2..4] its log, request (records from before
+ * requests were hash fields) and spec keys, KEYS[5] the all-builds index, KEYS[6] and KEYS[7] its
+ * model's and target's, KEYS[8] the finished-per-hour counts, KEYS[9..] the state indexes; ARGV[1]
+ * the build key, ARGV[2] the oldest counted hour.
  */
 const REMOVE = `${COUNT_FINISHED_LUA}
 local before = redis.call('HMGET', KEYS[1], 'state', 'finishedAt')
-if before[1] then countFinished(KEYS[7], before[1], before[2], ARGV[2], -1) end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-redis.call('ZREM', KEYS[4], ARGV[1])
+if before[1] then countFinished(KEYS[8], before[1], before[2], ARGV[2], -1) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('ZREM', KEYS[6], ARGV[1])
-for i = 8, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+redis.call('ZREM', KEYS[7], ARGV[1])
+for i = 9, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
 return 1`;
 
 export class BuildRecords {
@@ -161,15 +193,23 @@ export class BuildRecords {
   }
 
   async get(buildKey: string): Promise<BuildRecord | null> {
-    return fromHash(await this.redis.hgetall(this.keys.build(buildKey)));
+    return (await this.getMany([buildKey]))[0] ?? null;
   }
 
   async getMany(buildKeys: string[]): Promise<BuildRecord[]> {
     if (buildKeys.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const buildKey of buildKeys) pipeline.hgetall(this.keys.build(buildKey));
+    for (const buildKey of buildKeys) pipeline.hgetall(this.keys.build(buildKey)).get(this.keys.buildSpec(buildKey));
     const results = (await pipeline.exec()) ?? [];
-    return results.map(([, hash]) => fromHash(hash as Record<string, string>)).filter((r): r is BuildRecord => r !== null);
+    const records: BuildRecord[] = [];
+    for (let i = 0; i < results.length; i += 2) {
+      const [[hashErr, hash], [specErr, spec]] = [results[i], results[i + 1]];
+      if (hashErr) throw hashErr;
+      if (specErr) throw specErr;
+      const record = fromHash(hash as Record<string, string>, spec as string | null);
+      if (record) records.push(record);
+    }
+    return records;
   }
 
   /**
@@ -198,6 +238,7 @@ export class BuildRecords {
     await this.redis
       .multi()
       .hset(key, toHash(record))
+      .set(this.keys.buildSpec(buildKey), JSON.stringify(storedSpec(spec)))
       .zadd(this.keys.buildsAll, score, buildKey)
       .zadd(this.keys.buildsByState(initial), score, buildKey)
       .zadd(this.keys.buildsByModel(spec.modelId), score, buildKey)
@@ -244,10 +285,11 @@ export class BuildRecords {
     const k = this.keys;
     await this.redis.eval(
       REMOVE,
-      7 + BUILD_STATES.length,
+      8 + BUILD_STATES.length,
       k.build(buildKey),
       k.buildLog(buildKey),
       k.buildRequests(buildKey),
+      k.buildSpec(buildKey),
       k.buildsAll,
       k.buildsByModel(record.modelId),
       k.buildsByTarget(record.targetKey),
@@ -292,7 +334,7 @@ export class BuildRecords {
   }
 
   async addRequest(buildKey: string, requestId: string): Promise<void> {
-    await this.redis.sadd(this.keys.buildRequests(buildKey), requestId);
+    await this.redis.hset(this.keys.build(buildKey), `${REQUEST_FIELD}${requestId}`, '1');
   }
 
   /**
@@ -319,7 +361,9 @@ export class BuildRecords {
 
   /** The requests that asked for a build. */
   async requestIds(buildKey: string): Promise<string[]> {
-    return this.redis.smembers(this.keys.buildRequests(buildKey));
+    const [[, fields], [, older]] = ((await this.redis.multi().hkeys(this.keys.build(buildKey)).smembers(this.keys.buildRequests(buildKey)).exec()) ?? []) as [unknown, string[]][];
+    const ids = fields.filter((f) => f.startsWith(REQUEST_FIELD)).map((f) => f.slice(REQUEST_FIELD.length));
+    return [...new Set([...ids, ...older])];
   }
 
   async countByState(): Promise<Record<BuildState, number>> {

@@ -36,6 +36,8 @@ export function redisKeys(prefix: string) {
     build: (buildKey: string) => `${prefix}:build:${buildKey}`,
     buildLog: (buildKey: string) => `${prefix}:build:${buildKey}:log`,
     buildRequests: (buildKey: string) => `${prefix}:build:${buildKey}:requests`,
+    /** The build's spec, beside its record hash so the hash keeps Redis's compact encoding (docs/performance.md). */
+    buildSpec: (buildKey: string) => `${prefix}:build:${buildKey}:spec`,
     buildsAll: `${prefix}:builds`,
     buildsByState: (state: string) => `${prefix}:builds:state:${state}`,
     buildsByModel: (modelId: string) => `${prefix}:builds:model:${modelId}`,

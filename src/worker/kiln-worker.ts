@@ -220,7 +220,7 @@ export class KilnWorker {
         percent: 100,
         finishedAt: now(),
         verdict: result.manifest.validation,
-        report: result.report,
+        // The report is the artifact set's report.json; the record does not keep a copy (src/state/build-records.ts).
         publishedByThisBuild: result.published,
       });
       log.info({ published: result.published }, `succeeded ${buildKey.slice(0, 12)}${result.published ? '' : ' (another worker published it first)'}`);
@@ -301,7 +301,8 @@ export class KilnWorker {
   }
 
   private async finish(buildKey: string, fields: Parameters<FarmContext['builds']['update']>[1], terminal = true): Promise<void> {
-    await this.ctx.builds.update(buildKey, terminal ? { ...fields, cancelRequested: false } : fields);
+    // A finished build has no cancel pending: the flag is cleared rather than kept as "false".
+    await this.ctx.builds.update(buildKey, fields, terminal ? ['cancelRequested'] : []);
     await publishEvent(this.ctx.redis, this.ctx.keys, {
       type: 'state',
       buildKey: buildKey,

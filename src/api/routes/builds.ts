@@ -13,6 +13,7 @@ import { submitRequest } from '../submit';
 import { withWaiting } from '../waiting';
 import { mapRefError } from './models';
 import { compareBuilds } from '../layer-profiles';
+import { withReports } from '../build-reports';
 
 export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Router {
   const router = Router();
@@ -33,7 +34,7 @@ export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Ro
     const model = query.data.model ? (await ctx.models.resolve(query.data.model).catch(mapRefError)).sha256 : undefined;
     try {
       const page = await ctx.builds.list({ ...query.data, model });
-      res.json({ ...page, builds: (await withWaiting(ctx, page.builds)).map(buildJson) });
+      res.json({ ...page, builds: (await withWaiting(ctx, await withReports(ctx, page.builds))).map(buildJson) });
     } catch (err) {
       if (err instanceof CursorError) throw badRequest(err.message);
       throw err;
@@ -45,7 +46,7 @@ export function buildRoutes(ctx: FarmContext, hub: EventHub, limits: Limits): Ro
     const published = await ctx.artifacts.get(record.modelId, record.buildKey);
     const base = `/v1/artifacts/${record.buildKey}`;
     const artifacts = published?.files.map((f) => ({ ...f, url: `${base}/${f.name}` })) ?? [];
-    const [withReason] = await withWaiting(ctx, [record]);
+    const [withReason] = await withWaiting(ctx, await withReports(ctx, [record]));
     res.json(buildJson({ ...withReason, published: Boolean(published), artifacts }));
   });
 

@@ -8,6 +8,7 @@ import { buildJson } from '../build-json';
 import { badRequest, fromZod, notFound } from '../errors';
 import { ListRequestsQuerySchema } from '../schemas';
 import { withWaiting } from '../waiting';
+import { withReports } from '../build-reports';
 
 /**
  * A request's state is its matrix's: running while any build is active; queued while every build
@@ -56,7 +57,8 @@ export function requestRoutes(ctx: FarmContext): Router {
   router.get('/v1/requests/:id', requireRole('reader'), async (req, res) => {
     const request = await ctx.requests.resolve(String(req.params.id)).catch(mapRequestRefError);
     const builds = await ctx.builds.getMany(requestBuildKeys(request));
-    const sweep = sweepResults(request, builds);
+    // Only a sweep reads its builds' reports (to choose the best point).
+    const sweep = request.sweep ? sweepResults(request, await withReports(ctx, builds)) : null;
     res.json({
       ...requestSummary(request, builds),
       builds: (await withWaiting(ctx, builds)).map((b) =>

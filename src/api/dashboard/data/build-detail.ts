@@ -11,6 +11,7 @@ import { artifactKey } from '../../../storage/layout';
 import { readPhases } from '../phase-recorder';
 import { withWaiting, type Waiting } from '../../waiting';
 import { profileViews, type ProfileView } from './build-profiles';
+import { withReports } from '../../build-reports';
 
 /** Log lines shown when the page opens; the live tail appends to them. */
 export const LOG_TAIL_LINES = 200;
@@ -41,12 +42,13 @@ export interface BuildDetailData {
   profiles: ProfileView[];
 }
 
-export async function buildDetailData(ctx: FarmContext, record: BuildRecord): Promise<BuildDetailData> {
+export async function buildDetailData(ctx: FarmContext, stored: BuildRecord): Promise<BuildDetailData> {
+  const [record] = await withReports(ctx, [stored]);
   const [model, published, phases, requests] = await Promise.all([
     ctx.models.get(record.modelId),
     ctx.artifacts.get(record.modelId, record.buildKey),
     readPhases(ctx.redis, ctx.config.prefix, record.buildKey),
-    ctx.redis.smembers(ctx.keys.buildRequests(record.buildKey)),
+    ctx.builds.requestIds(record.buildKey),
   ]);
   const [logTail, [{ waiting }], layerProfile, siblings] = await Promise.all([
     readLogTail(ctx, record, published),

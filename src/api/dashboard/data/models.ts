@@ -4,6 +4,7 @@ import type { PublishedArtifact } from '../../../core/published-artifact';
 import type { BenchmarkRow } from '../../../core/report';
 import type { BuildRecord } from '../../../state/build-records';
 import type { ModelRecord } from '../../../state/model-registry';
+import { withReports } from '../../build-reports';
 
 export interface ModelArtifactRow {
   artifact: PublishedArtifact;
@@ -22,7 +23,7 @@ export interface ModelDetailData {
 
 export async function modelDetailData(ctx: FarmContext, model: ModelRecord): Promise<ModelDetailData> {
   const artifacts = (await ctx.artifacts.forModel(model.sha256)).sort((a, b) => a.targetKey.localeCompare(b.targetKey) || b.publishedAt.localeCompare(a.publishedAt));
-  const records = new Map((await ctx.builds.getMany(artifacts.map((a) => a.buildKey))).map((r) => [r.buildKey, r]));
+  const records = new Map((await withReports(ctx, await ctx.builds.getMany(artifacts.map((a) => a.buildKey)))).map((r) => [r.buildKey, r]));
   const recentIds = await ctx.redis.zrevrange(ctx.keys.buildsByModel(model.sha256), 0, 19);
   const recentBuilds = await ctx.builds.getMany(recentIds);
   return {

@@ -11,6 +11,7 @@ import { HARDWARE_COMPATIBILITY_LEVELS } from '../../../core/tensorrt/hardware-c
 import type { BuildRecord } from '../../../state/build-records';
 import { requestBuildKeys, type RequestRecord } from '../../../state/requests';
 import { mapRequestRefError, matrixState } from '../../routes/requests';
+import { withReports } from '../../build-reports';
 
 export interface MatrixCell {
   target: string;
@@ -67,7 +68,9 @@ export interface RequestSummary {
 /** A request by its id or a prefix of it (404 or 400 when it names none, or several). */
 export async function requestData(ctx: FarmContext, ref: string): Promise<{ summary: RequestSummary; builds: BuildRecord[]; liveTargets: Set<string> }> {
   const request = await ctx.requests.resolve(ref).catch(mapRequestRefError);
-  const [builds, liveTargets] = await Promise.all([ctx.builds.getMany(requestBuildKeys(request)), ctx.workers.liveTargets()]);
+  const [records, liveTargets] = await Promise.all([ctx.builds.getMany(requestBuildKeys(request)), ctx.workers.liveTargets()]);
+  // A sweep's view shows its points' numbers and best point, from their reports.
+  const builds = request.sweep ? await withReports(ctx, records) : records;
   return { summary: summarize(request, builds), builds, liveTargets };
 }
 

@@ -7,6 +7,7 @@ import type { FarmContext } from '../../../context';
 import { parseTargetKey } from '../../../core/target';
 import { timingCacheName, type TimingCacheScope } from '../../../core/timing-cache';
 import { parseTimingCacheKey, TIMING_CACHES_PREFIX } from '../../../storage/layout';
+import { withReports } from '../../build-reports';
 /** TensorRT builds looked at per target for the growth chart. */
 const BUILDS_PER_TARGET = 200;
 
@@ -45,7 +46,7 @@ export async function timingCacheData(ctx: FarmContext, targets: string[]): Prom
     const parsed = parseTargetKey(target);
     if (parsed.toolchain !== 'tensorrt') continue;
     const ids = await ctx.redis.zrevrange(ctx.keys.buildsByTarget(target), 0, BUILDS_PER_TARGET - 1);
-    for (const build of await ctx.builds.getMany(ids)) {
+    for (const build of await withReports(ctx, await ctx.builds.getMany(ids))) {
       const details = build.report?.build.details;
       const bytes = cacheBytes(details);
       if (bytes === null || !build.finishedAt) continue;
