@@ -10,7 +10,9 @@
  * (5,000 builds of one model made resolve 12x slower: docs/performance.md).
  */
 import type { Redis } from 'ioredis';
+import { canonicalJson } from '../core/canonical-json';
 import type { Manifest } from '../core/manifest';
+import { parseTargetKey, type Target } from '../core/target';
 import { summarize, type PublishedArtifact } from '../core/published-artifact';
 
 export type { PublishedArtifact };
@@ -24,7 +26,7 @@ export class ArtifactIndex {
   async add(manifest: Manifest): Promise<PublishedArtifact> {
     const summary = summarize(manifest);
     const json = JSON.stringify(summary);
-    await this.redis.hset(this.keys.published(summary.modelId), summary.buildKey, json);
+    await this.redis.hset(this.keys.published(summary.modelId), summary.buildKey, JSON.stringify(stored(summary)));
     if (summary.validation !== 'fail') {
       await this.redis.eval(KEEP_NEWEST, 1, this.keys.publishedSlots(summary.modelId), slotOf(summary), summary.publishedAt, json);
     }
@@ -46,12 +48,12 @@ export class ArtifactIndex {
 
   async get(modelId: string, buildKey: string): Promise<PublishedArtifact | null> {
     const json = await this.redis.hget(this.keys.published(modelId), buildKey);
-    return json ? (JSON.parse(json) as PublishedArtifact) : null;
+    return json ? restored(modelId, buildKey, json) : null;
   }
 
   async forModel(modelId: string): Promise<PublishedArtifact[]> {
-    const all = await this.redis.hvals(this.keys.published(modelId));
-    return all.map((json) => JSON.parse(json) as PublishedArtifact);
+    const all = await this.redis.hgetall(this.keys.published(modelId));
+    return Object.entries(all).map(([buildKey, json]) => restored(modelId, buildKey, json));
   }
 
   async remove(modelId: string, buildKey: string): Promise<void> {
@@ -82,6 +84,31 @@ export class ArtifactIndex {
   /** Rebuilds once per Redis: on a fresh (or flushed) Redis the index is recreated at start. */
   async ensureBuilt(store: ArtifactStore): Promise<void> {
     if (!(await this.redis.exists(this.keys.indexBuilt))) await this.rebuild(store);
+  }
+}
+
+/**
+ * An entry of a model's `published` hash holds the summary less what its place says: the model is
+ * the hash, the build key the field, and the target is its target key's unless the two differ
+ * (Redis per build, docs/performance.md). Entries written before carry all of it.
+ */
+type StoredArtifact = Omit<PublishedArtifact, 'buildKey' | 'modelId' | 'target'> & { target?: PublishedArtifact['target'] };
+
+function stored({ buildKey: _buildKey, modelId: _modelId, target, ...rest }: PublishedArtifact): StoredArtifact {
+  return canonicalJson(targetOfKey(rest.targetKey)) === canonicalJson(target) ? rest : { ...rest, target };
+}
+
+function restored(modelId: string, buildKey: string, json: string): PublishedArtifact {
+  const entry = JSON.parse(json) as StoredArtifact;
+  return { ...entry, buildKey, modelId, target: entry.target ?? targetOfKey(entry.targetKey)! };
+}
+
+/** The target a key names; null for a key that does not parse (then the entry keeps its target). */
+function targetOfKey(key: string): Target | null {
+  try {
+    return parseTargetKey(key);
+  } catch {
+    return null;
   }
 }
 
