@@ -17,7 +17,18 @@ export interface BuildJobResult {
   published: boolean;
 }
 
-const DAY = 24 * 3600 * 1000;
+/** A week, in seconds: BullMQ's `removeOnFail.age` is in seconds (7 days in ms kept them ~19 years). */
+const FAILED_JOB_AGE_SECONDS = 7 * 24 * 3600;
+
+/**
+ * BullMQ's per-queue event stream feeds QueueEvents listeners, and Kiln has none (build events are
+ * its own: src/state/build-events.ts). BullMQ keeps 10,000 by default, ~500 bytes of Redis per
+ * build until it is full; the last 100 are enough to look at with redis-cli.
+ */
+export const BULLMQ_EVENTS_KEPT = 100;
+
+/** Failed jobs kept per target queue for the queue view (docs/performance.md "Redis per build"). */
+export const FAILED_JOBS_KEPT = 1000;
 
 /** Job states in which a job will still run (or is running): its build is not stuck. */
 export const LIVE_JOB_STATES: ReadonlySet<string> = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
@@ -42,7 +53,11 @@ export class BuildQueues {
   queue(targetKey: string): Queue<BuildJobData, BuildJobResult> {
     let queue = this.queues.get(targetKey);
     if (!queue) {
-      queue = new Queue<BuildJobData, BuildJobResult>(targetKey, { connection: this.connection, prefix: `${this.prefix}:bull` });
+      queue = new Queue<BuildJobData, BuildJobResult>(targetKey, {
+        connection: this.connection,
+        prefix: `${this.prefix}:bull`,
+        streams: { events: { maxLen: BULLMQ_EVENTS_KEPT } },
+      });
       this.queues.set(targetKey, queue);
     }
     return queue;
@@ -54,9 +69,11 @@ export class BuildQueues {
       attempts: this.attempts,
       // Transient failures (a storage hiccup, a lost worker) retry after 10 s, 20 s, 40 s, ... by default.
       backoff: { type: 'exponential', delay: this.retryDelayMs },
-      // Finished jobs are removed: the build record and the artifact set are the history.
+      // Finished jobs are removed: the build record and the artifact set are the history. Failed
+      // jobs stay a while for the dashboard's queue view (bull-board), at most a week and at most
+      // the newest 1,000 per target, so a bad day of failures does not grow Redis without bound.
       removeOnComplete: true,
-      removeOnFail: { age: 7 * DAY },
+      removeOnFail: { age: FAILED_JOB_AGE_SECONDS, count: FAILED_JOBS_KEPT },
     };
   }
 
