@@ -94,15 +94,16 @@ test('a record written before the split (spec, report and request set in Redis) 
   const res = await farm.request('GET', `/v1/builds/${fresh}`, { role: 'reader' });
   const report = (await res.json()).report;
   const requests = await ctx.builds.requestIds(fresh);
-  // Rewrite it as the old code stored it: spec and report in the hash, requests in a set of their own.
+  // Rewrite it as the old code stored it: the build key, spec and report in the hash, requests in a set of their own.
   const key = `${farm.config.prefix}:build:${fresh}`;
   const oldReport = { ...report, warnings: ['kept in the old record'] };
   await redis.del(`${key}:spec`);
   await redis.hdel(key, ...requests.map((id) => `request:${id}`));
-  await redis.hset(key, { spec: JSON.stringify(record.spec), report: JSON.stringify(oldReport), cancelRequested: 'false' });
+  await redis.hset(key, { id: fresh, spec: JSON.stringify(record.spec), report: JSON.stringify(oldReport), cancelRequested: 'false' });
   await redis.sadd(`${key}:requests`, ...requests);
 
   const old = (await ctx.builds.get(fresh))!;
+  expect(old.buildKey).toBe(fresh);
   expect(old.spec).toEqual(record.spec);
   expect(old.report).toEqual(oldReport);
   expect(await ctx.builds.requestIds(fresh)).toEqual(requests);
