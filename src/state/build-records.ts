@@ -186,6 +186,30 @@ redis.call('ZREM', KEYS[7], ARGV[1])
 for i = 9, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
 return 1`;
 
+/**
+ * Creates a record (KEYS[1], its spec KEYS[2]) unless its key field exists, with its index entries
+ * (KEYS[3..6]: all, by state, by model, by target; KEYS[7]: the set of target keys) scored by
+ * creation time in ms x 1000 plus a sequence number (KEYS[8]), so scores are unique and a cursor can
+ * be a bare score (exclusive), however many builds one request creates in a millisecond. The score
+ * is put together as text: a Lua number would be written back with 14 significant digits. ARGV: the
+ * build key, the creation time in ms, the target key, the stored spec, then field/value pairs.
+ * Returns 1 when it created the record, else the existing record's fields and spec. Atomic, so two
+ * API processes racing on one key create it once.
+ */
+const ENSURE_RECORD = `if redis.call('HSETNX', KEYS[1], '${KEY_FIELD}', '${EXISTS}') == 0 then
+  return {redis.call('HGETALL', KEYS[1]), redis.call('GET', KEYS[2])}
+end
+local seq = redis.call('INCR', KEYS[8]) % 1000
+local score = ARGV[2] .. string.format('%03d', seq)
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('SET', KEYS[2], ARGV[4])
+redis.call('ZADD', KEYS[3], score, ARGV[1])
+redis.call('ZADD', KEYS[4], score, ARGV[1])
+redis.call('ZADD', KEYS[5], score, ARGV[1])
+redis.call('ZADD', KEYS[6], score, ARGV[1])
+redis.call('SADD', KEYS[7], ARGV[3])
+return 1`;
+
 export class BuildRecords {
   private readonly finished: FinishedPerHour;
 
@@ -215,7 +239,8 @@ export class BuildRecords {
 
   /**
    * Creates the record if absent and returns it; an existing record is returned unchanged (a build
-   * key is one build, whoever asks for it).
+   * key is one build, whoever asks for it). One round trip (ENSURE_RECORD): it runs between the
+   * record's createdAt and the job's enqueue, so on the submit -> active path (docs/performance.md).
    */
   async ensure(spec: BuildSpec, buildKey: string, initial: BuildState): Promise<{ record: BuildRecord; created: boolean }> {
     const now = new Date();
@@ -231,31 +256,29 @@ export class BuildRecords {
       updatedAt: now.toISOString(),
       attempts: 0,
     };
-    const key = this.keys.build(buildKey);
-    // HSETNX on the key field makes creation atomic: two API processes racing on one key create it once.
-    const created = (await this.redis.hsetnx(key, KEY_FIELD, EXISTS)) === 1;
-    if (!created) return { record: (await this.get(buildKey))!, created: false };
-    const score = await this.nextScore(now);
-    await this.redis
-      .multi()
-      .hset(key, toHash(record))
-      .set(this.keys.buildSpec(buildKey), JSON.stringify(storedSpec(spec)))
-      .zadd(this.keys.buildsAll, score, buildKey)
-      .zadd(this.keys.buildsByState(initial), score, buildKey)
-      .zadd(this.keys.buildsByModel(spec.modelId), score, buildKey)
-      .zadd(this.keys.buildsByTarget(spec.targetKey), score, buildKey)
-      .sadd(this.keys.builtTargets, spec.targetKey)
-      .exec();
-    return { record, created: true };
-  }
-
-  /**
-   * Index scores are creation time in ms x 1000 plus a sequence number, so they are unique and a
-   * cursor can be a bare score (exclusive), however many builds one request creates in a millisecond.
-   */
-  private async nextScore(now: Date): Promise<number> {
-    const seq = await this.redis.incr(this.keys.tmp('build-seq'));
-    return now.getTime() * 1000 + (seq % 1000);
+    const k = this.keys;
+    const result = await this.redis.eval(
+      ENSURE_RECORD,
+      8,
+      k.build(buildKey),
+      k.buildSpec(buildKey),
+      k.buildsAll,
+      k.buildsByState(initial),
+      k.buildsByModel(spec.modelId),
+      k.buildsByTarget(spec.targetKey),
+      k.builtTargets,
+      k.tmp('build-seq'),
+      buildKey,
+      String(now.getTime()),
+      spec.targetKey,
+      JSON.stringify(storedSpec(spec)),
+      ...Object.entries(toHash(record)).flat(),
+    );
+    if (result === 1) return { record, created: true };
+    const [pairs, stored] = result as [string[], string | null];
+    const hash: Record<string, string> = {};
+    for (let i = 0; i < pairs.length; i += 2) hash[pairs[i]] = pairs[i + 1];
+    return { record: fromHash(buildKey, hash, stored)!, created: false };
   }
 
   /**
