@@ -125,10 +125,12 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
     // or requeued the record owns the build; every concurrent asker else joined it (atomic in Redis).
     const requeued = !created && isFinished(record) && (await ctx.builds.requeueIfFinished(buildKey));
     const joined = !created && !requeued;
-    // Live views (dashboard tables) learn of new and requeued builds at once.
-    if (created || requeued) await publishEvent(ctx.redis, ctx.keys, { type: 'state', buildKey, state: 'queued', at: new Date().toISOString() });
+    // Live views (dashboard tables) learn of new and requeued builds at once. Sent before the
+    // enqueue on the same connection, which keeps the order: the worker's 'active' always comes
+    // after 'queued'; neither waits for the other (docs/performance.md).
+    const announced = created || requeued ? publishEvent(ctx.redis, ctx.keys, { type: 'state', buildKey, state: 'queued', at: new Date().toISOString() }) : null;
     // Enqueued whoever asks: idempotent by job id, and it mends a joined build whose job was lost.
-    await ctx.queues.enqueue(spec, buildKey);
+    await Promise.all([announced, ctx.queues.enqueue(spec, buildKey)]);
     if (!joined) queuedKeys.push(buildKey);
     const state = joined && !isFinished(record) ? record.state : 'queued';
     const entry: SubmittedBuild = buildJson({ buildKey, target: key, state, cached: false, joined });
