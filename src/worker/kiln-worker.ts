@@ -173,6 +173,9 @@ export class KilnWorker {
 
   private async runJob(job: BuildJob, token: string | undefined): Promise<BuildJobResult> {
     const { buildKey, spec } = job.data;
+    // The job is this worker's from here (BullMQ took it under our lock): that is when the build
+    // started, whatever this attempt reads before its record says so (docs/performance.md).
+    const startedAt = new Date().toISOString();
     const toolchain = this.toolchainByTarget.get(spec.targetKey);
     if (!toolchain) throw new UnrecoverableError(`Worker ${this.id} cannot build ${spec.targetKey}`);
     const now = () => new Date().toISOString();
@@ -185,13 +188,14 @@ export class KilnWorker {
     let record;
     try {
       // A stalled job can come back after its set was published (the worker died just after): done.
-      const existing = await readManifest(this.ctx.store, buildKey);
+      // Both at once: one is a file (or S3) read, the other a Redis read.
+      const [existing, found] = await Promise.all([readManifest(this.ctx.store, buildKey), this.ctx.builds.get(buildKey)]);
       if (existing) {
         await this.ctx.artifacts.add(existing);
         await this.finish(buildKey, { state: 'succeeded', percent: 100, finishedAt: now(), verdict: existing.validation });
         return { published: false };
       }
-      record = await this.ctx.builds.get(buildKey);
+      record = found;
     } catch (err) {
       return this.failedBeforeStart(job, token, attempt, err, log);
     }
@@ -203,8 +207,11 @@ export class KilnWorker {
     const abort = new AbortController();
     const timeout = setTimeout(() => abort.abort('timeout' satisfies AbortReason), spec.options.timeoutSeconds * 1000);
     const attemptStarted = Date.now();
-    await this.ctx.builds.update(buildKey, { state: 'active', worker: this.id, startedAt: now(), attempts: attempt, percent: 0 }, ['error']);
-    await publishEvent(this.ctx.redis, this.ctx.keys, { type: 'state', buildKey, state: 'active', at: now() });
+    // Sent together (one connection keeps their order): the event never precedes the record.
+    await Promise.all([
+      this.ctx.builds.update(buildKey, { state: 'active', worker: this.id, startedAt, attempts: attempt, percent: 0 }, ['error']),
+      publishEvent(this.ctx.redis, this.ctx.keys, { type: 'state', buildKey, state: 'active', at: startedAt }),
+    ]);
     log.info({ attempt }, `building ${buildKey.slice(0, 12)} for ${spec.targetKey} (attempt ${attempt})`);
 
     const onPhaseEnd = (phase: string, seconds: number) => this.metrics.phaseSeconds.observe({ target: spec.targetKey, phase }, seconds);
@@ -214,15 +221,20 @@ export class KilnWorker {
     void this.beat().catch(() => undefined);
     try {
       const result = await done;
-      await this.attemptEnded(spec.targetKey, 'succeeded', attemptStarted);
-      await this.finish(buildKey, {
-        state: 'succeeded',
-        percent: 100,
-        finishedAt: now(),
-        verdict: result.manifest.validation,
-        // The report is the artifact set's report.json; the record does not keep a copy (src/state/build-records.ts).
-        publishedByThisBuild: result.published,
-      });
+      try {
+        await this.attemptEnded(spec.targetKey, 'succeeded', attemptStarted);
+        await this.finish(buildKey, {
+          state: 'succeeded',
+          percent: 100,
+          finishedAt: now(),
+          verdict: result.manifest.validation,
+          // The report is the artifact set's report.json; the record does not keep a copy (src/state/build-records.ts).
+          publishedByThisBuild: result.published,
+        });
+      } finally {
+        // After the record says it finished, before the next job (src/worker/pipeline.ts).
+        await result.removeWorkDir().catch((err: Error) => log.warn({ err }, `could not remove the work directory: ${err.message}`));
+      }
       log.info({ published: result.published }, `succeeded ${buildKey.slice(0, 12)}${result.published ? '' : ' (another worker published it first)'}`);
       return { published: result.published };
     } catch (err) {
@@ -302,14 +314,17 @@ export class KilnWorker {
 
   private async finish(buildKey: string, fields: Parameters<FarmContext['builds']['update']>[1], terminal = true): Promise<void> {
     // A finished build has no cancel pending: the flag is cleared rather than kept as "false".
-    await this.ctx.builds.update(buildKey, fields, terminal ? ['cancelRequested'] : []);
-    await publishEvent(this.ctx.redis, this.ctx.keys, {
-      type: 'state',
-      buildKey: buildKey,
-      state: fields.state!,
-      error: fields.error,
-      at: new Date().toISOString(),
-    });
+    // Sent together (one connection keeps their order): the event never precedes the record.
+    await Promise.all([
+      this.ctx.builds.update(buildKey, fields, terminal ? ['cancelRequested'] : []),
+      publishEvent(this.ctx.redis, this.ctx.keys, {
+        type: 'state',
+        buildKey: buildKey,
+        state: fields.state!,
+        error: fields.error,
+        at: new Date().toISOString(),
+      }),
+    ]);
   }
 
   /**
