@@ -42,6 +42,13 @@ export interface PipelineResult {
   published: boolean;
   manifest: Manifest;
   report: BuildReport;
+  /**
+   * Removes the build's work directory. A build that succeeded leaves it to the worker, which
+   * records the build as finished first and then removes it, before taking its next job: the
+   * removal is housekeeping, not part of the build (a crash in between leaves a directory that
+   * sweepLocalTemp removes, as its build is no longer active). A failed build removes it itself.
+   */
+  removeWorkDir(): Promise<void>;
 }
 
 /** Progress updates go to Redis at most this often (phase changes always go at once). */
@@ -51,7 +58,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   const { ctx, toolchain, buildKey, spec, signal } = input;
   const started = Date.now();
   const startedOn = new Date(started);
-  const workDir = await mkdtemp(path.join(await ensureDir(ctx.config.tmpDir), `build-${buildKey.slice(0, 12)}-`));
+  const workDir = await makeWorkDir(ctx.config.tmpDir, `build-${buildKey.slice(0, 12)}-`);
   const logPath = path.join(workDir, LOG_FILE);
   const logFile = createWriteStream(logPath);
   // A full disk must fail the build through the publish step, not crash the worker.
@@ -59,6 +66,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
   let phase: Phase = 'preparing';
   let phaseStarted = Date.now();
   let lastProgress = 0;
+  let succeeded = false;
   const endPhase = () => input.onPhaseEnd?.(phase, (Date.now() - phaseStarted) / 1000);
 
   const log = (line: string) => {
@@ -176,14 +184,14 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineResult>
         buildSeconds: report.build.seconds,
       }),
     });
-    await ctx.artifacts.add(result.manifest);
-    await expireLogLines(ctx.redis, ctx.keys, buildKey);
+    await Promise.all([ctx.artifacts.add(result.manifest), expireLogLines(ctx.redis, ctx.keys, buildKey)]);
     progress(100, true);
-    return { published: result.published, manifest: result.manifest, report };
+    succeeded = true;
+    return { published: result.published, manifest: result.manifest, report, removeWorkDir: () => rm(workDir, { recursive: true, force: true }) };
   } finally {
     endPhase();
     if (!logFile.writableEnded) await new Promise<void>((resolve) => logFile.end(() => resolve()));
-    await rm(workDir, { recursive: true, force: true });
+    if (!succeeded) await rm(workDir, { recursive: true, force: true });
   }
 }
 
@@ -226,7 +234,13 @@ async function readLayerProfile(workDir: string): Promise<{ profile: LayerProfil
   return text === null ? null : { profile: JSON.parse(text) as LayerProfile, path: file };
 }
 
-async function ensureDir(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  return dir;
+/** A fresh work directory; the temp root is made only when it is missing (the first build, or someone removed it), not once per build. */
+async function makeWorkDir(tmpDir: string, prefix: string): Promise<string> {
+  try {
+    return await mkdtemp(path.join(tmpDir, prefix));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(tmpDir, { recursive: true });
+    return mkdtemp(path.join(tmpDir, prefix));
+  }
 }
