@@ -35,8 +35,9 @@ export interface PublishInput {
   buildKey: string;
   files: ArtifactFileInput[];
   /**
-   * Files made from the uploaded ones, e.g. the signed provenance (docs/provenance.md): uploaded
-   * after them, before the manifest, which lists them too. (Default: none)
+   * Files made from the given ones as they will be stored (their sha256 and size), e.g. the signed
+   * provenance (docs/provenance.md): uploaded with them, before the manifest, which lists them too.
+   * (Default: none)
    */
   attest?(files: ManifestFile[]): Promise<ArtifactFileInput[]>;
   /** Builds the manifest from the files as stored (sha256 and size filled in). */
@@ -60,11 +61,13 @@ export async function publishArtifactSet(store: ArtifactStore, input: PublishInp
   const files: ManifestFile[] = [];
   const paths = new Map<string, string>();
   const add = async (list: ArtifactFileInput[]) => {
-    for (const file of list) {
-      const { sha256, size } = await hashFile(file.path);
+    // Hashed concurrently, listed in the order given.
+    const hashed = await Promise.all(list.map((file) => hashFile(file.path)));
+    list.forEach((file, i) => {
+      const { sha256, size } = hashed[i];
       files.push({ name: file.name, sha256, size, role: file.role, blob: true });
       paths.set(sha256, file.path);
-    }
+    });
   };
   await add(input.files);
   if (input.attest) {
@@ -73,14 +76,24 @@ export async function publishArtifactSet(store: ArtifactStore, input: PublishInp
     checkFileNames([...input.files, ...attestations]);
     await add(attestations);
   }
-  // Twice: the second pass, just before the manifest, catches a blob reused in the first pass
-  // that aged (or was collected) while the other files uploaded.
+  // Uploaded concurrently (distinct keys, each under its own lock). Then, just before the manifest,
+  // every blob must still be young: one reused (or written) long enough ago may have aged past
+  // reuseWithinMs, or been collected, while the others uploaded. Its age is known from the first
+  // pass, so only such a blob is looked at (and uploaded) again; a blob that is surely still young
+  // costs no second request (docs/performance.md).
   const written = new Set<string>();
-  for (let pass = 0; pass < 2; pass++) {
-    for (const [sha256, path] of paths) {
-      const key = await ensureBlob(store, sha256, path, reuseWithinMs);
-      if (key) written.add(key);
-    }
+  const bornAt = new Map<string, number>();
+  await Promise.all(
+    [...paths].map(async ([sha256, path]) => {
+      const blob = await ensureBlob(store, sha256, path, reuseWithinMs);
+      if (blob.written) written.add(blob.key);
+      bornAt.set(sha256, blob.bornAt);
+    }),
+  );
+  for (const [sha256, path] of paths) {
+    if (Date.now() - bornAt.get(sha256)! < reuseWithinMs) continue;
+    const blob = await ensureBlob(store, sha256, path, reuseWithinMs);
+    if (blob.written) written.add(blob.key);
   }
   // The manifest must never reach the disk before the files it lists.
   if (written.size) await store.sync?.([...written]);
@@ -98,14 +111,21 @@ export async function publishArtifactSet(store: ArtifactStore, input: PublishInp
   return { published: true, manifest };
 }
 
-/** Uploads a file to its blob unless the blob is stored, verified, and young enough to rely on; returns the key it wrote, if any. */
-async function ensureBlob(store: ArtifactStore, sha256: string, path: string, reuseWithinMs: number): Promise<string | null> {
+/**
+ * Uploads a file to its blob unless the blob is stored, verified, and young enough to rely on.
+ * Says whether it wrote, and when the blob as stored now was made (its age is measured from then):
+ * the stored blob's time, or for a blob written here, a moment before the write began.
+ */
+async function ensureBlob(store: ArtifactStore, sha256: string, path: string, reuseWithinMs: number): Promise<{ key: string; written: boolean; bornAt: number }> {
   const key = blobKey(sha256);
   const stored = await store.head(key);
   // S3 listings and heads of objects Kiln wrote carry the sha256; a blob's key is its sha256 anyway.
-  if (stored && (stored.sha256 ?? sha256) === sha256 && Date.now() - stored.lastModified.getTime() < reuseWithinMs) return null;
+  if (stored && (stored.sha256 ?? sha256) === sha256 && Date.now() - stored.lastModified.getTime() < reuseWithinMs) {
+    return { key, written: false, bornAt: stored.lastModified.getTime() };
+  }
+  const bornAt = Date.now();
   await store.put(key, createReadStream(path), { sha256, size: (await stat(path)).size, deferSync: true });
-  return key;
+  return { key, written: true, bornAt };
 }
 
 /** The manifest of a build key; null when absent (a set without a manifest is not published). */
