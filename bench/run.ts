@@ -114,8 +114,11 @@ const METHOD = `- Processes: the Kiln API (\`startApi\`, filesystem store, Redis
   bench process: ORT's optimiser at level 'all' writing the optimised model, then the toolchain's
   validation and benchmark (default options; each build differs only by one more benchmark run, to get
   distinct build keys). Builds per minute: ${SETTINGS.builds.throughputBuilds} tiny builds submitted at once, first submit to last finish.
-  Submit -> active: the build record's createdAt -> startedAt of the sequential builds, against a bare
-  BullMQ queue and a no-op worker on the same Redis (job added -> processor called, ${SETTINGS.builds.bareJobs} jobs).
+  Submit -> active: the build record's createdAt (the record made, after the request's checks and its
+  journal, just before the job is enqueued) -> startedAt (the worker's processor called with the job) of
+  the sequential builds, ISO timestamps at ms resolution, against a bare BullMQ queue and a no-op worker
+  on the same Redis (job added -> processor called, performance.now(), ${SETTINGS.builds.bareJobs} jobs). A farm
+  build's finishedAt is set before the worker removes its work dir, which builds per minute still include.
   Redis bytes per build: \`MEMORY USAGE\` of every key under the farm's prefix before and after the
   throughput builds, split into keys kept for good and keys with an expiry (log lists).
   Resolve at scale: ${SETTINGS.builds.artifactCounts.join(' and ')} artifacts of one model indexed through \`ArtifactIndex.add\`
