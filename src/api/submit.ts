@@ -120,6 +120,9 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
       builds.push(buildJson({ buildKey, target: key, state: 'succeeded' as const, cached: true, joined: false }));
       continue;
     }
+    // The job lookup goes out with the record's creation: one round trip for both.
+    const job = ctx.queues.findJob(spec.targetKey, buildKey);
+    job.catch(() => undefined);
     const { record, created } = await ctx.builds.ensure(spec, buildKey, 'queued');
     // A failed, cancelled (or unpublished-since) build asked for again is built again. Who created
     // or requeued the record owns the build; every concurrent asker else joined it (atomic in Redis).
@@ -130,7 +133,7 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
     // after 'queued'; neither waits for the other (docs/performance.md).
     const announced = created || requeued ? publishEvent(ctx.redis, ctx.keys, { type: 'state', buildKey, state: 'queued', at: new Date().toISOString() }) : null;
     // Enqueued whoever asks: idempotent by job id, and it mends a joined build whose job was lost.
-    await Promise.all([announced, ctx.queues.enqueue(spec, buildKey)]);
+    await Promise.all([announced, ctx.queues.enqueue(spec, buildKey, job)]);
     if (!joined) queuedKeys.push(buildKey);
     const state = joined && !isFinished(record) ? record.state : 'queued';
     const entry: SubmittedBuild = buildJson({ buildKey, target: key, state, cached: false, joined });

@@ -82,15 +82,23 @@ export class BuildQueues {
    * (failed, or completed but its artifacts since deleted) is removed first, because BullMQ
    * ignores an add whose job id exists.
    */
-  async enqueue(spec: BuildSpec, buildKey: string): Promise<'enqueued' | 'joined'> {
+  async enqueue(spec: BuildSpec, buildKey: string, lookup: Promise<BuildJob | undefined> = this.findJob(spec.targetKey, buildKey)): Promise<'enqueued' | 'joined'> {
     const queue = this.queue(spec.targetKey);
-    const existing = await queue.getJob(buildKey);
+    const existing = await lookup;
     if (existing) {
       if (LIVE_JOB_STATES.has(await existing.getState())) return 'joined';
       await existing.remove();
     }
     await queue.add('build', { buildKey, spec }, this.jobOptions(buildKey));
     return 'enqueued';
+  }
+
+  /**
+   * The build's job, if Redis has one. Started by a caller before it enqueues (`enqueue`'s
+   * `lookup`), it shares a round trip with whatever the caller sends meanwhile (docs/performance.md).
+   */
+  findJob(targetKey: string, buildKey: string): Promise<BuildJob | undefined> {
+    return this.queue(targetKey).getJob(buildKey);
   }
 
   /** Removes a job that is not running; returns false when it is active (a worker holds its lock). */
