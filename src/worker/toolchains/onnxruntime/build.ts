@@ -3,7 +3,7 @@
  * result (`model.optimized.onnx`), which clients load with optimisations disabled. At level 'all'
  * the result holds NCHWc layouts sized for this CPU's vector width, hence one target per ISA.
  */
-import { stat } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelInfo } from '../../../core/onnx/model-info';
 import { readModelInfo } from '../../../core/onnx/read-model';
@@ -40,8 +40,14 @@ export async function buildOnnxRuntime(ctx: StepContext, optimizer: OptimizerPro
       (line) => ctx.log(line),
     );
   } catch (err) {
-    // ONNX Runtime rejecting the model is deterministic: the model (or its options) must change.
-    if (err instanceof OptimizeFailedError) throw new BuildInputError(`ONNX Runtime could not load the model: ${err.message}`);
+    if (err instanceof OptimizeFailedError) {
+      // ORT reports a full disk while writing the optimised model as "Protobuf serialization
+      // failed", which would blame the model and offer no retry. When the work dir's disk has less
+      // room than the model, the disk is the cause: an ENOSPC, which the worker reports as such.
+      await throwIfDiskFull(ctx.workDir, ctx.model.size, outputPath, err.message);
+      // ONNX Runtime rejecting the model is deterministic: the model (or its options) must change.
+      throw new BuildInputError(`ONNX Runtime could not load the model: ${err.message}`);
+    }
     throw err;
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -74,4 +80,12 @@ export async function buildOnnxRuntime(ctx: StepContext, optimizer: OptimizerPro
     },
     warnings: result.warnings,
   };
+}
+
+async function throwIfDiskFull(dir: string, needed: number, outputPath: string, reported: string): Promise<void> {
+  const fs = await statfs(dir).catch(() => null);
+  if (!fs || fs.bavail * fs.bsize >= needed) return;
+  const err = new Error(`ENOSPC: no space left on device, write '${outputPath}' (ONNX Runtime: ${reported})`) as NodeJS.ErrnoException;
+  err.code = 'ENOSPC';
+  throw err;
 }
