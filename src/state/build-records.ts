@@ -75,6 +75,45 @@ const EXISTS = '1';
  */
 const REQUEST_FIELD = 'request:';
 
+/**
+ * Every field of a record's hash but the request ids (`spec` and `report` for records written
+ * before). A record is read by these names (HMGET), never with HGETALL: a build resubmitted a
+ * thousand times has a thousand request fields, and reading them all on every submit, status and
+ * list made each resubmission slower than the one before (docs/performance.md). The type makes the
+ * list complete: a field added to BuildRecord must be named here.
+ */
+const STORED_FIELDS: Record<Exclude<keyof BuildRecord, 'buildKey'>, true> = {
+  modelId: true,
+  targetKey: true,
+  toolchain: true,
+  state: true,
+  phase: true,
+  percent: true,
+  spec: true,
+  createdAt: true,
+  updatedAt: true,
+  startedAt: true,
+  finishedAt: true,
+  attempts: true,
+  worker: true,
+  error: true,
+  inputError: true,
+  cancelRequested: true,
+  verdict: true,
+  report: true,
+  publishedByThisBuild: true,
+};
+const RECORD_FIELDS = [KEY_FIELD, ...Object.keys(STORED_FIELDS)];
+
+/** HMGET's answer for RECORD_FIELDS as a hash (absent fields left out). */
+function recordHash(values: (string | null)[]): Record<string, string> {
+  const hash: Record<string, string> = {};
+  values.forEach((v, i) => {
+    if (v !== null && v !== undefined) hash[RECORD_FIELDS[i]] = v;
+  });
+  return hash;
+}
+
 function toHash(fields: Partial<BuildRecord>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(fields)) {
@@ -197,7 +236,7 @@ return 1`;
  * API processes racing on one key create it once.
  */
 const ENSURE_RECORD = `if redis.call('HSETNX', KEYS[1], '${KEY_FIELD}', '${EXISTS}') == 0 then
-  return {redis.call('HGETALL', KEYS[1]), redis.call('GET', KEYS[2])}
+  return {redis.call('HMGET', KEYS[1], ${RECORD_FIELDS.map((f) => `'${f}'`).join(', ')}), redis.call('GET', KEYS[2])}
 end
 local seq = redis.call('INCR', KEYS[8]) % 1000
 local score = ARGV[2] .. string.format('%03d', seq)
@@ -224,14 +263,14 @@ export class BuildRecords {
   async getMany(buildKeys: string[]): Promise<BuildRecord[]> {
     if (buildKeys.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const buildKey of buildKeys) pipeline.hgetall(this.keys.build(buildKey)).get(this.keys.buildSpec(buildKey));
+    for (const buildKey of buildKeys) pipeline.hmget(this.keys.build(buildKey), ...RECORD_FIELDS).get(this.keys.buildSpec(buildKey));
     const results = (await pipeline.exec()) ?? [];
     const records: BuildRecord[] = [];
     for (let i = 0; i < results.length; i += 2) {
       const [[hashErr, hash], [specErr, spec]] = [results[i], results[i + 1]];
       if (hashErr) throw hashErr;
       if (specErr) throw specErr;
-      const record = fromHash(buildKeys[i / 2], hash as Record<string, string>, spec as string | null);
+      const record = fromHash(buildKeys[i / 2], recordHash(hash as (string | null)[]), spec as string | null);
       if (record) records.push(record);
     }
     return records;
@@ -275,10 +314,8 @@ export class BuildRecords {
       ...Object.entries(toHash(record)).flat(),
     );
     if (result === 1) return { record, created: true };
-    const [pairs, stored] = result as [string[], string | null];
-    const hash: Record<string, string> = {};
-    for (let i = 0; i < pairs.length; i += 2) hash[pairs[i]] = pairs[i + 1];
-    return { record: fromHash(buildKey, hash, stored)!, created: false };
+    const [values, stored] = result as [(string | null)[], string | null];
+    return { record: fromHash(buildKey, recordHash(values), stored)!, created: false };
   }
 
   /**
