@@ -85,6 +85,13 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
       return { target, spec, buildKey: buildKeyOf(spec) };
     });
   }
+  // Asked once per build key: the quota, the journal and the loop below all need it.
+  const published = new Map<string, Promise<boolean>>();
+  const publishedOnce = (buildKey: string): Promise<boolean> => {
+    let answer = published.get(buildKey);
+    if (!answer) published.set(buildKey, (answer = isPublished(ctx, model.sha256, buildKey)));
+    return answer;
+  };
   if (quota) {
     // Counted before anything is queued, so a refused request changes nothing: builds already
     // queued or running are joined and published ones answered, at no cost to the quota.
@@ -93,11 +100,13 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
     for (const p of planned) {
       const state = records.get(p.buildKey)?.state;
       if (state === 'queued' || state === 'active') continue;
-      if (state === 'succeeded' && (await isPublished(ctx, model.sha256, p.buildKey))) continue;
+      if (state === 'succeeded' && (await publishedOnce(p.buildKey))) continue;
       fresh++;
     }
     await quota.admit(fresh);
   }
+  // A request whose every build is published (a resubmission) is answered from the index alone.
+  const settled = (await Promise.all(planned.map((p) => publishedOnce(p.buildKey)))).every(Boolean);
 
   // Journaled in storage before anything is queued: an accepted request survives Redis losing it.
   const { record: request, journaled } = await ctx.requests.create({
@@ -108,13 +117,13 @@ export async function submitRequest(ctx: FarmContext, input: SubmitInput, quota?
     // A sweep has several builds per target: its points name them.
     builds: sweep ? {} : Object.fromEntries(planned.map((p) => [p.spec.targetKey, p.buildKey])),
     ...(sweep ? { sweep } : {}),
-  });
+  }, settled);
   if (!journaled) ctx.log.warn({ request: request.id }, `request ${request.id} accepted without its journal: the store refuses writes; Redis alone holds it`);
   const builds: SubmittedBuild[] = [];
   const queuedKeys: string[] = [];
   for (const { spec, buildKey } of planned) {
     const key = spec.targetKey;
-    if (await isPublished(ctx, model.sha256, buildKey)) {
+    if (await publishedOnce(buildKey)) {
       const { record } = await ctx.builds.ensure(spec, buildKey, 'succeeded');
       if (record.state !== 'succeeded') await ctx.builds.update(buildKey, { state: 'succeeded', percent: 100 });
       builds.push(buildJson({ buildKey, target: key, state: 'succeeded' as const, cached: true, joined: false }));

@@ -69,10 +69,13 @@ export class RequestRecords {
    * queued: whatever Redis loses, an accepted request can be restored (src/api/reconciler.ts).
    * A store that refuses writes (full, read-only) does not stop the request: it is accepted
    * unjournaled (`journaled: false`), as its builds would wait the outage out anyway.
+   * `settled`: every build it asks for is already published, so nothing waits on it and its journal
+   * is written without an fsync (a power cut may lose it, losing no build): the fsyncs were most of
+   * a resubmission's time (docs/performance.md).
    */
-  async create(fields: Omit<RequestRecord, 'id' | 'createdAt'>): Promise<{ record: RequestRecord; journaled: boolean }> {
+  async create(fields: Omit<RequestRecord, 'id' | 'createdAt'>, settled = false): Promise<{ record: RequestRecord; journaled: boolean }> {
     const record: RequestRecord = { id: randomUUID(), createdAt: new Date().toISOString(), ...fields };
-    const journaled = await this.store.put(requestKey(record.id), JSON.stringify(record), { contentType: 'application/json' }).then(
+    const journaled = await this.store.put(requestKey(record.id), JSON.stringify(record), { contentType: 'application/json', deferSync: settled }).then(
       () => true,
       (err: unknown) => {
         if (err instanceof StorageUnavailableError && WRITE_REFUSALS.has(err.reason)) return false;

@@ -51,6 +51,11 @@ describe('after Redis lost its data', () => {
     const target = worker.targets[0];
     const published = await submit(farm, 'conv', target);
     expect((await waitForBuild(farm, published.builds[0].buildKey)).state).toBe('succeeded');
+    // A resubmission (every build published) is journaled too, without an fsync: restored the same.
+    const answer = await farm.request('POST', '/v1/builds', { role: 'builder', body: { model: 'conv', targets: [target], options: {} } });
+    expect(answer.status).toBe(200);
+    const resubmitted = (await answer.json()) as { request: string; builds: { buildKey: string; cached: boolean }[] };
+    expect(resubmitted.builds[0]).toMatchObject({ buildKey: published.builds[0].buildKey, cached: true });
     await worker.stop(0);
     farm.workers.splice(farm.workers.indexOf(worker), 1);
     const waiting = await submit(farm, 'conv', target, { benchmark: { iterations: 7 } });
@@ -71,6 +76,9 @@ describe('after Redis lost its data', () => {
     expect(done).toMatchObject({ state: 'succeeded' });
     expect((await farm.request('GET', '/v1/models/conv', { role: 'reader' })).status).toBe(200);
     expect((await farm.request('GET', `/v1/requests/${published.request}`, { role: 'reader' })).status).toBe(200);
+    const again = await farm.request('GET', `/v1/requests/${resubmitted.request}`, { role: 'reader' });
+    expect(again.status).toBe(200);
+    expect(JSON.stringify(await again.json())).toContain(published.builds[0].buildKey);
     const lost = await (await farm.request('GET', `/v1/builds/${lostKey}`, { role: 'reader' })).json();
     expect(lost.state).toBe('queued');
     expect(lost.error).toMatch(/restored from request .* after Redis lost its record; queued again/);
