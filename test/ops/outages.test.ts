@@ -145,4 +145,40 @@ describe('logs', () => {
     for (const line of lines) expect(line.reqId).toBe('client-chosen-42');
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['inside the handler', 'request completed']));
   });
+
+  it('leave successful resolves out, and give a failed one a single line with its request id', async () => {
+    const { Writable } = await import('node:stream');
+    const lines: any[] = [];
+    const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(...String(chunk).trim().split('\n').map((l) => JSON.parse(l))), done()) });
+    const { requestObserver } = await import('../../src/api/request-observer');
+    const pino = (await import('pino')).default;
+    const { Registry } = await import('prom-client');
+    const { createServer } = await import('node:http');
+    const registry = new Registry();
+    const observe = requestObserver(pino({ level: 'info' }, sink), registry);
+    // As the API's resolve fast path answers: before Express, status from the handler.
+    const server = createServer((req, res) => {
+      observe(req, res);
+      (req as { routeTemplate?: string }).routeTemplate = '/v1/resolve';
+      const status = req.url?.includes('model=missing') ? 404 : 200;
+      res.writeHead(status, { 'Content-Type': 'application/json' }).end('{}');
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as { port: number }).port;
+    const ok = await fetch(`http://127.0.0.1:${port}/v1/resolve?model=m&target=t`);
+    await ok.text();
+    const failed = await fetch(`http://127.0.0.1:${port}/v1/resolve?model=missing&target=t`);
+    await failed.text();
+    await new Promise((r) => server.close(r));
+    expect(ok.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const reqId = failed.headers.get('x-request-id');
+    expect(reqId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(reqId).not.toBe(ok.headers.get('x-request-id'));
+    expect(lines).toEqual([
+      expect.objectContaining({ reqId, msg: 'request completed', req: expect.objectContaining({ method: 'GET', url: '/v1/resolve?model=missing&target=t' }), res: { statusCode: 404 } }),
+    ]);
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/kiln_http_request_duration_seconds_count\{method="GET",route="\/v1\/resolve",status="200"\} 1/);
+    expect(metrics).toMatch(/kiln_http_request_duration_seconds_count\{method="GET",route="\/v1\/resolve",status="404"\} 1/);
+  });
 });
